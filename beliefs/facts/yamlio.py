@@ -1,0 +1,224 @@
+"""Safe YAML reading that keeps line numbers and reports every problem it can.
+
+ruamel.yaml's round-trip mode keeps line numbers and comments. On top of it this module refuses what a
+safe loader must: bytes that are not UTF-8, NUL characters, object tags (``!!python/object``…), and
+alias bombs (anchors whose expansion would be huge), and it lists duplicate mapping keys instead of
+stopping at the first.
+"""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from ruamel.yaml import YAML
+from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.error import MarkedYAMLError, YAMLError
+from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+
+from beliefs.errors import Problem
+
+SAFE_TAGS = frozenset(
+    "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
+)
+MAX_ALIAS_EXPANSION = 100_000
+"""How many nodes aliases may add once expanded; a "billion laughs" file adds ~10⁹."""
+
+
+@dataclass
+class ParsedYaml:
+    """The text, the round-trip data (``None`` when parsing failed) and the problems found."""
+
+    path: Path
+    text: str
+    data: Any
+    problems: list[Problem]
+
+
+def _tag(node: Node) -> str:
+    tag = node.tag
+    return str(getattr(tag, "value", tag))
+
+
+def _walk(node: Node, seen: set[int]) -> Iterator[Node]:
+    if id(node) in seen:
+        return
+    seen.add(id(node))
+    yield node
+    if isinstance(node, SequenceNode):
+        for child in node.value:
+            yield from _walk(child, seen)
+    elif isinstance(node, MappingNode):
+        for key, value in node.value:
+            yield from _walk(key, seen)
+            yield from _walk(value, seen)
+
+
+def _expanded_size(node: Node, memo: dict[int, int]) -> int:
+    """Number of nodes once every alias is expanded (computed without expanding)."""
+    key = id(node)
+    if key in memo:
+        return memo[key]
+    memo[key] = 1  # a cycle counts once; the constructor refuses recursive structures anyway
+    size = 1
+    if isinstance(node, SequenceNode):
+        size += sum(_expanded_size(c, memo) for c in node.value)
+    elif isinstance(node, MappingNode):
+        size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
+    memo[key] = size
+    return size
+
+
+def _node_problems(path: Path, root: Node) -> list[Problem]:
+    problems: list[Problem] = []
+    nodes = list(_walk(root, set()))
+    for node in nodes:
+        tag = _tag(node)
+        if tag not in SAFE_TAGS:
+            mark = node.start_mark
+            problems.append(
+                Problem(
+                    path,
+                    f"tag '{tag}' is not allowed (beliefs reads plain YAML only)",
+                    mark.line + 1,
+                    mark.column + 1,
+                )
+            )
+        if isinstance(node, MappingNode):
+            seen_keys: dict[Any, int] = {}
+            for key_node, _ in node.value:
+                if not isinstance(key_node, ScalarNode):
+                    continue
+                if key_node.value in seen_keys:
+                    mark = key_node.start_mark
+                    problems.append(
+                        Problem(
+                            path,
+                            f"duplicate key '{key_node.value}' (first at line {seen_keys[key_node.value]})",
+                            mark.line + 1,
+                            mark.column + 1,
+                            field=str(key_node.value),
+                        )
+                    )
+                else:
+                    seen_keys[key_node.value] = key_node.start_mark.line + 1
+    expanded = _expanded_size(root, {})
+    if expanded - len(nodes) > MAX_ALIAS_EXPANSION:
+        problems.append(
+            Problem(
+                path,
+                f"aliases expand to {expanded:,} nodes (limit {MAX_ALIAS_EXPANSION:,} beyond the file's own); "
+                "refusing a possible alias bomb",
+                1,
+            )
+        )
+    return problems
+
+
+def _position(text: str, index: int) -> tuple[int, int]:
+    line = text.count("\n", 0, index) + 1
+    column = index - (text.rfind("\n", 0, index) + 1) + 1
+    return line, column
+
+
+def round_trip_yaml() -> YAML:
+    """The YAML instance used to read and write files while keeping comments and layout."""
+    yaml = YAML(typ="rt")
+    yaml.allow_duplicate_keys = True  # duplicates are reported by _node_problems, all of them
+    yaml.preserve_quotes = True
+    yaml.width = 4096
+    yaml.indent(mapping=2, sequence=4, offset=2)
+    return yaml
+
+
+def parse_yaml(path: Path) -> ParsedYaml:
+    """Read ``path`` safely; never raises for bad content (problems are returned)."""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return ParsedYaml(path, "", None, [Problem(path, f"cannot read file: {exc.strerror or exc}")])
+    return parse_yaml_bytes(path, raw)
+
+
+def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
+    """Parse ``raw`` as the content of ``path`` (which need not exist yet)."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        prefix = raw[: exc.start]
+        line = prefix.count(b"\n") + 1
+        column = exc.start - (prefix.rfind(b"\n") + 1) + 1
+        msg = f"not valid UTF-8: byte 0x{raw[exc.start]:02x} cannot be decoded (save the file as UTF-8)"
+        return ParsedYaml(path, "", None, [Problem(path, msg, line, column)])
+    if text.startswith("\ufeff"):
+        text = text[1:]
+    nul = text.find("\x00")
+    if nul >= 0:
+        line, column = _position(text, nul)
+        return ParsedYaml(path, text, None, [Problem(path, "NUL character in file", line, column)])
+    yaml = round_trip_yaml()
+    try:
+        root = yaml.compose(io.StringIO(text))
+    except MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        what = " ".join(s for s in (exc.context, exc.problem) if s) or "invalid YAML"
+        line = mark.line + 1 if mark is not None else None
+        column = mark.column + 1 if mark is not None else None
+        return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {what}", line, column)])
+    except YAMLError as exc:
+        return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {exc}")])
+    if root is None:
+        return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
+    problems = _node_problems(path, root)
+    if any("tag '" in p.message or "alias bomb" in p.message for p in problems):
+        return ParsedYaml(path, text, None, problems)
+    try:
+        data = yaml.load(io.StringIO(text))
+    except YAMLError as exc:  # pragma: no cover - composition already succeeded
+        problems.append(Problem(path, f"YAML error: {exc}"))
+        return ParsedYaml(path, text, None, problems)
+    return ParsedYaml(path, text, data, problems)
+
+
+def to_plain(value: Any) -> Any:
+    """Round-trip YAML data as plain dicts, lists, str, int, float, bool and None."""
+    if isinstance(value, dict):
+        return {to_plain(k): to_plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [to_plain(v) for v in value]
+    if isinstance(value, bool) or value is None:
+        return value
+    if isinstance(value, str):
+        return str(value)
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, float):
+        return float(value)
+    return value
+
+
+def locate(data: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
+    """1-based (line, column) of the item at ``loc`` in round-trip data, or of its nearest parent."""
+    line: int | None = None
+    column: int | None = None
+    node = data
+    for part in loc:
+        if isinstance(node, CommentedMap):
+            if part in node:
+                ln, col = node.lc.key(part)
+                line, column = ln + 1, col + 1
+                node = node[part]
+                continue
+            if line is None:
+                line, column = node.lc.line + 1, node.lc.col + 1
+            break
+        if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
+            ln, col = node.lc.item(part)
+            line, column = ln + 1, col + 1
+            node = node[part]
+            continue
+        break
+    return line, column

@@ -1,0 +1,110 @@
+"""The contract between measurements and analyses.
+
+Extraction writes a run (``beliefs.store``); analyses read it only through :class:`RunData`, so that
+they can be tested on :class:`MemoryRun` and run on anything that gives the same views.
+
+Rows of every array are aligned with :meth:`RunData.facts`: row ``i`` of ``states(...)`` is fact ``i``.
+A fact that has no prompt in a condition (a ``context`` condition and a fact without that context) has
+NaN in its row.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Protocol, runtime_checkable
+
+import numpy as np
+import pandas as pd
+
+FACT_COLUMNS = ("fact_set", "fact_id", "domain", "kind", "statement", "false_statement")
+"""Columns of :meth:`RunData.facts`, in this order (more may follow)."""
+MARGIN_COLUMNS = (
+    "model",
+    "fact_set",
+    "fact_id",
+    "domain",
+    "kind",
+    "condition",
+    "logp_true",
+    "logp_false",
+    "margin",
+    "n_tokens_true",
+    "n_tokens_false",
+)
+"""Columns of ``margins.csv`` and of :meth:`RunData.margins`."""
+FORMS = ("true", "false")
+POOLINGS = ("last", "mean")
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What analyses need to know about a model in a run."""
+
+    name: str
+    """The name used in tables (``smollm2-135m``, ``smollm2-135m@random-init``)."""
+    backend: str
+    """``hf`` (causal LM: states and log-probs) or ``st`` (encoder: states only)."""
+    n_layers: int
+    """Number of hidden-state layers including the embedding output (layer 0)."""
+    width: int
+    control: str | None = None
+    """``random-init`` for the control model, else None."""
+    base: str | None = None
+    """For a control, the name of the model it controls for."""
+
+
+@runtime_checkable
+class RunData(Protocol):
+    """Read-only view of a run's measurements."""
+
+    def models(self) -> list[ModelInfo]:
+        """Models measured in the run, controls included."""
+        ...
+
+    def conditions(self) -> list[str]:
+        """Condition names, ``empty`` first."""
+        ...
+
+    def facts(self) -> pd.DataFrame:
+        """One row per fact, columns :data:`FACT_COLUMNS` first; defines the row order of every array."""
+        ...
+
+    def states(self, model: str, condition: str, form: str, pooling: str = "last") -> np.ndarray:
+        """Hidden states, shape ``(n_facts, n_layers, width)``, float32; NaN rows where absent."""
+        ...
+
+    def margins(self) -> pd.DataFrame:
+        """Log-probabilities and margins, columns :data:`MARGIN_COLUMNS`; causal LMs only."""
+        ...
+
+
+@dataclass
+class MemoryRun:
+    """A :class:`RunData` held in memory: for tests, notebooks and synthetic data."""
+
+    model_infos: list[ModelInfo]
+    condition_names: list[str]
+    fact_table: pd.DataFrame
+    arrays: dict[tuple[str, str, str, str], np.ndarray] = field(default_factory=dict)
+    """``(model, condition, form, pooling) -> (n_facts, n_layers, width)``."""
+    margin_table: pd.DataFrame = field(default_factory=lambda: pd.DataFrame(columns=list(MARGIN_COLUMNS)))
+
+    def models(self) -> list[ModelInfo]:
+        return list(self.model_infos)
+
+    def conditions(self) -> list[str]:
+        return list(self.condition_names)
+
+    def facts(self) -> pd.DataFrame:
+        return self.fact_table
+
+    def states(self, model: str, condition: str, form: str, pooling: str = "last") -> np.ndarray:
+        try:
+            return self.arrays[(model, condition, form, pooling)]
+        except KeyError:
+            raise KeyError(
+                f"no states for model={model} condition={condition} form={form} pooling={pooling}"
+            ) from None
+
+    def margins(self) -> pd.DataFrame:
+        return self.margin_table
