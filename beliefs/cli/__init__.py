@@ -1,0 +1,53 @@
+"""The ``beliefs`` command line: a thin layer over the library."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import typer
+
+from beliefs.cli import facts
+from beliefs.cli.study import study
+
+app = typer.Typer(
+    name="beliefs",
+    help="What does a language model believe, and how are those beliefs encoded? "
+    "Author fact sets, probe models under prompt conditions, and test hinge vs contingent beliefs.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
+app.add_typer(facts.app, name="facts")
+app.command(help=study.__doc__)(study)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
+) -> None:
+    if version:
+        from beliefs import __version__
+
+        typer.echo(f"beliefs {__version__}")
+        raise typer.Exit(0)
+
+
+def main() -> None:
+    """Console-script entry point: never shows a traceback unless BELIEFS_DEBUG=1."""
+    try:
+        app()
+    except KeyboardInterrupt:
+        typer.echo("interrupted; rerun the same command to resume.", err=True)
+        sys.exit(130)
+    except Exception as exc:  # last resort: a bug, reported without a traceback
+        if os.environ.get("BELIEFS_DEBUG"):
+            raise
+        typer.echo(
+            f"internal error: {type(exc).__name__}: {exc}\n(set BELIEFS_DEBUG=1 for a traceback and please report it)",
+            err=True,
+        )
+        sys.exit(3)
+
+
+__all__ = ["app", "main"]

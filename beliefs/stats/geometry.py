@@ -1,0 +1,100 @@
+"""Per-layer feature matrices, their Gram and distance matrices, and distance statistics under permutation.
+
+Rows are statements (a fact's true and false forms, say); labels belong to facts. ``membership`` maps
+rows to facts, so that matrices collapsed to the fact level (``Mᵀ K M``) give, for any fact labelling,
+class sums with one matrix product: ``aᵀ K_ff a`` is the sum of ``K`` over all row pairs in class ``a``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import ArrayLike, NDArray
+
+Array = NDArray[np.float64]
+
+
+def zscore(x: ArrayLike, axis: int = 0) -> Array:
+    """Standardise each column (feature) without labels; constant columns become 0."""
+    a = np.asarray(x, dtype=np.float64)
+    mean = a.mean(axis=axis, keepdims=True)
+    sd = a.std(axis=axis, keepdims=True)
+    return np.where(sd > 0, (a - mean) / np.where(sd > 0, sd, 1.0), 0.0)
+
+
+def membership(row_fact: ArrayLike, n_facts: int) -> Array:
+    """``(n_rows, n_facts)`` 0/1 matrix: row r belongs to fact ``row_fact[r]``."""
+    idx = np.asarray(row_fact, dtype=np.intp)
+    m = np.zeros((idx.size, n_facts))
+    m[np.arange(idx.size), idx] = 1.0
+    return m
+
+
+def euclidean_distances(z: Array) -> Array:
+    """Pairwise Euclidean distances of the rows of ``z`` (from the Gram matrix)."""
+    k = z @ z.T
+    sq = np.diag(k)
+    d2 = sq[:, None] + sq[None, :] - 2.0 * k
+    np.fill_diagonal(d2, 0.0)
+    return np.sqrt(np.maximum(d2, 0.0))
+
+
+def collapse(matrix: Array, member: Array) -> Array:
+    """Fact-level sums ``Mᵀ X M`` of a row-level square matrix."""
+    return member.T @ matrix @ member
+
+
+def _class_weights(labels: NDArray[np.integer] | Array, rows_per_fact: Array) -> tuple[Array, Array, Array]:
+    a = labels.astype(np.float64)
+    b = 1.0 - a
+    n_a = a @ rows_per_fact
+    n_b = b @ rows_per_fact
+    return a, n_a, n_b
+
+
+def energy_distance_perm(d_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array) -> Array:
+    """Energy distance between the two classes for each row of ``labels`` ``(P, n_facts)``.
+
+    ``E = 2·mean d(A,B) − mean d(A,A') − mean d(B,B')`` with V-statistic means (pairs with themselves
+    included), the definition ``dcor.energy_distance`` uses. ``d_ff`` is the fact-collapsed distance
+    matrix; facts with 0 rows (absent) must be labelled but contribute nothing.
+    """
+    a, n_a, n_b = _class_weights(labels, rows_per_fact)
+    ad = a @ d_ff
+    s_aa = np.einsum("pi,pi->p", ad, a)
+    s_a_all = ad.sum(axis=1)
+    s_ab = s_a_all - s_aa
+    total = d_ff.sum()
+    s_bb = total - 2.0 * s_ab - s_aa
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Array = 2.0 * s_ab / (n_a * n_b) - s_aa / n_a**2 - s_bb / n_b**2
+    return out
+
+
+def centroid_distance_perm(
+    k_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, width: int
+) -> Array:
+    """Distance between the class centroids, as RMS per feature: ``‖μ_A − μ_B‖ / √width``.
+
+    ``k_ff`` is the fact-collapsed Gram matrix of the (z-scored) rows.
+    """
+    a, n_a, n_b = _class_weights(labels, rows_per_fact)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        c = a / n_a[:, None] - (1.0 - a) / n_b[:, None]
+    sq = np.einsum("pi,pi->p", c @ k_ff, c)
+    out: Array = np.sqrt(np.maximum(sq, 0.0) / width)
+    return out
+
+
+def mean_centred_cosine_shift(x: Array, y: Array) -> Array:
+    """Per-row ``1 − cos(x_i − m, y_i − m)``, ``m`` the mean over all rows of both, after z-scoring.
+
+    ``x`` and ``y`` are ``(n, width)`` states of the same statements in two conditions; the z-scoring
+    (pooled over both) removes the shared mean and the scale of "massive" dimensions.
+    """
+    both = zscore(np.vstack([x, y]))
+    xs, ys = both[: len(x)], both[len(x) :]
+    num = np.einsum("ij,ij->i", xs, ys)
+    den = np.linalg.norm(xs, axis=1) * np.linalg.norm(ys, axis=1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Array = 1.0 - num / den
+    return out
