@@ -20,6 +20,8 @@ class Problem:
     field: str | None = None
     severity: str = "error"
     """``error`` or ``warning``."""
+    subject: str = "fact"
+    """What ``fact_id`` names: ``fact``, or ``condition`` in a conditions file."""
 
     def __str__(self) -> str:
         where = str(self.path)
@@ -29,7 +31,7 @@ class Problem:
                 where += f":{self.column}"
         parts = [where]
         if self.fact_id:
-            parts.append(f"fact '{self.fact_id}'")
+            parts.append(f"{self.subject} '{self.fact_id}'")
         if self.field:
             parts.append(f"field '{self.field}'")
         prefix = "warning: " if self.severity == "warning" else ""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from enum import Enum
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,17 +14,21 @@ from beliefs.cli._common import console, err_console, handle_errors, print_probl
 from beliefs.errors import UsageError
 from beliefs.facts import load_fact_set, load_paths
 
-app = typer.Typer(help="Author and check fact sets: validate, stats, new, add, import, export.", no_args_is_help=True)
+app = typer.Typer(
+    help="Author and check fact sets: validate, stats, new, add, import, export.", no_args_is_help=True
+)
 
-PathsArg = Annotated[list[Path], typer.Argument(help="Fact-set or conditions files, or folders searched recursively.")]
+PathsArg = Annotated[
+    list[Path], typer.Argument(help="Fact-set or conditions files, or folders searched recursively.")
+]
 
 
-class StatsFormat(str, Enum):
+class StatsFormat(StrEnum):
     table = "table"
     json = "json"
 
 
-class ExportFormat(str, Enum):
+class ExportFormat(StrEnum):
     jsonl = "jsonl"
     csv = "csv"
 
@@ -55,10 +59,14 @@ def validate(paths: PathsArg) -> None:
 @app.command()
 def stats(
     paths: PathsArg,
-    format: Annotated[StatsFormat, typer.Option("--format", "-f", help="table (for people) or json.")] = StatsFormat.table,
+    format: Annotated[
+        StatsFormat, typer.Option("--format", "-f", help="table (for people) or json.")
+    ] = StatsFormat.table,
     tokenizer: Annotated[
         str | None,
-        typer.Option(help="Also count tokens with this model's tokenizer (embedded name, hub id or local path)."),
+        typer.Option(
+            help="Also count tokens with this model's tokenizer (embedded name, hub id or local path)."
+        ),
     ] = None,
     near_duplicates: Annotated[
         float | None,
@@ -146,9 +154,13 @@ def add(
     statement: Annotated[str, typer.Option(help="The true form.")],
     false_statement: Annotated[str, typer.Option(help="The false form, in the same style.")],
     support: Annotated[str | None, typer.Option(help="A passage in which the statement holds.")] = None,
-    contradict: Annotated[str | None, typer.Option(help="A passage in which the false statement holds.")] = None,
+    contradict: Annotated[
+        str | None, typer.Option(help="A passage in which the false statement holds.")
+    ] = None,
     tag: Annotated[list[str] | None, typer.Option(help="A tag; repeat for several.")] = None,
-    note: Annotated[str | None, typer.Option(help="Why the fact is of its kind (expected for hinges).")] = None,
+    note: Annotated[
+        str | None, typer.Option(help="Why the fact is of its kind (expected for hinges).")
+    ] = None,
     source: Annotated[str | None, typer.Option(help="Where the fact comes from.")] = None,
 ) -> None:
     """Add a fact; validates the whole file first, keeps its comments and layout, writes atomically."""
@@ -182,7 +194,9 @@ def import_(
     kind: Annotated[str, typer.Option(help="hinge or contingent, for every fact.")],
     out: Annotated[Path, typer.Option(help="Fact-set file to write.")],
     statement_col: Annotated[str, typer.Option(help="Column holding the statement.")] = "statement",
-    label_col: Annotated[str, typer.Option(help="Column holding the truth label (1/0, true/false).")] = "label",
+    label_col: Annotated[
+        str, typer.Option(help="Column holding the truth label (1/0, true/false).")
+    ] = "label",
     pair_by: Annotated[
         str | None,
         typer.Option(
@@ -223,7 +237,9 @@ def import_(
 @app.command()
 def export(
     paths: PathsArg,
-    format: Annotated[ExportFormat, typer.Option("--format", "-f", help="jsonl or csv.")] = ExportFormat.jsonl,
+    format: Annotated[
+        ExportFormat, typer.Option("--format", "-f", help="jsonl or csv.")
+    ] = ExportFormat.jsonl,
     out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
 ) -> None:
     """One row per statement: set, fact_id, domain, kind, form (true/false), text."""

@@ -15,7 +15,9 @@ DEFAULT_FACTS = Path("fact_sets")
 def study(
     file: Annotated[
         Path | None,
-        typer.Argument(help="Study file (YAML). Default: the core fact sets in fact_sets/ on the embedded models."),
+        typer.Argument(
+            help="Study file (YAML). Default: the core fact sets in fact_sets/ on the embedded models."
+        ),
     ] = None,
 ) -> None:
     """Run the main job: fact sets → probe → analyze → report.

@@ -12,7 +12,7 @@ from beliefs.errors import InvalidInputError, Problem, UsageError
 from beliefs.facts.loader import LoadedFactSet, check_fact_set
 from beliefs.facts.yamlio import parse_yaml, parse_yaml_bytes, round_trip_yaml
 from beliefs.fileio import atomic_write_text
-from beliefs.schema import SLUG_PATTERN
+from beliefs.schema import SLUG_PATTERN, FactSet
 
 TEMPLATE = """\
 # A beliefs fact set (schema version 1). Validate with: beliefs facts validate {path}
@@ -103,3 +103,14 @@ def add_fact(
         raise InvalidInputError(errors)
     atomic_write_text(path, text)
     return loaded
+
+
+def dump_fact_set(fact_set: FactSet) -> str:
+    """A fact set as YAML text that loads back to an equal set."""
+    data = fact_set.model_dump(mode="python", exclude_none=True)
+    for fact in data["facts"]:
+        if not fact.get("tags"):
+            fact.pop("tags", None)
+    buf = io.StringIO()
+    round_trip_yaml().dump(data, buf)
+    return buf.getvalue()

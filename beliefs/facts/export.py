@@ -17,7 +17,14 @@ def rows(sets: Sequence[LoadedFactSet]) -> Iterator[dict[str, str]]:
     for s in sets:
         for f in s.facts:
             for form, text in (("true", f.statement), ("false", f.false_statement)):
-                yield {"set": s.name, "fact_id": f.id, "domain": f.domain, "kind": f.kind, "form": form, "text": text}
+                yield {
+                    "set": s.name,
+                    "fact_id": f.id,
+                    "domain": f.domain,
+                    "kind": f.kind,
+                    "form": form,
+                    "text": text,
+                }
 
 
 def export_text(sets: Sequence[LoadedFactSet], fmt: str) -> str:

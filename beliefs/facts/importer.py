@@ -94,7 +94,11 @@ def import_csv(
     for col in [statement_col, label_col, *(pair_by or [])]:
         if col not in columns:
             raise InvalidInputError(
-                [Problem(csv_path, f"no column '{col}' (columns: {', '.join(columns) or 'none'})", 1, field=col)]
+                [
+                    Problem(
+                        csv_path, f"no column '{col}' (columns: {', '.join(columns) or 'none'})", 1, field=col
+                    )
+                ]
             )
     report = ImportReport()
     rows: list[tuple[int, str, bool]] = []
@@ -116,8 +120,8 @@ def import_csv(
     pairs: list[tuple[tuple[str, ...], str, str, int]] = []
     if pair_by:
         groups: dict[tuple[str, ...], list[tuple[int, str, bool]]] = defaultdict(list)
-        for key, row in zip(keys, rows, strict=True):
-            groups[key].append(row)
+        for key, entry in zip(keys, rows, strict=True):
+            groups[key].append(entry)
         for key, group in groups.items():
             trues = [r for r in group if r[2]]
             falses = [r for r in group if not r[2]]
@@ -126,7 +130,10 @@ def import_csv(
             extra = abs(len(trues) - len(falses))
             if extra:
                 which = "true" if len(trues) > len(falses) else "false"
-                report.skip(f"no {'false' if which == 'true' else 'true'} row with the same {', '.join(pair_by)}", extra)
+                report.skip(
+                    f"no {'false' if which == 'true' else 'true'} row with the same {', '.join(pair_by)}",
+                    extra,
+                )
     else:
         i = 0
         while i < len(rows):
@@ -152,7 +159,9 @@ def import_csv(
         if norm_t in seen_text or norm_f in seen_text:
             report.skip("statement already used by another fact", 2)
             continue
-        base = slugify(" ".join(key)) if key else f"{slugify(true_text, 6)}-{_short_hash(true_text, false_text)}"
+        base = (
+            slugify(" ".join(key)) if key else f"{slugify(true_text, 6)}-{_short_hash(true_text, false_text)}"
+        )
         fid, n = base, 2
         while fid in seen_ids:
             fid, n = f"{base}-{n}", n + 1
@@ -167,7 +176,9 @@ def import_csv(
         fact["source"] = csv_path.name
         facts.append(fact)
     if not facts:
-        raise InvalidInputError([Problem(csv_path, "no true/false pairs found; check --pair-by and --label-col")])
+        raise InvalidInputError(
+            [Problem(csv_path, "no true/false pairs found; check --pair-by and --label-col")]
+        )
     doc = CommentedMap()
     doc["schema_version"] = 1
     doc["name"] = name
@@ -184,5 +195,3 @@ def import_csv(
     report.n_facts = len(facts)
     report.out = out
     return report
-
-

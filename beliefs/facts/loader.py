@@ -70,7 +70,7 @@ def _expected(ctx: dict[str, Any] | None) -> list[str]:
     return [p.strip().strip("'") for p in raw.replace(" or ", ",").split(",") if p.strip()]
 
 
-def _message(err: dict[str, Any], section: str) -> tuple[str, str | None]:
+def _message(err: Any, section: str) -> tuple[str, str | None]:
     """A person-readable message and the field name for one pydantic error."""
     loc = err["loc"]
     name = str(loc[-1]) if loc and isinstance(loc[-1], str) else None
@@ -128,7 +128,8 @@ def _pydantic_problems(
             msg, fld = _message(err, sub)
             if fld is not None and fld not in loc:
                 line, column = locate(data, (*loc, fld)) if fld in _FIELDS.get(sub, []) else (line, column)
-            problems.append(Problem(path, msg, line, column, fact_id=fact_id, field=fld))
+            subject = "condition" if item_key == "conditions" else "fact"
+            problems.append(Problem(path, msg, line, column, fact_id=fact_id, field=fld, subject=subject))
         return None, problems
 
 
@@ -144,9 +145,7 @@ def _fact_set_checks(path: Path, data: Any, plain: dict[str, Any]) -> list[Probl
     texts: dict[str, tuple[str, int]] = {}
     for i, fact in enumerate(facts):
         if not isinstance(fact, dict):
-            line, col = locate(data, ("facts", i))
-            problems.append(Problem(path, "each fact must be a mapping of fields", line, col))
-            continue
+            continue  # reported by the schema ("expected a mapping")
         fid = fact.get("id") if isinstance(fact.get("id"), str) else None
         if fid is not None:
             if fid in ids:
@@ -231,13 +230,7 @@ def _conditions_checks(path: Path, data: Any, plain: dict[str, Any]) -> list[Pro
     has_empty = False
     for i, cond in enumerate(conditions):
         if not isinstance(cond, dict):
-            line, col = locate(data, ("conditions", i))
-            problems.append(
-                Problem(
-                    path, "each condition must be a mapping with 'name' and 'prefix' or 'context'", line, col
-                )
-            )
-            continue
+            continue  # reported by the schema ("expected a mapping")
         name = cond.get("name")
         if not isinstance(name, str):
             continue
@@ -250,6 +243,7 @@ def _conditions_checks(path: Path, data: Any, plain: dict[str, Any]) -> list[Pro
                     line,
                     col,
                     fact_id=name,
+                    subject="condition",
                     field="name",
                 )
             )
@@ -264,6 +258,7 @@ def _conditions_checks(path: Path, data: Any, plain: dict[str, Any]) -> list[Pro
                         line,
                         col,
                         fact_id=name,
+                        subject="condition",
                         field="prefix",
                     )
                 )

@@ -165,9 +165,8 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(s for s in (exc.context, exc.problem) if s) or "invalid YAML"
-        line = mark.line + 1 if mark is not None else None
-        column = mark.column + 1 if mark is not None else None
-        return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {what}", line, column)])
+        at = (mark.line + 1, mark.column + 1) if mark is not None else (None, None)
+        return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {what}", *at)])
     except YAMLError as exc:
         return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {exc}")])
     if root is None:
@@ -215,6 +214,9 @@ def locate(data: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
             if line is None:
                 line, column = node.lc.line + 1, node.lc.col + 1
             break
+        if isinstance(node, dict) and part in node:  # a plain wrapper around round-trip data
+            node = node[part]
+            continue
         if isinstance(node, CommentedSeq) and isinstance(part, int) and 0 <= part < len(node):
             ln, col = node.lc.item(part)
             line, column = ln + 1, col + 1

@@ -43,43 +43,46 @@ def collapse(matrix: Array, member: Array) -> Array:
     return member.T @ matrix @ member
 
 
-def _class_weights(labels: NDArray[np.integer] | Array, rows_per_fact: Array) -> tuple[Array, Array, Array]:
+def _class_weights(
+    labels: NDArray[np.integer] | Array, rows_per_fact: Array, weights: Array | None
+) -> tuple[Array, Array, Array, Array]:
     a = labels.astype(np.float64)
     b = 1.0 - a
-    n_a = a @ rows_per_fact
-    n_b = b @ rows_per_fact
-    return a, n_a, n_b
+    if weights is not None:
+        a, b = a * weights, b * weights
+    return a, b, a @ rows_per_fact, b @ rows_per_fact
 
 
-def energy_distance_perm(d_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array) -> Array:
+def energy_distance_perm(
+    d_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, weights: Array | None = None
+) -> Array:
     """Energy distance between the two classes for each row of ``labels`` ``(P, n_facts)``.
 
     ``E = 2·mean d(A,B) − mean d(A,A') − mean d(B,B')`` with V-statistic means (pairs with themselves
     included), the definition ``dcor.energy_distance`` uses. ``d_ff`` is the fact-collapsed distance
-    matrix; facts with 0 rows (absent) must be labelled but contribute nothing.
+    matrix; facts with 0 rows (absent) must be labelled but contribute nothing. ``weights`` ``(P, n)``
+    (fact multiplicities, for a bootstrap) multiply the labels.
     """
-    a, n_a, n_b = _class_weights(labels, rows_per_fact)
+    a, b, n_a, n_b = _class_weights(labels, rows_per_fact, weights)
     ad = a @ d_ff
     s_aa = np.einsum("pi,pi->p", ad, a)
-    s_a_all = ad.sum(axis=1)
-    s_ab = s_a_all - s_aa
-    total = d_ff.sum()
-    s_bb = total - 2.0 * s_ab - s_aa
+    s_ab = np.einsum("pi,pi->p", ad, b)
+    s_bb = np.einsum("pi,pi->p", b @ d_ff, b)
     with np.errstate(invalid="ignore", divide="ignore"):
         out: Array = 2.0 * s_ab / (n_a * n_b) - s_aa / n_a**2 - s_bb / n_b**2
     return out
 
 
 def centroid_distance_perm(
-    k_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, width: int
+    k_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, width: int, weights: Array | None = None
 ) -> Array:
     """Distance between the class centroids, as RMS per feature: ``‖μ_A − μ_B‖ / √width``.
 
     ``k_ff`` is the fact-collapsed Gram matrix of the (z-scored) rows.
     """
-    a, n_a, n_b = _class_weights(labels, rows_per_fact)
+    a, b, n_a, n_b = _class_weights(labels, rows_per_fact, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
-        c = a / n_a[:, None] - (1.0 - a) / n_b[:, None]
+        c = a / n_a[:, None] - b / n_b[:, None]
     sq = np.einsum("pi,pi->p", c @ k_ff, c)
     out: Array = np.sqrt(np.maximum(sq, 0.0) / width)
     return out

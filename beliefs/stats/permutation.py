@@ -107,3 +107,30 @@ def middle_third(n_layers: int) -> NDArray[np.intp]:
     lo = n_layers // 3
     hi = max(lo + 1, (2 * n_layers) // 3)
     return np.arange(lo, min(hi, n_layers))
+
+
+def fact_bootstrap_weights(strata: ArrayLike, n_resamples: int, seed: int = 0) -> NDArray[np.float64]:
+    """``(n_resamples, n_facts)`` multiplicities of a fact bootstrap that resamples within each stratum.
+
+    A statistic that is a ratio of weighted sums over facts is then evaluated for every resample with one
+    matrix product (used for the many per-layer percentile intervals; headlines use scipy's BCa).
+    """
+    s = np.asarray(strata)
+    rng = np.random.default_rng(seed)
+    w = np.zeros((n_resamples, s.size))
+    for value in np.unique(s):
+        idx = np.flatnonzero(s == value)
+        draws = rng.integers(0, idx.size, size=(n_resamples, idx.size))
+        counts = np.zeros((n_resamples, idx.size))
+        np.add.at(counts, (np.arange(n_resamples)[:, None], draws), 1.0)
+        w[:, idx] = counts
+    return w
+
+
+def percentile_interval(
+    samples: ArrayLike, level: float = 0.95
+) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """Column-wise percentile interval of bootstrap replicates ``(B, m)`` (NaN replicates ignored)."""
+    a = np.asarray(samples, dtype=float)
+    tail = 100 * (1 - level) / 2
+    return np.nanpercentile(a, tail, axis=0), np.nanpercentile(a, 100 - tail, axis=0)

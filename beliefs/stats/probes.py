@@ -53,7 +53,9 @@ class GramProbe:
         self.k_ff = member.T @ self.k_rf
         self.rows_per_fact = member.sum(axis=0)
 
-    def predict(self, labels: Labels, train_facts: NDArray[np.intp], test_rows: NDArray[np.intp]) -> NDArray[np.bool_]:
+    def predict(
+        self, labels: Labels, train_facts: NDArray[np.intp], test_rows: NDArray[np.intp]
+    ) -> NDArray[np.bool_]:
         """Predicted class (True = label 1) of ``test_rows`` for each labelling ``(P, n_facts)``."""
         lab = labels[:, train_facts].astype(np.float64)
         m = self.rows_per_fact[train_facts]
@@ -68,13 +70,20 @@ class GramProbe:
         threshold = 0.5 * np.einsum("pi,pi->p", ck, wa + wb)
         return np.asarray(scores > threshold[:, None])
 
-    def cv_balanced_accuracy(self, labels: Labels, folds: NDArray[np.intp]) -> Array:
-        """Out-of-fold balanced accuracy for each labelling; ``folds`` gives each fact's fold."""
+    def cv_balanced_accuracy(
+        self, labels: Labels, folds: NDArray[np.intp], facts: NDArray[np.bool_] | None = None
+    ) -> Array:
+        """Out-of-fold balanced accuracy for each labelling; ``folds`` gives each fact's fold.
+
+        ``facts`` restricts training and testing to a subset of facts (a domain, say).
+        """
         present = self.rows_per_fact > 0
+        if facts is not None:
+            present = present & facts
         counts = _Counts(labels.shape[0])
         for k in np.unique(folds[present]):
             train = np.flatnonzero(present & (folds != k))
-            test_rows = np.flatnonzero(folds[self.row_fact] == k)
+            test_rows = np.flatnonzero((folds[self.row_fact] == k) & present[self.row_fact])
             if test_rows.size == 0 or train.size == 0:
                 continue
             pred = self.predict(labels, train, test_rows)

@@ -1,0 +1,175 @@
+"""What every analysis shares: the run, the fact labels, one stack of permutations, folds and caches."""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from numpy.typing import NDArray
+
+from beliefs.analyses import columns as C
+from beliefs.rundata import ModelInfo, RunData
+from beliefs.stats import (
+    bh_adjust,
+    fact_bootstrap_weights,
+    fact_folds,
+    fact_permutations,
+    maxstat_adjust,
+    middle_third,
+    permutation_pvalues,
+    sign_flips,
+    zscore,
+)
+
+Array = NDArray[np.float64]
+N_SPLIT_SEEDS = 5
+N_BOOT = 1000
+
+
+@dataclass
+class Output:
+    """An analysis' result rows (dicts keyed by :mod:`columns`) and its headlines."""
+
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    headlines: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class Layered:
+    """Rows of the table from one ``(model, condition, pooling)`` and z-scored states of each layer."""
+
+    row_fact: NDArray[np.intp]
+    """Fact index of each row (true forms first, then false forms, absent facts left out)."""
+    form: NDArray[np.int8]
+    """1 for a true-form row, 0 for a false-form row."""
+    z: list[Array]
+    """Per layer ``(n_rows, width)``, z-scored over the rows without labels."""
+
+
+class AnalysisContext:
+    """Shared inputs of the analyses of one ``analyze`` call."""
+
+    def __init__(self, run: RunData, permutations: int = 2000, seed: int = 0) -> None:
+        self.run = run
+        self.n_permutations = permutations
+        self.seed = seed
+        self.facts = run.facts().reset_index(drop=True)
+        self.n_facts = len(self.facts)
+        self.labels = (self.facts["kind"].to_numpy() == "hinge").astype(np.int8)
+        self.domains = self.facts["domain"].to_numpy().astype(str)
+        self.cells = np.char.add(np.char.add(self.domains, "/"), self.facts["kind"].to_numpy().astype(str))
+        rng = np.random.SeedSequence(seed).spawn(4)
+        self.perms = fact_permutations(self.labels, self.domains, permutations, np.random.default_rng(rng[0]))
+        self.flips = sign_flips(self.n_facts, permutations, np.random.default_rng(rng[1]))
+        self.fold_sets = [fact_folds(self.cells, seed=seed + s) for s in range(N_SPLIT_SEEDS)]
+        self.boot = fact_bootstrap_weights(self.cells, N_BOOT, seed=seed + 7)
+        self.models: list[ModelInfo] = run.models()
+        self.conditions: list[str] = run.conditions()
+        self._cache: OrderedDict[tuple[str, str, str], Layered] = OrderedDict()
+
+    @property
+    def n_rows_null(self) -> int:
+        return self.perms.shape[0]
+
+    def control_of(self, model: ModelInfo) -> str:
+        return model.control or ""
+
+    def states(self, model: str, condition: str, pooling: str) -> Layered:
+        """Both forms of every present fact, z-scored per layer; a small LRU cache."""
+        key = (model, condition, pooling)
+        if key in self._cache:
+            self._cache.move_to_end(key)
+            return self._cache[key]
+        t = np.asarray(self.run.states(model, condition, "true", pooling), dtype=np.float64)
+        f = np.asarray(self.run.states(model, condition, "false", pooling), dtype=np.float64)
+        ok_t = np.all(np.isfinite(t), axis=(1, 2))
+        ok_f = np.all(np.isfinite(f), axis=(1, 2))
+        row_fact = np.concatenate([np.flatnonzero(ok_t), np.flatnonzero(ok_f)])
+        form = np.concatenate([np.ones(ok_t.sum(), np.int8), np.zeros(ok_f.sum(), np.int8)])
+        x = np.concatenate([t[ok_t], f[ok_f]], axis=0)
+        layered = Layered(row_fact, form, [zscore(x[:, layer, :]) for layer in range(x.shape[1])])
+        self._cache[key] = layered
+        if len(self._cache) > 3:
+            self._cache.popitem(last=False)
+        return layered
+
+    def margins(self, model: str, condition: str) -> pd.DataFrame:
+        """Margins of ``model`` under ``condition`` aligned with the facts (NaN where absent)."""
+        m = self.run.margins()
+        sel = m[(m["model"] == model) & (m["condition"] == condition)]
+        sel = sel.drop_duplicates(["fact_set", "fact_id"]).set_index(["fact_set", "fact_id"])
+        index = pd.MultiIndex.from_frame(self.facts[["fact_set", "fact_id"]])
+        cols = ["logp_true", "logp_false", "margin", "n_tokens_true", "n_tokens_false"]
+        return sel.reindex(index)[cols].astype(float).reset_index(drop=True)
+
+    def has_margins(self, model: ModelInfo) -> bool:
+        if model.backend != "hf":
+            return False
+        m = self.run.margins()
+        return bool(len(m)) and bool((m["model"] == model.name).any())
+
+
+def row(analysis: str, model: ModelInfo, condition: str, statistic: str, **values: Any) -> dict[str, Any]:
+    """A result row with every column present (NaN or empty where it does not apply)."""
+    out: dict[str, Any] = dict.fromkeys(C.RESULT_COLUMNS, np.nan)
+    out.update(
+        {
+            C.ANALYSIS: analysis,
+            C.MODEL: model.name,
+            C.CONTROL: model.control or "",
+            C.CONDITION: condition,
+            C.STATISTIC: statistic,
+            C.SUBSET: "pooled",
+            C.POOLING: "",
+        }
+    )
+    out.update(values)
+    return out
+
+
+def fill_family(rows: list[dict[str, Any]], nulls: list[Array]) -> None:
+    """Fill p-values of a family of rows from their null columns (row 0 of each = observed).
+
+    ``p_value`` per row, ``p_adjusted`` by max-statistic over the whole family, ``p_bh`` beside it.
+    """
+    if not rows:
+        return
+    t = np.column_stack(nulls)
+    p = permutation_pvalues(t)
+    adj = maxstat_adjust(t)
+    bh = bh_adjust(p)
+    for i, r in enumerate(rows):
+        r[C.P_VALUE], r[C.P_ADJUSTED], r[C.P_BH] = float(p[i]), float(adj[i]), float(bh[i])
+
+
+def headline(
+    analysis: str,
+    model: ModelInfo,
+    condition: str,
+    statistic: str,
+    n_layers: int | None,
+    **values: Any,
+) -> dict[str, Any]:
+    """A summary headline: the pre-registered aggregate (middle third of layers, ``last`` pooling)."""
+    out: dict[str, Any] = {
+        C.ANALYSIS: analysis,
+        C.MODEL: model.name,
+        C.CONTROL: model.control or "",
+        C.CONDITION: condition,
+        C.STATISTIC: statistic,
+    }
+    if n_layers is not None:
+        mid = middle_third(n_layers)
+        out["layers"] = [int(mid[0]), int(mid[-1])]
+        out[C.POOLING] = "last"
+    out.update(values)
+    return out
+
+
+def aggregate(null_by_layer: list[Array], n_layers: int) -> Array:
+    """Mean over the middle third of layers of per-layer nulls ``(P,)``: the headline's null."""
+    mid = middle_third(n_layers)
+    return np.asarray(np.mean(np.column_stack([null_by_layer[i] for i in mid]), axis=1))

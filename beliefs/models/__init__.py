@@ -1,0 +1,105 @@
+"""Model backends (``hf``, ``st``), embedded models and loading.
+
+Heavy libraries (torch, transformers, sentence-transformers) are imported inside the functions that
+need them, so importing this package is cheap.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from beliefs.errors import ModelError
+from beliefs.models import embedded as _embedded  # noqa: F401  (registers the embedded models)
+from beliefs.models import fake as _fake  # noqa: F401  (registers the fake backend)
+from beliefs.models import hf as _hf  # noqa: F401  (registers the hf backend)
+from beliefs.models import st as _st  # noqa: F401  (registers the st backend)
+from beliefs.models.base import CONTROLS, DTYPES, LoadedModel, LoadOptions, control_name
+from beliefs.models.registry import BACKENDS, EMBEDDED, get_backend, register_backend, register_embedded
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class ModelListing:
+    """One row of ``beliefs models list``."""
+
+    name: str
+    backend: str
+    n_layers: int
+    width: int
+    status: str
+    """``ready``, ``installed (pull to prepare)`` or how to get it."""
+    description: str
+
+
+def list_models() -> list[ModelListing]:
+    """The embedded models and whether each is available here."""
+    rows = []
+    for m in EMBEDDED.values():
+        if m.locate() is None:
+            status = f"not installed: {m.install_hint}"
+        elif m.is_prepared():
+            status = "ready"
+        else:
+            status = "installed; prepared on first use (beliefs models pull)"
+        rows.append(ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description))
+    return rows
+
+
+def pull(name: str, progress: Progress | None = None) -> Path:
+    """Prepare an embedded model once (verify, de-quantize, cache); return the folder loaded later."""
+    if name not in EMBEDDED:
+        raise ModelError(f"unknown embedded model '{name}'; known: {', '.join(EMBEDDED)}")
+    return EMBEDDED[name].prepare(progress)
+
+
+def resolve(spec: str) -> tuple[str, str, str]:
+    """``(name, backend, source)`` for a model given by embedded name, ``hf:``/``st:`` prefix, path or id."""
+    if spec in EMBEDDED:
+        return spec, EMBEDDED[spec].backend, spec
+    backend, sep, rest = spec.partition(":")
+    if sep and backend in BACKENDS:
+        return rest, backend, rest
+    path = Path(spec).expanduser()
+    if path.is_dir() and (path / "modules.json").is_file():
+        return spec, "st", spec
+    if spec.endswith(".gguf") and not path.is_file():
+        raise ModelError(f"{spec}: GGUF file not found")
+    return spec, "hf", spec
+
+
+def load_model(
+    spec: str, options: LoadOptions | None = None, progress: Progress | None = None
+) -> LoadedModel:
+    """Load a model (pulling an embedded one on first use), or its control when ``options.control`` is set."""
+    options = options or LoadOptions()
+    name, backend_name, source = resolve(spec)
+    if name in EMBEDDED:
+        source = str(EMBEDDED[name].prepare(progress))
+    if progress:
+        progress(f"loading {control_name(name, options.control)}")
+    model = get_backend(backend_name).load(source, control_name(name, options.control), options)
+    model.base = name if options.control else None
+    model.info.setdefault("spec", spec)
+    if name in EMBEDDED:
+        model.info.update(embedded=name, package=EMBEDDED[name].package)
+    return model
+
+
+__all__ = [
+    "BACKENDS",
+    "CONTROLS",
+    "DTYPES",
+    "EMBEDDED",
+    "LoadOptions",
+    "LoadedModel",
+    "ModelListing",
+    "list_models",
+    "load_model",
+    "pull",
+    "register_backend",
+    "register_embedded",
+    "resolve",
+]
