@@ -79,7 +79,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                     ]
                     est = float(np.mean(seeds))
                     r = row("kind-probe", model, condition, "massmean_bacc", **base)
-                    r.update({C.ESTIMATE: est, C.CI_LOW: min(seeds), C.CI_HIGH: max(seeds), C.N_FACTS: n_present})
+                    r.update(
+                        {C.ESTIMATE: est, C.CI_LOW: min(seeds), C.CI_HIGH: max(seeds), C.N_FACTS: n_present}
+                    )
                     out.rows.append(r)
                     nulls.append(null)
                     agg_layers.append(null)
@@ -151,7 +153,10 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 member = membership(data.row_fact, ctx.n_facts)
                 rows_per_fact = member.sum(axis=0)
                 n_present = int((rows_per_fact > 0).sum())
-                per_stat: dict[str, tuple[list[Array], list[Array]]] = {"energy": ([], []), "centroid": ([], [])}
+                per_stat: dict[str, tuple[list[Array], list[Array]]] = {
+                    "energy": ([], []),
+                    "centroid": ([], []),
+                }
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 for layer, z in enumerate(data.z):
                     k_ff = collapse(z @ z.T, member)

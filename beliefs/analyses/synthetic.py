@@ -8,7 +8,24 @@ import pandas as pd
 from beliefs.rundata import MARGIN_COLUMNS, MemoryRun, ModelInfo
 
 DEFAULT_CONDITIONS = ("empty", "encyclopedia", "fiction", "spacecraft", "support", "contradict")
-_WORDS = np.array(["alpha", "beta", "gamma", "delta", "stone", "river", "cloud", "seven", "prime", "earth", "moon", "water", "fire", "number"])
+_WORDS = np.array(
+    [
+        "alpha",
+        "beta",
+        "gamma",
+        "delta",
+        "stone",
+        "river",
+        "cloud",
+        "seven",
+        "prime",
+        "earth",
+        "moon",
+        "water",
+        "fire",
+        "number",
+    ]
+)
 
 
 def synthetic_run(
@@ -53,7 +70,16 @@ def synthetic_run(
     infos = [ModelInfo(n, b, layers, width) for n, b, layers, width in models]
     if random_init_control:
         first = infos[0]
-        infos.append(ModelInfo(f"{first.name}@random-init", first.backend, first.n_layers, first.width, "random-init", first.name))
+        infos.append(
+            ModelInfo(
+                f"{first.name}@random-init",
+                first.backend,
+                first.n_layers,
+                first.width,
+                "random-init",
+                first.name,
+            )
+        )
     run = MemoryRun(infos, list(conditions), facts)
     margin_rows = []
     n_tok = np.array([len(s.split()) + 2 for s in statements], dtype=float)
@@ -71,8 +97,19 @@ def synthetic_run(
                     if absent[i]:
                         continue
                     margin_rows.append(
-                        (info.name, "synthetic", f"fact-{i}", domain[i], kind[i], cond, logp_true[i],
-                         logp_true[i] - margin[i], margin[i], n_tok[i], n_tok[i] + 1)
+                        (
+                            info.name,
+                            "synthetic",
+                            f"fact-{i}",
+                            domain[i],
+                            kind[i],
+                            cond,
+                            logp_true[i],
+                            logp_true[i] - margin[i],
+                            margin[i],
+                            n_tok[i],
+                            n_tok[i] + 1,
+                        )
                     )
     run.margin_table = pd.DataFrame(margin_rows, columns=list(MARGIN_COLUMNS))
     return run
@@ -101,7 +138,9 @@ def _states(
     massive[: max(1, width // 100)] = 30.0
     latent = rng.standard_normal((n, width)).astype(np.float32)
     growth = np.linspace(0.0, 1.0, layers)[None, :, None]
-    kind_shift = (effect * np.sqrt(width) * (hinge - hinge.mean()))[:, None, None] * direction[None, None, :] * growth
+    kind_shift = (
+        (effect * np.sqrt(width) * (hinge - hinge.mean()))[:, None, None] * direction[None, None, :] * growth
+    )
     for cond in conditions:
         offset = rng.standard_normal(width).astype(np.float32) * 0.5
         absent = _absent(cond, n, absent_share, 0)

@@ -221,6 +221,7 @@ class Extractor:
             input_ids=ids.to(self.device),
             attention_mask=valid.long().to(self.device),
             token_type_ids=torch.zeros_like(ids).to(self.device),
+            position_ids=(torch.arange(s)[None, :] - offset[:, None]).clamp(min=0).to(self.device),
             output_hidden_states=True,
         )
         hidden = torch.stack([out.hidden_states[i] for i in self.layers], dim=1).float().cpu()
@@ -229,7 +230,9 @@ class Extractor:
             pos = torch.arange(pr.start, pr.end) + offset[i]
             states = hidden[i][:, pos, :]
             results.append(
-                Measurement(states[:, -1, :].numpy().copy(), states.mean(dim=1).numpy(), None, pr.end - pr.start)
+                Measurement(
+                    states[:, -1, :].numpy().copy(), states.mean(dim=1).numpy(), None, pr.end - pr.start
+                )
             )
         return results
 

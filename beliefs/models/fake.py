@@ -53,20 +53,22 @@ def fake_tokenizer(style: str) -> Any:
         tok.decoder = decoders.Metaspace(replacement="▁", prepend_scheme="first")
         byte_tokens = [f"<0x{i:02X}>" for i in range(256)]
         trainer = trainers.BpeTrainer(
-            show_progress=False,vocab_size=700, special_tokens=["<unk>", "<s>", "</s>", *byte_tokens])
+            show_progress=False, vocab_size=700, special_tokens=["<unk>", "<s>", "</s>", *byte_tokens]
+        )
         tok.train_from_iterator(corpus, trainer)
         tok.post_processor = processors.TemplateProcessing(
             single="<s> $A", special_tokens=[("<s>", tok.token_to_id("<s>"))]
         )
-        return PreTrainedTokenizerFast(tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>")
+        return PreTrainedTokenizerFast(
+            tokenizer_object=tok, bos_token="<s>", eos_token="</s>", unk_token="<unk>"
+        )
     if style == "wordpiece":
         tok = Tokenizer(models.WordPiece(unk_token="[UNK]"))
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
         trainer = trainers.WordPieceTrainer(
-            show_progress=False,
-            vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+            show_progress=False, vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         )
         tok.train_from_iterator(corpus, trainer)
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
@@ -98,7 +100,15 @@ def fake_module(kind: str, vocab_size: int, seed: int = 0) -> Any:
         )
         model: Any = LlamaForCausalLM(config)
     elif kind == "gpt2":
-        config = GPT2Config(vocab_size=vocab_size, n_embd=32, n_layer=3, n_head=4, n_positions=512)
+        config = GPT2Config(
+            vocab_size=vocab_size,
+            n_embd=32,
+            n_layer=3,
+            n_head=4,
+            n_positions=512,
+            bos_token_id=0,
+            eos_token_id=0,
+        )
         model = GPT2LMHeadModel(config)
     elif kind == "bert":
         config = BertConfig(
