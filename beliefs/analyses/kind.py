@@ -66,7 +66,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
             for pooling in POOLINGS:
                 data = ctx.states(model.name, condition, pooling)
                 n_layers = len(data.z)
-                mid = set(middle_third(n_layers).tolist()) | {0}
+                mid = set(middle_third(n_layers).tolist())
                 n_present = int(np.unique(data.row_fact).size)
                 agg_layers: list[Array] = []
                 logistic: dict[int, tuple[Array, Array]] = {}
@@ -116,7 +116,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 rows_per_fact = _per_fact(np.ones(data.row_fact.size), data.row_fact, ctx.n_facts)
                 correct = np.column_stack([logistic[i][1] for i in layers])
                 lo, hi = _bacc_ci(ctx, correct, rows_per_fact, ctx.labels)
-                p0 = permutation_pvalues(np.column_stack([agg_layers[0]]))[0]
+                p0 = permutation_pvalues(agg_layers[0])[0]
                 out.headlines.append(
                     headline(
                         "kind-probe",
@@ -132,7 +132,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         test_estimate=float(agg[0]),
                         n_facts=n_present,
                         n_permutations=ctx.n_permutations,
-                        layer0_estimate=float(logistic[0][0].mean()),
+                        layer0_estimate=float(agg_layers[0][0]),
                         layer0_p_value=float(p0),
                     )
                 )

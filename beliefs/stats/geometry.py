@@ -68,8 +68,11 @@ def energy_distance_perm(
     s_aa = np.einsum("pi,pi->p", ad, a)
     s_ab = np.einsum("pi,pi->p", ad, b)
     s_bb = np.einsum("pi,pi->p", b @ d_ff, b)
+    # A fact drawn k times by a bootstrap adds k² zero self-pairs; count only k of them, as without one.
+    pairs_a = n_a**2 - (a**2 - a) @ rows_per_fact
+    pairs_b = n_b**2 - (b**2 - b) @ rows_per_fact
     with np.errstate(invalid="ignore", divide="ignore"):
-        out: Array = 2.0 * s_ab / (n_a * n_b) - s_aa / n_a**2 - s_bb / n_b**2
+        out: Array = 2.0 * s_ab / (n_a * n_b) - s_aa / pairs_a - s_bb / pairs_b
     return out
 
 

@@ -57,8 +57,8 @@ def permutation_pvalues(null: ArrayLike) -> NDArray[np.float64]:
     if t.ndim == 1:
         t = t[:, None]
     obs = t[0]
-    scale = np.maximum(np.nanmax(np.abs(t), axis=0), 1.0)
     with np.errstate(invalid="ignore"):
+        scale = np.maximum(np.max(np.where(np.isfinite(t), np.abs(t), 0.0), axis=0), 1.0)
         p = np.mean(t >= obs - _TIE * scale, axis=0)
     p = p.astype(float)
     p[~np.isfinite(obs)] = np.nan

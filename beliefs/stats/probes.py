@@ -164,11 +164,16 @@ class TruthProbe:
         out: Array = h / t
         return out
 
-    def angle_degrees(self, labels: Labels) -> Array:
-        """Angle between the mass-mean truth directions of class 1 and class 0, for each labelling."""
+    def angle_degrees(self, labels: Labels, weights: Array | None = None) -> Array:
+        """Angle between the mass-mean truth directions of class 1 and class 0, for each labelling.
+
+        ``weights`` ``(P, n)`` (fact multiplicities, for a bootstrap) multiply the labels.
+        """
         a = labels.astype(np.float64)
+        b = 1.0 - a
+        if weights is not None:
+            a, b = a * weights, b * weights
         a = a / a.sum(axis=1, keepdims=True)
-        b = 1.0 - labels.astype(np.float64)
         b = b / b.sum(axis=1, keepdims=True)
         ag = a @ self.g_dd
         ab = np.einsum("pi,pi->p", ag, b)
@@ -184,7 +189,7 @@ def logistic_cv(
     y: ArrayLike,
     row_fact: ArrayLike,
     fold_sets: list[NDArray[np.intp]],
-    c: float = 1.0,
+    c: float = 0.1,
 ) -> tuple[Array, Array]:
     """Cross-validated logistic probe: ``StandardScaler`` + ``LogisticRegression(C=c)`` in each fold.
 

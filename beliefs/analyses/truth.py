@@ -1,0 +1,96 @@
+"""``truth-geometry``: true-vs-false probes within each kind, transfer between kinds, angle between them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from beliefs.analyses import columns as C
+from beliefs.analyses.context import AnalysisContext, Array, Output, aggregate, headline, row
+from beliefs.analyses.kind import _families
+from beliefs.analyses.registry import register
+from beliefs.rundata import POOLINGS
+from beliefs.stats import TruthProbe, percentile_interval, permutation_pvalues
+
+
+@register("truth-geometry")
+def truth_geometry(ctx: AnalysisContext) -> Output:
+    """Truth probes per kind (sign-flip null), transfer between kinds, angle between truth directions."""
+    out = Output()
+    rows: list[dict[str, Any]] = []
+    nulls: list[Array] = []
+    for model in ctx.models:
+        for cond in ctx.conditions:
+            for pooling in POOLINGS:
+                data = ctx.states(model.name, cond, pooling)
+                t_idx = {f: i for i, f in enumerate(data.row_fact[data.form == 1])}
+                f_idx = {f: i for i, f in enumerate(data.row_fact[data.form == 0])}
+                facts = np.array(sorted(set(t_idx) & set(f_idx)), dtype=np.intp)
+                rt = np.flatnonzero(data.form == 1)[[t_idx[f] for f in facts]]
+                rf = np.flatnonzero(data.form == 0)[[f_idx[f] for f in facts]]
+                hinge = ctx.labels[facts] == 1
+                if hinge.sum() < 4 or (~hinge).sum() < 4:
+                    continue
+                flips = ctx.flips[:, facts]
+                perms = ctx.perms[:, facts]
+                folds = ctx.fold_sets[0][facts]
+                boot = ctx.boot[:, facts]
+                per: dict[str, list[Array]] = {}
+                boots: list[Array] = []
+                for layer, z in enumerate(data.z):
+                    zt, zf = z[rt], z[rf]
+                    probe = TruthProbe(zt, zf)
+                    stats = {
+                        "truth_acc_hinge": TruthProbe(zt[hinge], zf[hinge]).cv_accuracy(flips[:, hinge], folds[hinge]),
+                        "truth_acc_contingent": TruthProbe(zt[~hinge], zf[~hinge]).cv_accuracy(
+                            flips[:, ~hinge], folds[~hinge]
+                        ),
+                        "truth_transfer_hinge->contingent": probe.transfer_accuracy(flips, hinge),
+                        "truth_transfer_contingent->hinge": probe.transfer_accuracy(flips, ~hinge),
+                        "truth_angle_degrees": probe.angle_degrees(perms),
+                    }
+                    angle_boot = probe.angle_degrees(np.broadcast_to(perms[0], boot.shape), boot)
+                    boots.append(angle_boot)
+                    for name, null in stats.items():
+                        r = row("truth-geometry", model, cond, name, layer=layer, pooling=pooling)
+                        r.update(
+                            {C.ESTIMATE: float(null[0]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: ctx.n_permutations}
+                        )
+                        if name == "truth_angle_degrees":
+                            lo, hi = percentile_interval(angle_boot[:, None])
+                            r[C.CI_LOW], r[C.CI_HIGH] = float(lo[0]), float(hi[0])
+                        rows.append(r)
+                        nulls.append(null)
+                        per.setdefault(name, []).append(null)
+                if pooling != "last":
+                    continue
+                n_layers = len(data.z)
+                agg = {name: aggregate(v, n_layers) for name, v in per.items()}
+                lo, hi = percentile_interval(aggregate(boots, n_layers)[:, None])
+                extras = {}
+                for name, a in agg.items():
+                    if name != "truth_angle_degrees":
+                        extras[name] = float(a[0])
+                        extras[f"{name}_p_value"] = float(permutation_pvalues(a)[0])
+                angle = agg["truth_angle_degrees"]
+                out.headlines.append(
+                    headline(
+                        "truth-geometry",
+                        model,
+                        cond,
+                        "truth_angle_degrees",
+                        n_layers,
+                        estimate=float(angle[0]),
+                        ci_low=float(lo[0]),
+                        ci_high=float(hi[0]),
+                        p_value=float(permutation_pvalues(angle)[0]),
+                        n_facts=int(facts.size),
+                        n_permutations=ctx.n_permutations,
+                        layer0_estimate=float(per["truth_angle_degrees"][0][0]),
+                        **extras,
+                    )
+                )
+    _families(rows, nulls, (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
+    out.rows = rows
+    return out

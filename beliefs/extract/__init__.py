@@ -1,0 +1,19 @@
+"""Extraction: prompts with exact statement spans, batched prefix-cached runs, and ``probe``."""
+
+from __future__ import annotations
+
+from beliefs.extract.probe import ProgressHook, probe
+from beliefs.extract.prompts import SEPARATOR, Prompt, StartToken, render, resolve_start_token
+from beliefs.extract.runner import Extractor, Measurement
+
+__all__ = [
+    "SEPARATOR",
+    "Extractor",
+    "Measurement",
+    "ProgressHook",
+    "Prompt",
+    "StartToken",
+    "probe",
+    "render",
+    "resolve_start_token",
+]
