@@ -132,7 +132,7 @@ def _states(
 ) -> None:
     n, layers, width = hinge.size, info.n_layers, info.width
     direction = rng.standard_normal(width)
-    direction /= np.linalg.norm(direction) / np.sqrt(width) * np.sqrt(width)
+    direction /= np.linalg.norm(direction)
     truth = rng.standard_normal(width) * 0.3
     massive = np.ones(width, dtype=np.float32)
     massive[: max(1, width // 100)] = 30.0
@@ -148,6 +148,7 @@ def _states(
             noise = rng.standard_normal((n, layers, width)).astype(np.float32)
             core = latent[:, None, :] + 0.5 * noise + kind_shift + offset
             for form, sign in (("true", 1.0), ("false", -1.0)):
-                x = (core + sign * truth).astype(np.float32) * massive
+                form_noise = 0.3 * rng.standard_normal((n, layers, width)).astype(np.float32)
+                x = (core + sign * truth + form_noise) * massive
                 x[absent] = np.nan
                 run.arrays[(info.name, cond, form, pooling)] = x.astype(np.float32)

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ValidationError
 from beliefs.errors import InvalidInputError, Problem
 from beliefs.facts.yamlio import ParsedYaml, locate, parse_yaml, to_plain
 from beliefs.schema import EMPTY_CONDITION, Condition, ConditionsFile, Contexts, Fact, FactSet
+from beliefs.study.schema import Study
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _FIELDS: dict[str, list[str]] = {
@@ -22,6 +23,7 @@ _FIELDS: dict[str, list[str]] = {
     "contexts": list(Contexts.model_fields),
     "conditions": list(Condition.model_fields),
     "conditions_file": list(ConditionsFile.model_fields),
+    "study": list(Study.model_fields),
 }
 
 
@@ -357,6 +359,25 @@ def load_fact_set(path: str | Path) -> LoadedFactSet:
     if loaded is None:
         raise InvalidInputError(problems)
     return loaded
+
+
+def load_study(path: str | Path) -> Study:
+    """Load a study file; raise :class:`InvalidInputError` listing every problem."""
+    parsed = parse_yaml(Path(path))
+    problems = list(parsed.problems)
+    if parsed.data is not None and not isinstance(parsed.data, dict):
+        problems.append(
+            Problem(parsed.path, "a study file must be a mapping with 'schema_version', 'name', 'models'", 1)
+        )
+    elif parsed.data is not None:
+        model, errors = _pydantic_problems(
+            parsed.path, parsed.data, Study, to_plain(parsed.data), "study", "models"
+        )
+        problems += errors
+        if model is not None and not problems:
+            assert isinstance(model, Study)
+            return model
+    raise InvalidInputError(problems or [Problem(parsed.path, "not a valid study file")])
 
 
 def load_conditions(path: str | Path) -> LoadedConditions:

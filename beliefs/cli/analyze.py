@@ -1,0 +1,63 @@
+"""``beliefs analyze RUN``: run the statistical analyses on a run and print the headlines."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from beliefs.errors import StoreError
+
+
+def _open_run(path: Path) -> Any:
+    from beliefs.store import open_run
+
+    if not path.is_dir():
+        raise StoreError(f"{path}: no such run directory")
+    return open_run(path)
+
+
+def _fmt(value: Any, digits: int = 3) -> str:
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return str(value)
+
+
+def analyze_command(
+    run: Annotated[Path, typer.Argument(help="Run directory written by `beliefs extract` or `beliefs study`.")],
+    permutations: Annotated[int, typer.Option(help="Fact-level permutations per test (observed counted).")] = 2000,
+    seed: Annotated[int, typer.Option(help="Seed of permutations, folds and bootstraps.")] = 0,
+    analyses: Annotated[
+        list[str] | None,
+        typer.Option("--analyses", help="Analyses to run (repeat the option); default: all registered."),
+    ] = None,
+) -> None:
+    """Run the analyses on RUN; write RUN/results/<analysis>.csv and summary.json; print the headlines."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from beliefs.analyses import analyze
+
+    data = _open_run(run)
+    summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
+    table = Table(title=f"beliefs analyze · {summary['n_facts']} facts · {permutations} permutations")
+    for col in ("analysis", "model", "condition", "statistic", "estimate", "95% CI", "p", "n"):
+        table.add_column(col, justify="right" if col in ("estimate", "95% CI", "p", "n") else "left")
+    for h in summary["headlines"]:
+        flag = " ⚠ surface" if h.get("surface_confound") else ""
+        table.add_row(
+            h["analysis"],
+            h["model"],
+            h["condition"],
+            h["statistic"] + flag,
+            _fmt(h.get("estimate")),
+            f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]",
+            _fmt(h.get("p_value")),
+            str(h.get("n_facts", "")),
+        )
+    console = Console()
+    console.print(table)
+    console.print(f"Tables and summary.json written to {run / 'results'}")

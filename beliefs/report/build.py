@@ -1,0 +1,192 @@
+"""Assemble the report of a run: verdicts with their figures, figures, balance, caveats, provenance."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from beliefs.fileio import atomic_write_text
+from beliefs.report import figures
+from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from beliefs.rundata import RunData
+
+HEADLINE_ANALYSES = (
+    "kind-probe",
+    "kind-distance",
+    "default-belief",
+    "robustness",
+    "truth-geometry",
+    "surface",
+)
+
+
+def _fmt(x: Any, digits: int = 3) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
+
+
+def _p(x: Any) -> str:
+    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+        return "–"
+    return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
+
+
+def verdict(h: dict[str, Any], alpha: float = 0.05) -> str:
+    """One sentence with the figures behind a headline."""
+    layers = h.get("layers") or []
+    where = (
+        f"layers {layers[0]}–{layers[-1]}" if len(layers) > 1 else (f"layer {layers[0]}" if layers else "")
+    )
+    ci = f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]"
+    control = f" [{h['control']}]" if h.get("control") else ""
+    found = h.get("p_value") is not None and h["p_value"] <= alpha
+    text = (
+        f"{h['analysis']} ({h['statistic']}) on {h['model']}{control}, condition {h['condition']}"
+        f"{', ' + where if where else ''}: {_fmt(h.get('estimate'))} {ci}, p = {_p(h.get('p_value'))}"
+    )
+    if h.get("surface_estimate") is not None and h["analysis"] == "kind-probe":
+        text += f"; surface baseline {_fmt(h['surface_estimate'])}"
+        if h.get("beats_surface") is False:
+            text += " (not beaten)"
+    return ("FOUND: " if found else "not found: ") + text + "."
+
+
+def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
+    rows = []
+    for h in summary.get("headlines", []):
+        rows.append(
+            {
+                "analysis": h["analysis"],
+                "model": h["model"] + (f" [{h['control']}]" if h.get("control") else ""),
+                "condition": h["condition"],
+                "statistic": h["statistic"],
+                "estimate": h.get("estimate"),
+                "95% CI": f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]",
+                "p": _p(h.get("p_value")),
+                "n_facts": h.get("n_facts"),
+                "surface": h.get("surface_estimate"),
+                "layer 0": h.get("layer0_estimate"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def _balance(run: RunData) -> pd.DataFrame:
+    facts = run.facts()
+    words = facts["statement"].str.split().str.len()
+    grouped = facts.assign(words=words).groupby(["domain", "kind"], sort=True)["words"]
+    table = grouped.agg(["count", "mean", "std"]).reset_index()
+    return table.rename(columns={"count": "facts", "mean": "words mean", "std": "words SD"})
+
+
+def _provenance(run: RunData, study: Any) -> pd.DataFrame:
+    manifest: dict[str, Any] = getattr(run, "manifest", lambda: {})() if hasattr(run, "manifest") else {}
+    rows: list[tuple[str, str]] = []
+    for key in ("tool_version", "git_commit", "separator"):
+        if key in manifest:
+            rows.append((key, json.dumps(manifest[key])))
+    for name, info in (manifest.get("models") or {}).items():
+        detail = {
+            k: info.get(k)
+            for k in ("backend", "sha256", "revision", "dtype", "device", "start_token", "seed")
+            if info.get(k) is not None
+        }
+        rows.append((f"model {name}", json.dumps(detail)))
+    for name, info in (manifest.get("fact_sets") or {}).items():
+        rows.append((f"fact set {name}", json.dumps(info)))
+    packages = manifest.get("packages") or {}
+    if packages:
+        rows.append(("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))))
+    if study is not None:
+        rows.append(("seed", str(study.seed)))
+        rows.append(("permutations", str(study.permutations)))
+    return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def write_report(
+    run: RunData, results: str | Path, study: Any = None, summary: dict[str, Any] | None = None
+) -> Path:
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` under ``results`` (tables in ``results/tables``)."""
+    results = Path(results)
+    tables_dir = results / "tables"
+    fig_dir = results / "figures"
+    if summary is None:
+        summary = json.loads((tables_dir / "summary.json").read_text())
+    tables = {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("*.csv"))}
+    title = f"beliefs study: {study.name}" if study is not None else f"beliefs report: {results.name}"
+    blocks: list[Block] = [Heading(title, 1)]
+    if study is not None and study.description:
+        blocks.append(Paragraph(" ".join(study.description.split())))
+    models = run.models()
+    blocks.append(
+        Paragraph(
+            f"{summary.get('n_facts')} facts; models: {', '.join(m.name for m in models)}; conditions: "
+            f"{', '.join(run.conditions())}; {summary.get('n_permutations')} fact-level permutations; "
+            f"seed {summary.get('seed')}. Headline of each analysis: {summary.get('headline_definition')}."
+        )
+    )
+    blocks.append(Heading("Verdicts"))
+    for h in summary.get("headlines", []):
+        if (
+            h["analysis"] in ("kind-probe", "kind-distance")
+            and h["condition"] == "empty"
+            and not h.get("control")
+        ):
+            blocks.append(Paragraph(verdict(h)))
+    blocks.append(
+        Table(_headline_table(summary), "Every headline (p: fact-level permutation, observed counted)")
+    )
+    blocks.append(Heading("Per-layer curves"))
+    for name in ("kind-probe", "kind-distance", "truth-geometry"):
+        if name in tables:
+            path = figures.layer_curves(tables[name], name, fig_dir / f"{name}-layers.png")
+            if path:
+                blocks.append(
+                    Figure(path, f"{name} per layer and condition, 95% intervals, p_adj ≤ 0.05 marked")
+                )
+    blocks.append(Heading("Default belief under the empty prompt"))
+    if "default-belief" in tables:
+        path = figures.default_belief_bars(tables["default-belief"], fig_dir / "default-belief.png")
+        if path:
+            blocks.append(
+                Figure(path, "share of facts whose true form has the higher log-probability, per cell")
+            )
+    blocks.append(Heading("Robustness to detailed prompts"))
+    path = figures.robustness_boxes(run, fig_dir / "robustness.png")
+    if path:
+        blocks.append(Figure(path, "Δmargin from the empty prompt per cell and condition"))
+    blocks.append(Heading("Geometry"))
+    for m in models:
+        if m.control:
+            continue
+        layer = m.n_layers // 2
+        path = figures.projection(run, m.name, layer, fig_dir / f"projection-{m.name}.png")
+        if path:
+            blocks.append(Figure(path, f"{m.name}: PCA of the empty-prompt states at layer {layer}"))
+    if "truth-geometry" in tables:
+        path = figures.truth_transfer_matrix(tables["truth-geometry"], fig_dir / "truth-transfer.png")
+        if path:
+            blocks.append(Figure(path, "truth-probe accuracy: train on one kind, test on the other"))
+    blocks.append(Heading("Fact-set balance"))
+    blocks.append(Table(_balance(run)))
+    blocks.append(Heading("Caveats"))
+    confounded = sorted({h["model"] for h in summary.get("headlines", []) if h.get("surface_confound")})
+    blocks.append(
+        Paragraph(
+            f"n = {summary.get('n_facts')} facts: cross-validated accuracies at this size carry about ±10 points "
+            "of error (Varoquaux 2018); chance level is read from the permutation null, not from 0.5. "
+            "The surface baseline (token count, baseline log-probability, bag of words) is the bar a probe must "
+            "beat: where it separates hinge from contingent as well as the states do, the difference may be lexical."
+            + (f" Surface confound flagged for: {', '.join(confounded)}." if confounded else "")
+        )
+    )
+    blocks.append(Heading("Provenance"))
+    blocks.append(Table(_provenance(run, study)))
+    atomic_write_text(results / "report.md", to_markdown(blocks, results))
+    atomic_write_text(results / "report.html", to_html(blocks, title))
+    return results / "report.md"
