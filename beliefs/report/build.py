@@ -108,6 +108,14 @@ def _provenance(run: RunData, study: Any) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=["item", "value"])
 
 
+def _read_table(path: Path) -> pd.DataFrame:
+    table = pd.read_csv(path)
+    for col in ("model", "control", "condition", "subset", "pooling", "statistic"):
+        if col in table.columns:
+            table[col] = table[col].astype(object).where(table[col].notna(), "").astype(str)
+    return table
+
+
 def write_report(
     run: RunData, results: str | Path, study: Any = None, summary: dict[str, Any] | None = None
 ) -> Path:
@@ -117,7 +125,7 @@ def write_report(
     fig_dir = results / "figures"
     if summary is None:
         summary = json.loads((tables_dir / "summary.json").read_text())
-    tables = {p.stem: pd.read_csv(p) for p in sorted(tables_dir.glob("*.csv"))}
+    tables = {p.stem: _read_table(p) for p in sorted(tables_dir.glob("*.csv"))}
     title = f"beliefs study: {study.name}" if study is not None else f"beliefs report: {results.name}"
     blocks: list[Block] = [Heading(title, 1)]
     if study is not None and study.description:

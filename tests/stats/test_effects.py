@@ -1,0 +1,58 @@
+import numpy as np
+import pytest
+import statsmodels.api as sm
+from scipy.stats import mannwhitneyu
+
+from beliefs.stats import (
+    bootstrap_ci,
+    cliffs_delta,
+    cliffs_delta_perm,
+    delta_ci,
+    freedman_lane,
+    mean_ci,
+)
+
+
+def test_cliffs_delta_is_2u_over_n1n2_minus_1():
+    rng = np.random.default_rng(0)
+    x, y = rng.integers(0, 5, 17).astype(float), rng.integers(0, 6, 23).astype(float)
+    u = mannwhitneyu(x, y).statistic
+    assert cliffs_delta(x, y) == pytest.approx(2 * u / (17 * 23) - 1)
+    labels = np.concatenate([np.ones(17), np.zeros(23)]).astype(int)[None, :]
+    v = np.concatenate([x, y])
+    assert cliffs_delta_perm(v, labels)[0] == pytest.approx(cliffs_delta(x, y))
+
+
+def test_cliffs_delta_perm_skips_nan():
+    v = np.array([1.0, 2.0, np.nan, 0.5, 3.0])
+    lab = np.array([[1, 1, 1, 0, 0]])
+    assert cliffs_delta_perm(v, lab)[0] == pytest.approx(cliffs_delta([1.0, 2.0], [0.5, 3.0]))
+
+
+def test_bootstrap_ci_falls_back_when_bca_is_nan():
+    tied = np.array([1.0] * 30 + [0.0])
+    lo, hi = mean_ci(tied)
+    assert np.isfinite(lo) and np.isfinite(hi) and lo <= hi
+    lo, hi = delta_ci(np.ones(10), np.zeros(10))
+    assert lo == pytest.approx(1.0) and hi == pytest.approx(1.0)
+
+
+def test_bootstrap_ci_contains_mean():
+    rng = np.random.default_rng(1)
+    x = rng.normal(2.0, 1.0, 60)
+    lo, hi = bootstrap_ci((x,), lambda a, axis=-1: a.mean(axis=axis), seed=0)
+    assert lo < x.mean() < hi
+
+
+def test_freedman_lane_observed_t_matches_statsmodels():
+    rng = np.random.default_rng(2)
+    n = 60
+    cov = rng.standard_normal((n, 2))
+    h = (rng.random(n) < 0.5).astype(float)
+    y = cov @ [1.0, -0.5] + 0.3 * h + rng.standard_normal(n)
+    res = freedman_lane(y, h, cov, n_permutations=999, seed=0)
+    ols = sm.OLS(y, np.column_stack([np.ones(n), cov, h])).fit()
+    assert res.t == pytest.approx(ols.tvalues[-1])
+    assert res.estimate == pytest.approx(ols.params[-1])
+    assert 1 / 1000 <= res.p_value <= 1
+    assert res.ci_low < res.estimate < res.ci_high

@@ -1,0 +1,82 @@
+import dcor
+import numpy as np
+import pytest
+from scipy.spatial.distance import cdist
+
+from beliefs.stats import (
+    centroid_distance_perm,
+    collapse,
+    energy_distance_perm,
+    euclidean_distances,
+    fact_permutations,
+    mean_centred_cosine_shift,
+    membership,
+    zscore,
+)
+
+
+@pytest.fixture
+def rows():
+    rng = np.random.default_rng(0)
+    n_facts, width = 12, 5
+    x = rng.standard_normal((2 * n_facts, width))
+    row_fact = np.concatenate([np.arange(n_facts), np.arange(n_facts)])
+    labels = np.array([1, 0] * (n_facts // 2))
+    return zscore(x), row_fact, labels, n_facts
+
+
+def test_distances_match_scipy(rows):
+    z, *_ = rows
+    assert np.allclose(euclidean_distances(z), cdist(z, z), atol=1e-10)
+
+
+def test_energy_matches_dcor(rows):
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    d_ff = collapse(euclidean_distances(z), member)
+    perms = fact_permutations(labels, np.zeros(n), 5, seed=0)
+    got = energy_distance_perm(d_ff, perms, member.sum(axis=0))
+    for p in range(perms.shape[0]):
+        lab = perms[p][row_fact].astype(bool)
+        assert got[p] == pytest.approx(dcor.energy_distance(z[lab], z[~lab]), rel=1e-9)
+
+
+def test_energy_unit_weights_equal_unweighted(rows):
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    d_ff = collapse(euclidean_distances(z), member)
+    lab = labels[None, :]
+    a = energy_distance_perm(d_ff, lab, member.sum(axis=0))
+    b = energy_distance_perm(d_ff, lab, member.sum(axis=0), np.ones((1, n)))
+    assert a == pytest.approx(b)
+
+
+def test_centroid_matches_direct(rows):
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    k_ff = collapse(z @ z.T, member)
+    lab = labels[row_fact].astype(bool)
+    direct = np.linalg.norm(z[lab].mean(0) - z[~lab].mean(0)) / np.sqrt(z.shape[1])
+    got = centroid_distance_perm(k_ff, labels[None, :], member.sum(axis=0), z.shape[1])
+    assert got[0] == pytest.approx(direct)
+
+
+def test_absent_facts_contribute_nothing(rows):
+    z, row_fact, labels, n = rows
+    keep = row_fact != 0
+    member = membership(row_fact[keep], n)
+    d_ff = collapse(euclidean_distances(z[keep]), member)
+    got = energy_distance_perm(d_ff, labels[None, :], member.sum(axis=0))[0]
+    lab = labels[row_fact[keep]].astype(bool)
+    zk = z[keep]
+    assert got == pytest.approx(dcor.energy_distance(zk[lab], zk[~lab]))
+
+
+def test_shift_is_one_minus_centred_cosine():
+    rng = np.random.default_rng(2)
+    x, y = rng.standard_normal((10, 4)) * [1, 50, 1, 1], rng.standard_normal((10, 4))
+    both = np.vstack([x, y])
+    zz = (both - both.mean(0)) / both.std(0)
+    xs, ys = zz[:10], zz[10:]
+    expected = [1 - xs[i] @ ys[i] / np.linalg.norm(xs[i]) / np.linalg.norm(ys[i]) for i in range(10)]
+    assert np.allclose(mean_centred_cosine_shift(x, y), expected)

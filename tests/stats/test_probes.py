@@ -1,0 +1,109 @@
+import numpy as np
+import pytest
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import balanced_accuracy_score
+from sklearn.model_selection import PredefinedSplit, cross_val_predict
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from beliefs.stats import GramProbe, TruthProbe, fact_folds, fact_permutations, logistic_cv, zscore
+
+
+def _massmean_loop(z, row_fact, labels, folds):
+    """Independent mass-mean probe on feature vectors, fold by fold."""
+    pred, truth = [], []
+    for k in np.unique(folds):
+        tr = folds[row_fact] != k
+        te = ~tr
+        y = labels[row_fact]
+        mu_a, mu_b = z[tr & (y == 1)].mean(0), z[tr & (y == 0)].mean(0)
+        w = mu_a - mu_b
+        thr = 0.5 * (mu_a + mu_b) @ w
+        pred.append(z[te] @ w > thr)
+        truth.append(y[te])
+    return balanced_accuracy_score(np.concatenate(truth), np.concatenate(pred))
+
+
+@pytest.fixture
+def data():
+    rng = np.random.default_rng(0)
+    n = 40
+    labels = np.array([1, 0] * (n // 2))
+    x = rng.standard_normal((2 * n, 6))
+    row_fact = np.concatenate([np.arange(n), np.arange(n)])
+    x[labels[row_fact] == 1, 0] += 0.8
+    return zscore(x), row_fact, labels, n
+
+
+def test_gram_probe_matches_loop(data):
+    z, row_fact, labels, n = data
+    folds = fact_folds(labels, seed=0)
+    perms = fact_permutations(labels, np.zeros(n), 20, seed=1)
+    got = GramProbe(z, row_fact, n).cv_balanced_accuracy(perms, folds)
+    for p in range(perms.shape[0]):
+        assert got[p] == pytest.approx(_massmean_loop(z, row_fact, perms[p], folds))
+
+
+def test_gram_probe_transfer_and_subset(data):
+    z, row_fact, labels, n = data
+    train = np.arange(n) < n // 2
+    probe = GramProbe(z, row_fact, n)
+    got = probe.transfer_balanced_accuracy(labels[None, :], train)[0]
+    y = labels[row_fact]
+    tr = train[row_fact]
+    w = z[tr & (y == 1)].mean(0) - z[tr & (y == 0)].mean(0)
+    thr = 0.5 * (z[tr & (y == 1)].mean(0) + z[tr & (y == 0)].mean(0)) @ w
+    assert got == pytest.approx(balanced_accuracy_score(y[~tr], z[~tr] @ w > thr))
+    folds = fact_folds(labels, seed=0)
+    sub = probe.cv_balanced_accuracy(labels[None, :], folds, train)[0]
+    keep = train[row_fact]
+    remap = np.cumsum(train) - 1
+    assert sub == pytest.approx(_massmean_loop(z[keep], remap[row_fact[keep]], labels[train], folds[train]))
+
+
+def test_folds_keep_facts_together_and_stratify():
+    strata = np.array(["a"] * 20 + ["b"] * 10)
+    folds = fact_folds(strata, seed=0)
+    assert set(folds) == set(range(5))
+    for k in range(5):
+        assert (strata[folds == k] == "a").sum() == 4
+
+
+def test_logistic_cv_matches_sklearn(data):
+    z, row_fact, labels, n = data
+    fold_sets = [fact_folds(labels, seed=s) for s in range(2)]
+    accs, correct = logistic_cv(z, labels[row_fact], row_fact, fold_sets, c=0.5)
+    for s, folds in enumerate(fold_sets):
+        model = make_pipeline(StandardScaler(), LogisticRegression(C=0.5, max_iter=2000))
+        pred = cross_val_predict(model, z, labels[row_fact], cv=PredefinedSplit(folds[row_fact]))
+        assert accs[s] == pytest.approx(balanced_accuracy_score(labels[row_fact], pred))
+    assert correct.shape == (2 * n,) and 0 <= correct.min() <= correct.max() <= 1
+
+
+def test_truth_probe_matches_loop():
+    rng = np.random.default_rng(3)
+    n, d = 30, 5
+    t = rng.standard_normal((n, d)) + [1, 0, 0, 0, 0]
+    f = rng.standard_normal((n, d))
+    flips = np.ones((3, n))
+    flips[1] = rng.choice([-1, 1], n)
+    flips[2] = rng.choice([-1, 1], n)
+    folds = np.arange(n) % 3
+    probe = TruthProbe(t, f)
+    got = probe.cv_accuracy(flips, folds)
+    for p in range(3):
+        s = flips[p] > 0
+        a = np.where(s[:, None], t, f)  # the rows labelled "true"
+        b = np.where(s[:, None], f, t)
+        hits = 0
+        for k in range(3):
+            tr, te = folds != k, folds == k
+            w = a[tr].mean(0) - b[tr].mean(0)
+            thr = 0.5 * (a[tr].mean(0) + b[tr].mean(0)) @ w
+            hits += (a[te] @ w > thr).sum() + (b[te] @ w <= thr).sum()
+        assert got[p] == pytest.approx(hits / (2 * n))
+    labels = (np.arange(n) < 12).astype(int)
+    d1 = (t - f)[labels == 1].mean(0)
+    d0 = (t - f)[labels == 0].mean(0)
+    angle = np.degrees(np.arccos(d1 @ d0 / np.linalg.norm(d1) / np.linalg.norm(d0)))
+    assert probe.angle_degrees(labels[None, :])[0] == pytest.approx(angle)
