@@ -38,9 +38,7 @@ def _diff_null(values: Array, perms: np.ndarray) -> Array:
     return out
 
 
-def _compare(
-    ctx: AnalysisContext, values: Array, subset: np.ndarray | None = None
-) -> dict[str, Any]:
+def _compare(ctx: AnalysisContext, values: Array, subset: np.ndarray | None = None) -> dict[str, Any]:
     """Hinge vs contingent on per-fact ``values``: difference of means, Cliff's δ, Mann–Whitney, CIs."""
     mask = np.isfinite(values) if subset is None else np.isfinite(values) & subset
     v = np.where(mask, values, np.nan)
@@ -73,7 +71,9 @@ def _compare_rows(
     r1[C.CI_LOW], r1[C.CI_HIGH] = cmp["diff_ci"]
     r2 = row(analysis, model, cond, f"{name}_cliffs_delta", estimate=cmp["delta"], **base)
     r2[C.CI_LOW], r2[C.CI_HIGH] = cmp["delta_ci"]
-    r3 = row(analysis, model, cond, f"{name}_mannwhitney_p", estimate=cmp["p_mw"], p_value=cmp["p_mw"], **base)
+    r3 = row(
+        analysis, model, cond, f"{name}_mannwhitney_p", estimate=cmp["p_mw"], p_value=cmp["p_mw"], **base
+    )
     r3[C.N_PERMUTATIONS] = 0
     return [(r1, cmp["diff_null"]), (r2, cmp["delta_null"]), (r3, np.full(len(cmp["diff_null"]), np.nan))]
 
@@ -89,14 +89,28 @@ def default_belief(ctx: AnalysisContext) -> Output:
             for d in DOMAINS:
                 for k, kname in ((1, "hinge"), (0, "contingent")):
                     sel = (ctx.domains == d) & (ctx.labels == k) & np.isfinite(margin)
-                    for stat, vals in (("share_true_wins", (margin[sel] > 0).astype(float)), ("mean_margin", margin[sel])):
-                        r = row("default-belief", model, cond, stat, subset=f"{d}/{kname}", n_facts=int(sel.sum()))
+                    for stat, vals in (
+                        ("share_true_wins", (margin[sel] > 0).astype(float)),
+                        ("mean_margin", margin[sel]),
+                    ):
+                        r = row(
+                            "default-belief",
+                            model,
+                            cond,
+                            stat,
+                            subset=f"{d}/{kname}",
+                            n_facts=int(sel.sum()),
+                            n_permutations=0,
+                        )
                         r[C.ESTIMATE] = float(vals.mean()) if vals.size else np.nan
                         r[C.CI_LOW], r[C.CI_HIGH] = mean_ci(vals, seed=ctx.seed)
                         out.rows.append(r)
             results = {}
             for subset, mask in (("pooled", None), *((d, ctx.domains == d) for d in DOMAINS)):
-                for name, vals in (("margin", margin), ("true_wins", np.where(np.isfinite(margin), margin > 0, np.nan))):
+                for name, vals in (
+                    ("margin", margin),
+                    ("true_wins", np.where(np.isfinite(margin), margin > 0, np.nan)),
+                ):
                     cmp = _compare(ctx, vals.astype(float), mask)
                     if not cmp["ok"]:
                         continue
@@ -133,7 +147,9 @@ def _finish(out: Output, pending: list[tuple[dict[str, Any], Array]]) -> None:
     rows = [r for r, _ in pending]
     nulls = [n for _, n in pending]
     tested = [i for i, r in enumerate(rows) if not r[C.STATISTIC].endswith("_mannwhitney_p")]
-    _families([rows[i] for i in tested], [nulls[i] for i in tested], (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
+    _families(
+        [rows[i] for i in tested], [nulls[i] for i in tested], (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET)
+    )
     out.rows.extend(rows)
 
 
@@ -179,7 +195,12 @@ def robustness(ctx: AnalysisContext) -> Output:
             dm_cmp: dict[str, Any] = {"ok": False}
             if ctx.has_margins(model):
                 sign = CLAIM_SIGN.get(cond, 1.0)
-                dm = sign * (ctx.margins(model.name, cond)["margin"] - ctx.margins(model.name, "empty")["margin"]).to_numpy()
+                dm = (
+                    sign
+                    * (
+                        ctx.margins(model.name, cond)["margin"] - ctx.margins(model.name, "empty")["margin"]
+                    ).to_numpy()
+                )
                 name = "delta_margin_toward_claim" if cond in CLAIM_SIGN else "delta_margin"
                 dm_cmp = _compare(ctx, dm)
                 if dm_cmp["ok"]:

@@ -49,6 +49,14 @@ def _bacc_ci(ctx: AnalysisContext, correct: Array, rows: Array, labels: np.ndarr
     return bootstrap_ci((facts,), stat, n_resamples=2000, seed=ctx.seed)
 
 
+def _basic_interval(estimate: float, boot: Array) -> tuple[float, float]:
+    """Basic (reverse-percentile) bootstrap interval: corrects the upward bias of distances under resampling."""
+    if not np.isfinite(boot).any():
+        return float("nan"), float("nan")
+    lo, hi = percentile_interval(boot[:, None])
+    return 2 * estimate - float(hi[0]), 2 * estimate - float(lo[0])
+
+
 def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:
     out = np.zeros(n)
     np.add.at(out, row_fact, values)
@@ -85,7 +93,8 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                     out.rows.append(r)
                     nulls.append(null)
                     agg_layers.append(null)
-                    for d, mask in domain_masks.items():
+                    # Within-domain and transfer probes on the headline pooling only (time budget).
+                    for d, mask in domain_masks.items() if pooling == "last" else ():
                         sub = probe.cv_balanced_accuracy(ctx.perms, ctx.fold_sets[0], mask)
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)
                         n_sub = int(np.unique(data.row_fact[mask[data.row_fact]]).size)
@@ -162,24 +171,28 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     k_ff = collapse(z @ z.T, member)
                     d_ff = collapse(euclidean_distances(z), member)
                     width = z.shape[1]
+                    boot = pooling == "last"  # intervals for the headline pooling only (time budget)
+                    nan = np.full(ctx.boot.shape[0], np.nan)
                     stats = {
                         "energy": (
                             energy_distance_perm(d_ff, ctx.perms, rows_per_fact),
-                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot),
+                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot) if boot else nan,
                         ),
                         "centroid": (
                             centroid_distance_perm(k_ff, ctx.perms, rows_per_fact, width),
-                            centroid_distance_perm(k_ff, boot_labels, rows_per_fact, width, ctx.boot),
+                            centroid_distance_perm(k_ff, boot_labels, rows_per_fact, width, ctx.boot)
+                            if boot
+                            else nan,
                         ),
                     }
                     for name, (null, boot) in stats.items():
-                        lo, hi = percentile_interval(boot[:, None])
+                        lo, hi = _basic_interval(float(null[0]), boot)
                         r = row("kind-distance", model, condition, name, layer=layer, pooling=pooling)
                         r.update(
                             {
                                 C.ESTIMATE: float(null[0]),
-                                C.CI_LOW: float(lo[0]),
-                                C.CI_HIGH: float(hi[0]),
+                                C.CI_LOW: lo,
+                                C.CI_HIGH: hi,
                                 C.N_FACTS: n_present,
                                 C.N_PERMUTATIONS: ctx.n_permutations,
                             }
@@ -192,7 +205,7 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     continue
                 for name in ("energy", "centroid"):
                     agg = aggregate(per_stat[name][0], n_layers)
-                    lo, hi = percentile_interval(aggregate(per_stat[name][1], n_layers)[:, None])
+                    lo, hi = _basic_interval(float(agg[0]), aggregate(per_stat[name][1], n_layers))
                     null0 = per_stat[name][0][0]
                     out.headlines.append(
                         headline(
@@ -202,8 +215,8 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             name,
                             n_layers,
                             estimate=float(agg[0]),
-                            ci_low=float(lo[0]),
-                            ci_high=float(hi[0]),
+                            ci_low=lo,
+                            ci_high=hi,
                             p_value=float(permutation_pvalues(agg)[0]),
                             n_facts=n_present,
                             n_permutations=ctx.n_permutations,

@@ -8,10 +8,10 @@ import numpy as np
 
 from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Array, Output, aggregate, headline, row
-from beliefs.analyses.kind import _families
+from beliefs.analyses.kind import _basic_interval, _families
 from beliefs.analyses.registry import register
 from beliefs.rundata import POOLINGS
-from beliefs.stats import TruthProbe, percentile_interval, permutation_pvalues
+from beliefs.stats import TruthProbe, permutation_pvalues
 
 
 @register("truth-geometry")
@@ -42,7 +42,9 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                     zt, zf = z[rt], z[rf]
                     probe = TruthProbe(zt, zf)
                     stats = {
-                        "truth_acc_hinge": TruthProbe(zt[hinge], zf[hinge]).cv_accuracy(flips[:, hinge], folds[hinge]),
+                        "truth_acc_hinge": TruthProbe(zt[hinge], zf[hinge]).cv_accuracy(
+                            flips[:, hinge], folds[hinge]
+                        ),
                         "truth_acc_contingent": TruthProbe(zt[~hinge], zf[~hinge]).cv_accuracy(
                             flips[:, ~hinge], folds[~hinge]
                         ),
@@ -50,16 +52,23 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         "truth_transfer_contingent->hinge": probe.transfer_accuracy(flips, ~hinge),
                         "truth_angle_degrees": probe.angle_degrees(perms),
                     }
-                    angle_boot = probe.angle_degrees(np.broadcast_to(perms[0], boot.shape), boot)
+                    angle_boot = (
+                        probe.angle_degrees(np.broadcast_to(perms[0], boot.shape), boot)
+                        if pooling == "last"
+                        else np.full(boot.shape[0], np.nan)
+                    )
                     boots.append(angle_boot)
                     for name, null in stats.items():
                         r = row("truth-geometry", model, cond, name, layer=layer, pooling=pooling)
                         r.update(
-                            {C.ESTIMATE: float(null[0]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: ctx.n_permutations}
+                            {
+                                C.ESTIMATE: float(null[0]),
+                                C.N_FACTS: int(facts.size),
+                                C.N_PERMUTATIONS: ctx.n_permutations,
+                            }
                         )
-                        if name == "truth_angle_degrees":
-                            lo, hi = percentile_interval(angle_boot[:, None])
-                            r[C.CI_LOW], r[C.CI_HIGH] = float(lo[0]), float(hi[0])
+                        if name == "truth_angle_degrees" and pooling == "last":
+                            r[C.CI_LOW], r[C.CI_HIGH] = _basic_interval(float(null[0]), angle_boot)
                         rows.append(r)
                         nulls.append(null)
                         per.setdefault(name, []).append(null)
@@ -67,7 +76,7 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                     continue
                 n_layers = len(data.z)
                 agg = {name: aggregate(v, n_layers) for name, v in per.items()}
-                lo, hi = percentile_interval(aggregate(boots, n_layers)[:, None])
+                lo, hi = _basic_interval(float(agg["truth_angle_degrees"][0]), aggregate(boots, n_layers))
                 extras = {}
                 for name, a in agg.items():
                     if name != "truth_angle_degrees":
@@ -82,8 +91,8 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         "truth_angle_degrees",
                         n_layers,
                         estimate=float(angle[0]),
-                        ci_low=float(lo[0]),
-                        ci_high=float(hi[0]),
+                        ci_low=lo,
+                        ci_high=hi,
                         p_value=float(permutation_pvalues(angle)[0]),
                         n_facts=int(facts.size),
                         n_permutations=ctx.n_permutations,

@@ -7,8 +7,10 @@ import sys
 
 import typer
 
-from beliefs.cli import facts
-from beliefs.cli.study import study
+from beliefs.cli import facts, models
+from beliefs.cli.analyze import analyze_command
+from beliefs.cli.probe import probe_command
+from beliefs.cli.study import report, study
 
 app = typer.Typer(
     name="beliefs",
@@ -19,7 +21,11 @@ app = typer.Typer(
     context_settings={"help_option_names": ["-h", "--help"]},
 )
 app.add_typer(facts.app, name="facts")
-app.command(help=study.__doc__)(study)
+app.add_typer(models.app, name="models")
+app.command("probe")(probe_command)
+app.command("analyze")(analyze_command)
+app.command("study")(study)
+app.command("report")(report)
 
 
 @app.callback()

@@ -27,8 +27,12 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def analyze_command(
-    run: Annotated[Path, typer.Argument(help="Run directory written by `beliefs extract` or `beliefs study`.")],
-    permutations: Annotated[int, typer.Option(help="Fact-level permutations per test (observed counted).")] = 2000,
+    run: Annotated[
+        Path, typer.Argument(help="Run directory written by `beliefs extract` or `beliefs study`.")
+    ],
+    permutations: Annotated[
+        int, typer.Option(help="Fact-level permutations per test (observed counted).")
+    ] = 2000,
     seed: Annotated[int, typer.Option(help="Seed of permutations, folds and bootstraps.")] = 0,
     analyses: Annotated[
         list[str] | None,

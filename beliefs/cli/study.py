@@ -1,52 +1,123 @@
-"""``beliefs study``: the main job on a study file (by default the embedded core study)."""
+"""``beliefs study`` and ``beliefs report``: the main job end to end, and rebuilding a report."""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
+from rich.table import Table
 
-from beliefs.cli._common import console, err_console, handle_errors, print_problems
+from beliefs.cli._common import console, err_console, handle_errors
 
-DEFAULT_FACTS = Path("fact_sets")
+HYPOTHESES = {
+    "kind-probe": "Hinge vs contingent decodable from hidden states (cross-validated probe)",
+    "kind-distance": "Hinge and contingent states differ in distribution (energy / centroid distance)",
+    "default-belief": "Under the empty prompt, hinge and contingent facts differ in margin",
+    "robustness": "Detailed prompts move hinge and contingent facts differently",
+    "truth-geometry": "Truth is encoded along the same direction for both kinds",
+    "surface": "Surface features alone tell hinge from contingent (the baseline to beat)",
+}
+
+
+def print_summary(summary: dict[str, Any]) -> None:
+    """One table per hypothesis with the figures behind every verdict."""
+    from beliefs.report import verdict
+
+    headlines = summary.get("headlines", [])
+    for analysis, question in HYPOTHESES.items():
+        rows = [h for h in headlines if h["analysis"] == analysis]
+        if not rows:
+            continue
+        table = Table(title=f"{analysis}: {question}", title_justify="left", show_lines=False)
+        for col in ("model", "condition", "statistic", "estimate [95% CI]", "p", "verdict"):
+            table.add_column(col, overflow="fold")
+        for h in rows:
+            model = h["model"] + (f" [{h['control']}]" if h.get("control") else "")
+            est = h.get("estimate")
+            ci = (
+                f"{est:.3f} [{h.get('ci_low', float('nan')):.3f}, {h.get('ci_high', float('nan')):.3f}]"
+                if est is not None
+                else "–"
+            )
+            p = h.get("p_value")
+            found = p is not None and p <= 0.05
+            table.add_row(
+                model,
+                h["condition"],
+                h["statistic"],
+                ci,
+                f"{p:.4f}" if p is not None else "–",
+                "[green]found[/green]" if found else "not found",
+            )
+        console.print(table)
+        for h in rows:
+            if h["condition"] == "empty" and not h.get("control"):
+                console.print("  " + verdict(h), highlight=False, markup=False)
 
 
 def study(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="Study file (YAML). Default: the core fact sets in fact_sets/ on the embedded models."
+            help="Study file (YAML). Default: analyses/default/study.yaml (core set, embedded models)."
+        ),
+    ] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="Stop after the analyses.")] = False,
+) -> None:
+    """Run the main job: fact sets → probe → analyze → report, reusing what is already computed.
+
+    With no FILE it runs analyses/default/study.yaml: the core fact set on smollm2-135m, minilm-l6 and
+    the random-init control. The activation store goes where the study says (runs/…); tables, figures,
+    report.md and report.html go to its results folder.
+    """
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    from beliefs.cli.probe import _RichHook
+    from beliefs.study.runner import DEFAULT_STUDY, run_study
+
+    with handle_errors():
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            result = run_study(
+                file or DEFAULT_STUDY,
+                progress=_RichHook(progress),
+                message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
+                report=not no_report,
+            )
+    print_summary(result.summary)
+    times = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
+    console.print(f"store: {result.store}", highlight=False)
+    console.print(f"tables: {result.results / 'tables'} ({times})", highlight=False)
+    if result.report is not None:
+        console.print(f"report: {result.report} and {result.report.with_suffix('.html')}", highlight=False)
+
+
+def report(
+    run: Annotated[Path, typer.Argument(help="Run directory (with results/ from beliefs analyze).")],
+    results: Annotated[
+        Path | None,
+        typer.Option(
+            help="Folder holding the result tables (default: RUN/results); the report is written there."
         ),
     ] = None,
 ) -> None:
-    """Run the main job: fact sets → probe → analyze → report.
-
-    Extraction and statistics are not wired into the study yet: for now this validates the fact sets and
-    conditions and prints their balance (the same as `beliefs facts validate` and `beliefs facts stats`).
-    """
-    from beliefs.facts import load_paths
-    from beliefs.facts.stats import compute_stats
+    """Rebuild report.md, report.html and the figures from a run and its result tables."""
+    from beliefs.report import write_report
+    from beliefs.store import open_run
 
     with handle_errors():
-        paths = [file] if file is not None else [DEFAULT_FACTS]
-        found = load_paths(paths)
-        print_problems(found.problems)
-        if found.errors:
-            raise typer.Exit(1)
-        result = compute_stats(found.fact_sets)
-    console.print(
-        f"[bold]beliefs study[/bold]: {len(found.fact_sets)} fact set(s), {result.n_facts} facts, "
-        f"{sum(len(c.conditions) for c in found.conditions)} conditions — valid."
-    )
-    for c in result.cells:
-        console.print(
-            f"  {c.domain:9} {c.kind:10} {c.n_facts:4d} facts, {c.n_support} support / {c.n_contradict} contradict "
-            f"contexts, {c.words_mean:.1f} ± {c.words_sd:.1f} words",
-            highlight=False,
-        )
-    for w in result.warnings:
-        err_console.print(f"warning: {w}", style="yellow")
-    console.print(
-        "Extraction, analyses and the report are not part of `study` yet (see the README's status section)."
-    )
+        opened = open_run(run)
+        folder = results or run / "results"
+        if not (folder / "summary.json").is_file() and not (folder / "tables" / "summary.json").is_file():
+            from beliefs.errors import UsageError
+
+            raise UsageError(f"no summary.json in {folder}: run beliefs analyze {run} first")
+        path = write_report(opened, folder)
+    console.print(f"report: {path} and {path.with_suffix('.html')}", highlight=False)

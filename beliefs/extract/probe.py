@@ -124,7 +124,7 @@ def probe(
     out: str | Path,
     control: str | None = None,
     layers: Sequence[int] | None = None,
-    batch_size: int = 32,
+    batch_size: int = 16,
     device: str = "auto",
     dtype: str = "float32",
     start_token: str | None = None,

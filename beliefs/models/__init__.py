@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from beliefs.errors import ModelError
 from beliefs.models import embedded as _embedded  # noqa: F401  (registers the embedded models)
@@ -88,6 +89,29 @@ def load_model(
     return model
 
 
+def get_tokenizer(name: str) -> Any:
+    """The tokenizer of an embedded model (prepared on first use); KeyError if ``name`` is not embedded."""
+    if name not in EMBEDDED:
+        raise KeyError(name)
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(EMBEDDED[name].prepare()))
+
+
+def load_sentence_encoder(name: str = "minilm-l6") -> Any:
+    """A ``SentenceTransformer`` for an embedded ``st`` model or a local/hub sentence-transformers model."""
+    from sentence_transformers import SentenceTransformer
+
+    if name in EMBEDDED:
+        if EMBEDDED[name].backend != "st":
+            raise ModelError(f"model '{name}' is not a sentence-transformers model")
+        return SentenceTransformer(str(EMBEDDED[name].prepare()), device="cpu", local_files_only=True)
+    try:
+        return SentenceTransformer(name, device="cpu")
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"cannot load sentence-transformers model '{name}': {exc}") from exc
+
+
 __all__ = [
     "BACKENDS",
     "CONTROLS",
@@ -96,8 +120,10 @@ __all__ = [
     "LoadOptions",
     "LoadedModel",
     "ModelListing",
+    "get_tokenizer",
     "list_models",
     "load_model",
+    "load_sentence_encoder",
     "pull",
     "register_backend",
     "register_embedded",

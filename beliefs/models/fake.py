@@ -67,10 +67,10 @@ def fake_tokenizer(style: str) -> Any:
         tok.normalizer = normalizers.BertNormalizer(lowercase=True)
         tok.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
         tok.decoder = decoders.WordPiece()
-        trainer = trainers.WordPieceTrainer(
+        wp_trainer = trainers.WordPieceTrainer(
             show_progress=False, vocab_size=400, special_tokens=["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
         )
-        tok.train_from_iterator(corpus, trainer)
+        tok.train_from_iterator(corpus, wp_trainer)
         cls_id, sep_id = tok.token_to_id("[CLS]"), tok.token_to_id("[SEP]")
         tok.post_processor = processors.TemplateProcessing(
             single="[CLS] $A [SEP]", special_tokens=[("[CLS]", cls_id), ("[SEP]", sep_id)]
@@ -87,6 +87,7 @@ def fake_module(kind: str, vocab_size: int, seed: int = 0) -> Any:
     from transformers import BertConfig, BertModel, GPT2Config, GPT2LMHeadModel, LlamaConfig, LlamaForCausalLM
 
     torch.manual_seed(seed)
+    config: Any
     if kind in ("llama", "llama-sp"):
         config = LlamaConfig(
             vocab_size=vocab_size,

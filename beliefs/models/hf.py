@@ -93,7 +93,7 @@ def _dequantize(path: Path) -> tuple[Any, Any]:
     tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
     model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
     # The weights are now plain float32; drop the GGUF marks so that transformers saves them.
-    model.hf_quantizer = None
+    model.hf_quantizer = None  # type: ignore[assignment]
     with contextlib.suppress(AttributeError):
         del model.config.quantization_config
     for attr, value in (("is_quantized", False), ("quantization_method", None)):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from beliefs.models.base import Backend
@@ -28,7 +28,8 @@ def register_backend(name: str) -> Callable[[type[T]], type[T]]:
     """Class decorator: register an instance of the decorated backend class under ``name``."""
 
     def decorate(cls: type[T]) -> type[T]:
-        _register(BACKENDS, "backend", name, cls())  # type: ignore[arg-type]
+        instance: Any = cls()
+        _register(BACKENDS, "backend", name, instance)
         return cls
 
     return decorate

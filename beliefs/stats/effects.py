@@ -59,6 +59,8 @@ def bootstrap_ci(
     ``samples`` are per-fact arrays (one per group; groups are resampled separately); ``statistic`` must
     accept ``axis`` and work on batches (``vectorized=True``).
     """
+    import warnings
+
     from scipy.stats import bootstrap
 
     if any(np.asarray(s).size < 2 for s in samples):
@@ -66,15 +68,17 @@ def bootstrap_ci(
     low = high = float("nan")
     for method in ("BCa", "percentile"):
         try:
-            res = bootstrap(
-                samples,
-                statistic,
-                n_resamples=n_resamples,
-                confidence_level=level,
-                method=method,
-                vectorized=True,
-                rng=np.random.default_rng(seed),
-            )
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # BCa on tied data: NaN and a warning; we fall back
+                res = bootstrap(
+                    samples,
+                    statistic,
+                    n_resamples=n_resamples,
+                    confidence_level=level,
+                    method=method,
+                    vectorized=True,
+                    rng=np.random.default_rng(seed),
+                )
         except ValueError:
             continue
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)

@@ -67,7 +67,8 @@ def energy_distance_perm(
     ad = a @ d_ff
     s_aa = np.einsum("pi,pi->p", ad, a)
     s_ab = np.einsum("pi,pi->p", ad, b)
-    s_bb = np.einsum("pi,pi->p", b @ d_ff, b)
+    bd = (a + b) @ d_ff - ad if weights is not None else d_ff.sum(axis=0) - ad
+    s_bb = np.einsum("pi,pi->p", bd, b)
     # A fact drawn k times by a bootstrap adds k² zero self-pairs; count only k of them, as without one.
     pairs_a = n_a**2 - (a**2 - a) @ rows_per_fact
     pairs_b = n_b**2 - (b**2 - b) @ rows_per_fact

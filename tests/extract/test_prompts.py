@@ -27,7 +27,9 @@ def _check(tokenizer, causal=True):
             assert p.suffix == start.end_ids
             # the span decodes to the statement (up to normalisation by the tokenizer)
             decoded = tokenizer.decode(list(p.statement)).strip()
-            assert decoded.replace(" ", "") == tokenizer.decode(list(reference.statement)).strip().replace(" ", "")
+            assert decoded.replace(" ", "") == tokenizer.decode(list(reference.statement)).strip().replace(
+                " ", ""
+            )
     return start
 
 
@@ -41,7 +43,9 @@ def test_bytelevel_newline_keeps_tokens_natural():
     start = resolve_start_token(tok)
     p = render(tok, start, "From the encyclopedia:", "The city of Paris is in France.")
     assert p.natural
-    full = tok("<|endoftext|>From the encyclopedia:" + SEPARATOR + "The city of Paris is in France.")["input_ids"]
+    full = tok("<|endoftext|>From the encyclopedia:" + SEPARATOR + "The city of Paris is in France.")[
+        "input_ids"
+    ]
     assert list(p.ids) == list(full)
 
 

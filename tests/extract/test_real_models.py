@@ -19,7 +19,9 @@ def city_pairs(n=200):
     by_city: dict[str, dict[str, str]] = {}
     with CITIES.open() as f:
         for row in csv.DictReader(f):
-            by_city.setdefault(row["city"], {}).setdefault("true" if row["label"] == "1" else "false", row["statement"])
+            by_city.setdefault(row["city"], {}).setdefault(
+                "true" if row["label"] == "1" else "false", row["statement"]
+            )
     pairs = [(c, d["true"], d["false"]) for c, d in by_city.items() if "true" in d and "false" in d]
     return pairs[:n]
 
@@ -37,23 +39,29 @@ def test_cities_margin_agrees_with_plain_transformers(tmp_path):
         ("cities", Fact(id=f"c{i}", domain="physical", kind="contingent", statement=t, false_statement=f))
         for i, (_c, t, f) in enumerate(pairs)
     ]
-    run = probe("smollm2-135m", facts, EMPTY, tmp_path / "run", batch_size=64)
+    run = probe("smollm2-135m", facts, EMPTY, tmp_path / "run", batch_size=16)
     ours = run.margins()
     share = float((ours["margin"] > 0).mean())
 
-    # independent: plain transformers, one statement at a time, <|endoftext|> + statement
+    # independent: plain transformers, <|endoftext|> + statement, right-padded with an attention mask
     folder = pull("smollm2-135m")
     tok = AutoTokenizer.from_pretrained(str(folder))
     model = AutoModelForCausalLM.from_pretrained(str(folder), dtype=torch.float32).eval()
     bos = tok.convert_tokens_to_ids("<|endoftext|>")
 
-    def logp(text):
-        ids = torch.tensor([[bos, *tok(text, add_special_tokens=False)["input_ids"]]])
+    def logps(texts):
+        enc = [[bos, *tok(t, add_special_tokens=False)["input_ids"]] for t in texts]
+        width = max(map(len, enc))
+        ids = torch.tensor([e + [0] * (width - len(e)) for e in enc])
+        mask = torch.tensor([[1] * len(e) + [0] * (width - len(e)) for e in enc])
         with torch.no_grad():
-            lp = torch.log_softmax(model(ids).logits[0], -1)
-        return lp[:-1].gather(-1, ids[0, 1:, None]).sum().item()
+            lp = torch.log_softmax(model(input_ids=ids, attention_mask=mask).logits, -1)
+        tok_lp = lp[:, :-1].gather(-1, ids[:, 1:, None])[..., 0] * mask[:, 1:]
+        return tok_lp.sum(-1).numpy()
 
-    ref = np.array([logp(t) - logp(f) for _c, t, f in pairs])
+    texts = [s for _c, t, f in pairs for s in (t, f)]
+    both = np.concatenate([logps(texts[i : i + 16]) for i in range(0, len(texts), 16)])
+    ref = both[0::2] - both[1::2]
     ref_share = float((ref > 0).mean())
     print(f"share margin>0: beliefs {share:.3f}, plain transformers {ref_share:.3f}")
     assert abs(share - ref_share) <= 0.03
@@ -82,7 +90,11 @@ def test_smollm2_cached_load_is_fast_and_conditions_work(tmp_path):
             ),
         )
     ]
-    conds = [*EMPTY, Condition(name="log", prefix="Spacecraft log, day 12."), Condition(name="s", context="support")]
+    conds = [
+        *EMPTY,
+        Condition(name="log", prefix="Spacecraft log, day 12."),
+        Condition(name="s", context="support"),
+    ]
     run = probe("smollm2-135m", facts, conds, tmp_path / "r", control="random-init")
     assert [m.name for m in run.models()] == ["smollm2-135m", "smollm2-135m@random-init"]
     assert run.states("smollm2-135m", "s", "true").shape == (1, 31, 576)
@@ -99,7 +111,10 @@ def test_minilm_states_match_sentence_transformers(tmp_path):
 
     statements = ["Canberra is the capital of Australia.", "Copper conducts electricity.", "7 × 8 = 56."]
     facts = [
-        ("core", Fact(id=f"f{i}", domain="physical", kind="contingent", statement=s, false_statement=s + " No."))
+        (
+            "core",
+            Fact(id=f"f{i}", domain="physical", kind="contingent", statement=s, false_statement=s + " No."),
+        )
         for i, s in enumerate(statements)
     ]
     run = probe("minilm-l6", facts, EMPTY, tmp_path / "r")

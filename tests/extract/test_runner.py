@@ -14,7 +14,12 @@ STATEMENTS = [
     " Zürich, naïve café 東京!",
     "101 is a prime number",
 ]
-CONDITIONS = [None, "Once upon a time, in a land far away.", "Ctx A.", "A spacecraft log: day 12, all nominal."]
+CONDITIONS = [
+    None,
+    "Once upon a time, in a land far away.",
+    "Ctx A.",
+    "A spacecraft log: day 12, all nominal.",
+]
 
 
 def reference(lm, prompt):
@@ -37,9 +42,7 @@ def reference(lm, prompt):
 def test_batched_prefix_cached_equals_unbatched(kind, side):
     lm = load_model(f"fake:{kind}")
     start = resolve_start_token(lm.tokenizer, causal=lm.causal)
-    rows = [
-        Row(f"{c}|{s}", render(lm.tokenizer, start, c, s)) for c in CONDITIONS for s in STATEMENTS
-    ]
+    rows = [Row(f"{c}|{s}", render(lm.tokenizer, start, c, s)) for c in CONDITIONS for s in STATEMENTS]
     # per-fact contexts: a prefix of its own shared by a true and a false form
     for i, s in enumerate(STATEMENTS):
         context = "In this story, " * (i % 3) + f"fact {i} holds."

@@ -54,7 +54,9 @@ def _arrays(run):
 
 
 def test_probe_end_to_end(tmp_path):
-    run = probe(["fake:llama", "fake:bert"], FACTS, CONDITIONS, tmp_path / "run", control="random-init", batch_size=5)
+    run = probe(
+        ["fake:llama", "fake:bert"], FACTS, CONDITIONS, tmp_path / "run", control="random-init", batch_size=5
+    )
     assert isinstance(run, RunData)
     names = [m.name for m in run.models()]
     assert names == ["llama", "llama@random-init", "bert", "bert@random-init"]
@@ -77,7 +79,10 @@ def test_probe_end_to_end(tmp_path):
     csv = (tmp_path / "run" / "margins.csv").read_text().splitlines()
     assert csv[0] == ",".join(MARGIN_COLUMNS) and len(csv) == len(margins) + 1
     manifest = json.loads((tmp_path / "run" / "manifest.json").read_text())
-    assert manifest["schema_version"] == 1 and manifest["models"]["llama"]["start_token"]["text"] == "<|endoftext|>"
+    assert (
+        manifest["schema_version"] == 1
+        and manifest["models"]["llama"]["start_token"]["text"] == "<|endoftext|>"
+    )
     assert "torch" in manifest["packages"]
 
 
@@ -87,8 +92,12 @@ def test_cached_equals_recomputed_and_batch_size_not_in_key(tmp_path):
     b = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "a", batch_size=7)  # nothing recomputed
     assert len(list((tmp_path / "a" / "entries").iterdir())) == n_shards
     c = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "c", batch_size=7)
-    ka = sorted(k for t in a.manifest["models"]["llama"]["entries"].values() for p in t.values() for k in p.values())
-    kc = sorted(k for t in c.manifest["models"]["llama"]["entries"].values() for p in t.values() for k in p.values())
+    ka = sorted(
+        k for t in a.manifest["models"]["llama"]["entries"].values() for p in t.values() for k in p.values()
+    )
+    kc = sorted(
+        k for t in c.manifest["models"]["llama"]["entries"].values() for p in t.values() for k in p.values()
+    )
     assert ka == kc
     for key, x in _arrays(b).items():
         y = _arrays(c)[key]
@@ -145,7 +154,8 @@ def test_two_concurrent_writers(tmp_path):
     script.write_text(SCRIPT.format(facts=FACTS_SRC))
     out = tmp_path / "shared"
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(out), "0"], stderr=subprocess.PIPE) for _ in range(2)
+        subprocess.Popen([sys.executable, str(script), str(out), "0"], stderr=subprocess.PIPE)
+        for _ in range(2)
     ]
     for p in procs:
         assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
