@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -69,6 +70,12 @@ class AnalysisContext:
         self.models: list[ModelInfo] = run.models()
         self.conditions: list[str] = run.conditions()
         self._cache: OrderedDict[tuple[str, str, str], Layered] = OrderedDict()
+
+    def fork(self) -> AnalysisContext:
+        """A shallow copy with its own state cache, for an analysis running in another thread."""
+        other = copy.copy(self)
+        other._cache = OrderedDict()
+        return other
 
     @property
     def n_rows_null(self) -> int:

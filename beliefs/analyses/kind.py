@@ -109,7 +109,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         r.update({C.SUBSET: f"{d}->{other}", C.ESTIMATE: float(tr[0]), C.N_FACTS: n_present})
                         out.rows.append(r)
                         nulls.append(tr)
-                    if pooling == "last" and layer in mid:
+                    if pooling == "last" and layer in mid and condition == ctx.conditions[0]:
                         y = ctx.labels[data.row_fact]
                         accs, correct = logistic_cv(z, y, data.row_fact, ctx.fold_sets)
                         logistic[layer] = (accs, _per_fact(correct, data.row_fact, ctx.n_facts))
@@ -122,23 +122,35 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                     continue
                 agg = aggregate(agg_layers, n_layers)
                 layers = middle_third(n_layers)
+                if condition == ctx.conditions[0]:
+                    logit_ci, logit_est = (np.nan, np.nan), np.nan
                 rows_per_fact = _per_fact(np.ones(data.row_fact.size), data.row_fact, ctx.n_facts)
-                correct = np.column_stack([logistic[i][1] for i in layers])
-                lo, hi = _bacc_ci(ctx, correct, rows_per_fact, ctx.labels)
+                if logistic:
+                    correct = np.column_stack([logistic[i][1] for i in layers])
+                    logit_ci = _bacc_ci(ctx, correct, rows_per_fact, ctx.labels)
+                    logit_est = float(np.mean([logistic[i][0].mean() for i in layers]))
+                est_rows = [r for r in out.rows[-n_layers * 10 :] if r[C.STATISTIC] == "massmean_bacc"]
+                seeds_mean = [
+                    r[C.ESTIMATE]
+                    for r in est_rows
+                    if r[C.SUBSET] == "pooled" and r[C.CONDITION] == condition and r[C.LAYER] in set(layers)
+                ]
                 p0 = permutation_pvalues(agg_layers[0])[0]
                 out.headlines.append(
                     headline(
                         "kind-probe",
                         model,
                         condition,
-                        "logistic_bacc",
+                        "massmean_bacc",
                         n_layers,
-                        estimate=float(np.mean([logistic[i][0].mean() for i in layers])),
-                        ci_low=lo,
-                        ci_high=hi,
+                        estimate=float(np.mean(seeds_mean)),
+                        ci_low=np.nan,
+                        ci_high=np.nan,
                         p_value=float(permutation_pvalues(agg)[0]),
-                        test_statistic="massmean_bacc",
-                        test_estimate=float(agg[0]),
+                        logistic_estimate=logit_est,
+                        logistic_ci_low=logit_ci[0],
+                        logistic_ci_high=logit_ci[1],
+                        logistic_condition=ctx.conditions[0],
                         n_facts=n_present,
                         n_permutations=ctx.n_permutations,
                         layer0_estimate=float(agg_layers[0][0]),

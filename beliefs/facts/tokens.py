@@ -11,15 +11,12 @@ from beliefs.errors import ModelError
 
 def load_tokenizer(name: str) -> Any:
     """The tokenizer of an embedded model (``smollm2-135m``…), a hub id or a local folder."""
+    from beliefs.models import get_tokenizer
+
     try:
-        from beliefs.models import get_tokenizer  # embedded names, cached models
-    except ImportError:  # pragma: no cover - models package not installed in this build
-        get_tokenizer = None
-    if get_tokenizer is not None:
-        try:
-            return get_tokenizer(name)
-        except KeyError:
-            pass
+        return get_tokenizer(name)
+    except KeyError:
+        pass  # not an embedded name: a hub id or a local folder
     from transformers import AutoTokenizer
 
     try:

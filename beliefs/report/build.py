@@ -78,7 +78,7 @@ def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
 
 def _balance(run: RunData) -> pd.DataFrame:
     facts = run.facts()
-    words = facts["statement"].str.split().str.len()
+    words = facts["statement"].map(lambda s: len(str(s).split()))
     grouped = facts.assign(words=words).groupby(["domain", "kind"], sort=True)["words"]
     table = grouped.agg(["count", "mean", "std"]).reset_index()
     return table.rename(columns={"count": "facts", "mean": "words mean", "std": "words SD"})

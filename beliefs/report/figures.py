@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -16,7 +17,7 @@ CURVE_STATISTICS = {
 }
 
 
-def _plt():  # type: ignore[no-untyped-def]
+def _plt() -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -28,12 +29,12 @@ def _plt():  # type: ignore[no-untyped-def]
     return plt
 
 
-def _save(fig: object, path: Path) -> Path:
+def _save(fig: Any, path: Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})  # type: ignore[attr-defined]
+    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
     tmp.replace(path)
-    _plt().close(fig)  # type: ignore[arg-type]
+    _plt().close(fig)
     return path
 
 
