@@ -70,6 +70,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
     nulls: list[Array] = []
     domain_masks = {d: ctx.domains == d for d in DOMAINS if (ctx.domains == d).any()}
     for model in ctx.models:
+        logit_ci, logit_est = (np.nan, np.nan), np.nan
         for condition in ctx.conditions:
             for pooling in POOLINGS:
                 data = ctx.states(model.name, condition, pooling)
@@ -78,6 +79,8 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 n_present = int(np.unique(data.row_fact).size)
                 agg_layers: list[Array] = []
                 logistic: dict[int, tuple[Array, Array]] = {}
+                seed_est: dict[int, float] = {}
+                mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
                     probe = GramProbe(z, data.row_fact, ctx.n_facts)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
@@ -86,6 +89,11 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         float(probe.cv_balanced_accuracy(ctx.perms[:1], f)[0]) for f in ctx.fold_sets[1:]
                     ]
                     est = float(np.mean(seeds))
+                    seed_est[layer] = est
+                    if pooling == "last" and layer in mid:
+                        mm_correct[layer] = _per_fact(
+                            probe.cv_correct(ctx.labels, ctx.fold_sets[0]), data.row_fact, ctx.n_facts
+                        )
                     r = row("kind-probe", model, condition, "massmean_bacc", **base)
                     r.update(
                         {C.ESTIMATE: est, C.CI_LOW: min(seeds), C.CI_HIGH: max(seeds), C.N_FACTS: n_present}
@@ -122,19 +130,14 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                     continue
                 agg = aggregate(agg_layers, n_layers)
                 layers = middle_third(n_layers)
-                if condition == ctx.conditions[0]:
-                    logit_ci, logit_est = (np.nan, np.nan), np.nan
                 rows_per_fact = _per_fact(np.ones(data.row_fact.size), data.row_fact, ctx.n_facts)
                 if logistic:
                     correct = np.column_stack([logistic[i][1] for i in layers])
                     logit_ci = _bacc_ci(ctx, correct, rows_per_fact, ctx.labels)
                     logit_est = float(np.mean([logistic[i][0].mean() for i in layers]))
-                est_rows = [r for r in out.rows[-n_layers * 10 :] if r[C.STATISTIC] == "massmean_bacc"]
-                seeds_mean = [
-                    r[C.ESTIMATE]
-                    for r in est_rows
-                    if r[C.SUBSET] == "pooled" and r[C.CONDITION] == condition and r[C.LAYER] in set(layers)
-                ]
+                lo, hi = _bacc_ci(
+                    ctx, np.column_stack([mm_correct[i] for i in layers]), rows_per_fact, ctx.labels
+                )
                 p0 = permutation_pvalues(agg_layers[0])[0]
                 out.headlines.append(
                     headline(
@@ -143,9 +146,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         condition,
                         "massmean_bacc",
                         n_layers,
-                        estimate=float(np.mean(seeds_mean)),
-                        ci_low=np.nan,
-                        ci_high=np.nan,
+                        estimate=float(np.mean([seed_est[i] for i in layers])),
+                        ci_low=lo,
+                        ci_high=hi,
                         p_value=float(permutation_pvalues(agg)[0]),
                         logistic_estimate=logit_est,
                         logistic_ci_low=logit_ci[0],

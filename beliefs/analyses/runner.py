@@ -44,7 +44,7 @@ def analyze(
     from threadpoolctl import threadpool_limits
 
     ctx = AnalysisContext(run, permutations=permutations, seed=seed)
-    workers = max(1, min(2, len(os.sched_getaffinity(0)), len(names)))
+    workers = max(1, min(int(os.environ.get("BELIEFS_ANALYZE_THREADS", "1")), len(names)))
     headlines: list[dict[str, Any]] = []
     # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured);
     # instead two analyses run at once in threads (numpy releases the GIL in its kernels).

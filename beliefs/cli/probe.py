@@ -10,27 +10,32 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 
 from beliefs.cli._common import console, err_console, handle_errors
 from beliefs.errors import UsageError
-from beliefs.extract.probe import ProgressHook
 
 
-class _RichHook(ProgressHook):
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.task: Any = None
-        self.tokens = 0
+def rich_hook(progress: Progress) -> Any:
+    """A :class:`ProgressHook` that draws a rich bar (statements, tokens/s, ETA)."""
+    from beliefs.extract.probe import ProgressHook
 
-    def message(self, text: str) -> None:
-        self.progress.console.print(f"[dim]{text}[/dim]")
+    class _RichHook(ProgressHook):
+        def __init__(self, progress: Progress) -> None:
+            self.progress = progress
+            self.task: Any = None
+            self.tokens = 0
 
-    def start(self, model: str, statements: int, tokens: int, done: int) -> None:
-        self.task = self.progress.add_task(model, total=statements, completed=done, rate="")
-        self.tokens = 0
-        self._t0 = self.progress.get_time()
+        def message(self, text: str) -> None:
+            self.progress.console.print(f"[dim]{text}[/dim]")
 
-    def advance(self, statements: int, tokens: int) -> None:
-        self.tokens += tokens
-        elapsed = max(self.progress.get_time() - self._t0, 1e-9)
-        self.progress.update(self.task, advance=statements, rate=f"{self.tokens / elapsed:,.0f} tok/s")
+        def start(self, model: str, statements: int, tokens: int, done: int) -> None:
+            self.task = self.progress.add_task(model, total=statements, completed=done, rate="")
+            self.tokens = 0
+            self._t0 = self.progress.get_time()
+
+        def advance(self, statements: int, tokens: int) -> None:
+            self.tokens += tokens
+            elapsed = max(self.progress.get_time() - self._t0, 1e-9)
+            self.progress.update(self.task, advance=statements, rate=f"{self.tokens / elapsed:,.0f} tok/s")
+
+    return _RichHook(progress)
 
 
 def _layers(text: str | None) -> list[int] | None:
@@ -99,7 +104,7 @@ def probe_command(
                 device_map=device_map,
                 trust_remote_code=trust_remote_code,
                 seed=seed,
-                progress=_RichHook(progress),
+                progress=rich_hook(progress),
             )
     names = ", ".join(m.name for m in run.models())
     console.print(f"results in {run.path} (models: {names}; margins in {run.path / 'margins.csv'})")

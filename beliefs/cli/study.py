@@ -73,7 +73,7 @@ def study(
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
-    from beliefs.cli.probe import _RichHook
+    from beliefs.cli.probe import rich_hook
     from beliefs.study.runner import DEFAULT_STUDY, run_study
 
     with handle_errors():
@@ -87,7 +87,7 @@ def study(
         with Progress(*columns, console=err_console, transient=False) as progress:
             result = run_study(
                 file or DEFAULT_STUDY,
-                progress=_RichHook(progress),
+                progress=rich_hook(progress),
                 message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
                 report=not no_report,
             )

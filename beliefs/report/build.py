@@ -85,7 +85,8 @@ def _balance(run: RunData) -> pd.DataFrame:
 
 
 def _provenance(run: RunData, study: Any) -> pd.DataFrame:
-    manifest: dict[str, Any] = getattr(run, "manifest", lambda: {})() if hasattr(run, "manifest") else {}
+    manifest = getattr(run, "manifest", None)
+    manifest = manifest() if callable(manifest) else (manifest or {})
     rows: list[tuple[str, str]] = []
     for key in ("tool_version", "git_commit", "separator"):
         if key in manifest:
@@ -93,7 +94,7 @@ def _provenance(run: RunData, study: Any) -> pd.DataFrame:
     for name, info in (manifest.get("models") or {}).items():
         detail = {
             k: info.get(k)
-            for k in ("backend", "sha256", "revision", "dtype", "device", "start_token", "seed")
+            for k in ("backend", "identity", "dtype", "device", "start_token")
             if info.get(k) is not None
         }
         rows.append((f"model {name}", json.dumps(detail)))

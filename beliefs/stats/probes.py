@@ -92,6 +92,18 @@ class GramProbe:
             counts.add(pred, labels[:, self.row_fact[test_rows]].astype(bool))
         return counts.balanced_accuracy()
 
+    def cv_correct(self, labels: Labels, folds: NDArray[np.intp]) -> Array:
+        """Per row, 1.0 where the out-of-fold prediction for the labelling ``(n_facts,)`` is right."""
+        out = np.zeros(self.row_fact.size)
+        present = self.rows_per_fact > 0
+        lab = labels[None, :]
+        for k in np.unique(folds[present]):
+            train = np.flatnonzero(present & (folds != k))
+            test_rows = np.flatnonzero(folds[self.row_fact] == k)
+            pred = self.predict(lab, train, test_rows)[0]
+            out[test_rows] = pred == lab[0, self.row_fact[test_rows]].astype(bool)
+        return out
+
     def transfer_balanced_accuracy(self, labels: Labels, train_facts: NDArray[np.bool_]) -> Array:
         """Train on the facts in ``train_facts``, test on the rows of all other present facts."""
         present = self.rows_per_fact > 0

@@ -64,7 +64,7 @@ def run_study(
     run = None
     for spec in study.models:
         backend = resolve_model(spec)[1]
-        control = study.controls[0] if study.controls and backend == "hf" else None
+        control = study.controls[0] if study.controls and backend != "st" else None
         say(f"probing {spec}{' and its ' + control + ' control' if control else ''}")
         run = probe(
             spec,

@@ -22,7 +22,9 @@ class Study(BaseModel):
     """What the study asks."""
     models: list[str] = Field(min_length=1)
     """Models to probe: embedded names (smollm2-135m, minilm-l6, gemma3-270m), hub ids or local paths."""
-    controls: list[Literal["random-init"]] = Field(default_factory=lambda: list[Literal["random-init"]](["random-init"]))
+    controls: list[Literal["random-init"]] = Field(
+        default_factory=lambda: list[Literal["random-init"]](["random-init"])
+    )
     """Controls measured beside each causal LM: ``random-init`` (same architecture, seeded random weights)."""
     fact_sets: list[str] = Field(min_length=1)
     """Fact-set files or folders."""

@@ -33,7 +33,14 @@ def _head(summary, analysis, condition="empty", statistic=None, model="toy"):
 
 
 def test_registry_rejects_duplicates():
-    assert set(ANALYSES) == {"surface", "kind-probe", "kind-distance", "default-belief", "robustness", "truth-geometry"}
+    assert set(ANALYSES) == {
+        "surface",
+        "kind-probe",
+        "kind-distance",
+        "default-belief",
+        "robustness",
+        "truth-geometry",
+    }
     with pytest.raises(ValueError, match="already registered"):
         register("surface")(lambda ctx: None)
 

@@ -11,7 +11,9 @@ def test_analyze_command_prints_headlines(tmp_path, monkeypatch):
     app = typer.Typer()
     app.command()(cli_analyze.analyze_command)
     app.command("noop")(lambda: None)
-    result = CliRunner().invoke(app, ["analyze-command", str(tmp_path), "--permutations", "19", "--analyses", "surface"])
+    result = CliRunner().invoke(
+        app, ["analyze-command", str(tmp_path), "--permutations", "19", "--analyses", "surface"]
+    )
     assert result.exit_code == 0, result.output
     assert "surface" in result.output
     assert (tmp_path / "results" / "summary.json").exists()

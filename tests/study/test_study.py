@@ -1,0 +1,79 @@
+"""A whole study, fact set to report, on the in-process fake models (no download)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from beliefs.cli import app
+from beliefs.errors import InvalidInputError
+from beliefs.facts.loader import load_study
+from beliefs.study.runner import run_study
+
+REPO = Path(__file__).parents[2]
+
+
+def _study(tmp_path: Path, extra: str = "") -> Path:
+    facts = tmp_path / "facts.yaml"
+    lines = ["schema_version: 1", "name: mini", "facts:"]
+    for i in range(12):
+        kind = "hinge" if i % 2 == 0 else "contingent"
+        domain = "logical" if i < 6 else "physical"
+        lines.append(
+            f"  - {{id: f{i}, domain: {domain}, kind: {kind}, statement: Statement number {i} holds., "
+            f"false_statement: Statement number {i} fails., note: n, "
+            f"contexts: {{support: Context for {i} says yes., contradict: Context for {i} says no.}}}}"
+        )
+    facts.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    study = tmp_path / "study.yaml"
+    study.write_text(
+        "schema_version: 1\nname: mini\nmodels: ['fake:gpt2']\ncontrols: [random-init]\n"
+        f"fact_sets: [facts.yaml]\nconditions: {REPO / 'fact_sets' / 'conditions.yaml'}\n"
+        "permutations: 49\nseed: 3\nstore: store\nresults: results\n" + extra,
+        encoding="utf-8",
+    )
+    return study
+
+
+def test_study_end_to_end_and_rerun_is_identical(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    first = run_study(study)
+    results = tmp_path / "results"
+    assert (results / "report.md").is_file() and (results / "report.html").is_file()
+    assert (results / "tables" / "summary.json").is_file()
+    names = {
+        m["name"] if isinstance(m, dict) else m
+        for m in json.loads((tmp_path / "store" / "manifest.json").read_text())["models"]
+    }
+    assert any("random-init" in n for n in names)
+    tables = {p.name: p.read_bytes() for p in (results / "tables").glob("*.csv")}
+    second = run_study(study)
+    assert {p.name: p.read_bytes() for p in (results / "tables").glob("*.csv")} == tables
+    assert second.summary == first.summary
+
+
+def test_study_cli_prints_summary(tmp_path: Path) -> None:
+    result = CliRunner().invoke(app, ["study", str(_study(tmp_path)), "--no-report"])
+    assert result.exit_code == 0, result.output
+    assert "kind-probe" in result.output and "tables:" in result.output
+
+
+def test_bad_study_file_is_refused(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text(
+        "schema_version: 1\nname: x\nmodel: [a]\nfact_sets: []\nconditions: c.yaml\n", encoding="utf-8"
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_study(bad)
+    text = str(info.value)
+    assert "unknown field 'model' — did you mean 'models'?" in text
+    result = CliRunner().invoke(app, ["study", str(bad)])
+    assert result.exit_code == 1 and "bad.yaml:3" in result.output
+
+
+def test_default_study_file_is_valid() -> None:
+    study = load_study(REPO / "analyses" / "default" / "study.yaml")
+    assert study.models == ["smollm2-135m", "minilm-l6"] and study.permutations == 2000
