@@ -37,7 +37,9 @@ PROBE = (
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("report", type=Path)
-    parser.add_argument("--screenshot", type=Path, default=None, help="PNG to save (default: beside the report)")
+    parser.add_argument(
+        "--screenshot", type=Path, default=None, help="PNG to save (default: beside the report)"
+    )
     args = parser.parse_args()
     chromium = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
     if chromium is None:
@@ -46,12 +48,29 @@ def main() -> int:
     shot = args.screenshot or args.report.with_name("report-screenshot.png")
     with tempfile.TemporaryDirectory() as tmp:
         probe = Path(tmp) / "probe.html"
-        probe.write_text(args.report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8")
+        probe.write_text(
+            args.report.read_text(encoding="utf-8").replace("</body>", PROBE + "</body>"), encoding="utf-8"
+        )
         profile = ["--user-data-dir=" + str(Path(tmp) / "profile")]
-        dom = subprocess.run([chromium, *FLAGS, *profile, "--dump-dom", probe.as_uri()], capture_output=True,
-                             text=True, timeout=120).stdout
-        subprocess.run([chromium, *FLAGS, *profile, "--window-size=1200,2400", f"--screenshot={shot.resolve()}",
-                        args.report.resolve().as_uri()], capture_output=True, timeout=120, check=False)
+        dom = subprocess.run(
+            [chromium, *FLAGS, *profile, "--dump-dom", probe.as_uri()],
+            capture_output=True,
+            text=True,
+            timeout=120,
+        ).stdout
+        subprocess.run(
+            [
+                chromium,
+                *FLAGS,
+                *profile,
+                "--window-size=1200,2400",
+                f"--screenshot={shot.resolve()}",
+                args.report.resolve().as_uri(),
+            ],
+            capture_output=True,
+            timeout=120,
+            check=False,
+        )
     found = re.search(r'data-figures="(\d+)/(\d+)"', dom)
     if not found:
         print("could not read the page's figure count", file=sys.stderr)

@@ -159,7 +159,9 @@ def _covariates(ctx: AnalysisContext, model: ModelInfo) -> Array:
     if ctx.has_margins(model):
         m = ctx.margins(model.name, "empty")
         return np.column_stack([domain, m["margin"], m["n_tokens_true"]])
-    return np.column_stack([domain, ctx.facts["statement"].astype(str).str.split().str.len().astype(float)])
+    return np.column_stack(
+        [domain, ctx.facts["statement"].astype(str).map(lambda t: len(t.split())).astype(float)]
+    )
 
 
 @register("robustness")

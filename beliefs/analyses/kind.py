@@ -39,13 +39,14 @@ def _bacc_ci(ctx: AnalysisContext, correct: Array, rows: Array, labels: np.ndarr
     """Fact-bootstrap interval of a balanced accuracy from per-fact correct counts ``(n, k)`` (mean over k)."""
     pos = labels.astype(bool)
 
-    def stat(idx: np.ndarray, axis: int = -1) -> np.ndarray:
+    def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = index.astype(np.intp)
         c, r, p = correct[idx], rows[idx], pos[idx]
         tpr = (c * p[..., None]).sum(axis=-2) / (r * p).sum(axis=-1)[..., None]
         tnr = (c * ~p[..., None]).sum(axis=-2) / (r * ~p).sum(axis=-1)[..., None]
         return np.asarray((0.5 * (tpr + tnr)).mean(axis=-1))
 
-    facts = np.flatnonzero(rows > 0)
+    facts = np.flatnonzero(rows > 0).astype(np.float64)
     return bootstrap_ci((facts,), stat, n_resamples=2000, seed=ctx.seed)
 
 
@@ -186,17 +187,19 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     k_ff = collapse(z @ z.T, member)
                     d_ff = collapse(euclidean_distances(z), member)
                     width = z.shape[1]
-                    boot = pooling == "last"  # intervals for the headline pooling only (time budget)
+                    want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)
                     stats = {
                         "energy": (
                             energy_distance_perm(d_ff, ctx.perms, rows_per_fact),
-                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot) if boot else nan,
+                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot)
+                            if want_boot
+                            else nan,
                         ),
                         "centroid": (
                             centroid_distance_perm(k_ff, ctx.perms, rows_per_fact, width),
                             centroid_distance_perm(k_ff, boot_labels, rows_per_fact, width, ctx.boot)
-                            if boot
+                            if want_boot
                             else nan,
                         ),
                     }

@@ -19,7 +19,7 @@ def surface_features(ctx: AnalysisContext, model: str | None) -> Array:
     bow = CountVectorizer(binary=True, min_df=2).fit_transform(text).toarray().astype(float)
     lengths = np.column_stack(
         [
-            ctx.facts["statement"].astype(str).str.split().str.len(),
+            ctx.facts["statement"].astype(str).map(lambda t: len(t.split())),
             ctx.facts["statement"].astype(str).str.len(),
             ctx.facts["false_statement"].astype(str).str.len(),
         ]

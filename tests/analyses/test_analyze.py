@@ -26,9 +26,9 @@ def null(tmp_path_factory):
 
 def _head(summary, analysis, condition="empty", statistic=None, model="toy"):
     for h in summary["headlines"]:
-        if h["analysis"] == analysis and h["condition"] == condition and h["model"] == model:
-            if statistic is None or h["statistic"] == statistic:
-                return h
+        same = h["analysis"] == analysis and h["condition"] == condition and h["model"] == model
+        if same and (statistic is None or h["statistic"] == statistic):
+            return h
     raise KeyError(analysis)
 
 

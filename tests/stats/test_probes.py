@@ -83,7 +83,7 @@ def test_logistic_cv_matches_sklearn(data):
 def test_truth_probe_matches_loop():
     rng = np.random.default_rng(3)
     n, d = 30, 5
-    t = rng.standard_normal((n, d)) + [1, 0, 0, 0, 0]
+    t = rng.standard_normal((n, d)) + np.array([1, 0, 0, 0, 0])
     f = rng.standard_normal((n, d))
     flips = np.ones((3, n))
     flips[1] = rng.choice([-1, 1], n)
