@@ -27,9 +27,7 @@ def _fmt(value: Any, digits: int = 3) -> str:
 
 
 def analyze_command(
-    run: Annotated[
-        Path, typer.Argument(help="Run directory written by `beliefs probe` or `beliefs study`.")
-    ],
+    run: Annotated[Path, typer.Argument(help="Run directory written by `beliefs probe` or `beliefs study`.")],
     permutations: Annotated[
         int, typer.Option(help="Fact-level permutations per test (observed counted).")
     ] = 2000,
