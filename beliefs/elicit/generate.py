@@ -14,6 +14,7 @@ probability across that uniform number, which is rare).
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
 import zlib
 from collections.abc import Sequence
@@ -113,19 +114,29 @@ def _stream_seed(seed: int, condition: str, index: int) -> int:
 def _forward(module: Any, ids: Any, cache: Any) -> tuple[Any, Any]:
     """One forward pass with the KV cache; last-position logits (float32, CPU) and the updated cache.
 
-    transformers 5.x calls the cache ``cache`` (``past_key_values`` before); both are accepted.
+    transformers 5.x calls the cache ``cache`` (``past_key_values`` before); both are accepted, and
+    only the last position's logits are computed where the model allows it (``logits_to_keep``).
     """
-    import inspect
-
-    new_api = "cache" in inspect.signature(module.forward).parameters
+    new_api, keep = _forward_api(type(module))
     kwargs: dict[str, Any] = {"input_ids": ids, "use_cache": True}
-    if "logits_to_keep" in inspect.signature(module.forward).parameters:
+    if keep:
         kwargs["logits_to_keep"] = 1
     if cache is not None:
         kwargs["cache" if new_api else "past_key_values"] = cache
     result = module(**kwargs)
     new_cache = result.cache if new_api else result.past_key_values
     return result.logits[:, -1, :].float().cpu(), new_cache
+
+
+_FORWARD_API: dict[type, tuple[bool, bool]] = {}
+
+
+def _forward_api(cls: type) -> tuple[bool, bool]:
+    """Whether ``cls.forward`` takes ``cache`` (else ``past_key_values``) and ``logits_to_keep``."""
+    if cls not in _FORWARD_API:
+        params = inspect.signature(getattr(cls, "forward")).parameters  # noqa: B009
+        _FORWARD_API[cls] = ("cache" in params, "logits_to_keep" in params)
+    return _FORWARD_API[cls]
 
 
 def sample_batch(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -11,6 +13,7 @@ from typing import Any
 from beliefs.errors import UsageError
 from beliefs.facts import load_conditions, load_paths
 from beliefs.facts.loader import load_study
+from beliefs.fileio import atomic_write_text
 from beliefs.study.schema import Study
 
 DEFAULT_STUDY = Path("analyses/default/study.yaml")
@@ -32,6 +35,32 @@ def resolve(base: Path, value: str) -> Path:
     """``value`` relative to the study file's folder (absolute paths are kept)."""
     path = Path(value).expanduser()
     return path if path.is_absolute() else (base / path).resolve()
+
+
+def inputs_fingerprint(manifest: dict[str, Any], study: Study) -> str:
+    """Hash of what the analyses' results depend on: the stored measurements (by their content keys), the
+    facts, the conditions, and the study's analyses, permutations and seed. Not timestamps or versions."""
+    models = {
+        name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
+        for name, info in sorted((manifest.get("models") or {}).items())
+    }
+    payload = {
+        "models": models,
+        "facts": manifest.get("facts"),
+        "conditions": manifest.get("conditions"),
+        "analyses": study.analyses,
+        "permutations": study.permutations,
+        "seed": study.seed,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
+def _cached_summary(tables: Path, fingerprint: str) -> dict[str, Any] | None:
+    try:
+        summary: dict[str, Any] = json.loads((tables / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return summary if summary.get("inputs_sha256") == fingerprint else None
 
 
 def run_study(
@@ -78,11 +107,19 @@ def run_study(
         )
     timings["probe"] = time.perf_counter() - start
     assert run is not None
-    say(f"analyzing ({study.permutations} permutations)")
     start = time.perf_counter()
-    summary = analyze(
-        run, results / "tables", analyses=study.analyses, permutations=study.permutations, seed=study.seed
-    )
+    tables = results / "tables"
+    fingerprint = inputs_fingerprint(run.manifest, study)
+    summary = _cached_summary(tables, fingerprint)
+    if summary is None:
+        say(f"analyzing ({study.permutations} permutations)")
+        summary = analyze(
+            run, tables, analyses=study.analyses, permutations=study.permutations, seed=study.seed
+        )
+        summary["inputs_sha256"] = fingerprint
+        atomic_write_text(tables / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
+    else:
+        say("analyses up to date (same measurements, analyses, permutations and seed): reusing the tables")
     timings["analyze"] = time.perf_counter() - start
     result = StudyResult(study, store, results, summary, timings)
     if report:

@@ -1,0 +1,105 @@
+"""``beliefs elicit``: what a model volunteers under the empty prompt and detailed prompts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from beliefs.cli._common import console, err_console, handle_errors
+from beliefs.elicit.generate import ElicitProgress
+
+
+def _num(value: Any, spec: str) -> str:
+    return "n/a" if value is None else format(value, spec)
+
+
+def rich_elicit_hook(progress: Progress) -> ElicitProgress:
+    """An :class:`ElicitProgress` that draws one bar per condition (samples, tokens/s, ETA)."""
+
+    class _RichHook(ElicitProgress):
+        def __init__(self) -> None:
+            self.task: Any = None
+            self.tokens = 0
+            self.t0 = 0.0
+
+        def message(self, text: str) -> None:
+            progress.console.print(f"[dim]{text}[/dim]")
+
+        def start(self, condition: str, total: int, done: int) -> None:
+            self.task = progress.add_task(condition, total=total, completed=done, rate="")
+            self.tokens = 0
+            self.t0 = progress.get_time()
+
+        def advance(self, samples: int, tokens: int) -> None:
+            self.tokens += tokens
+            elapsed = max(progress.get_time() - self.t0, 1e-9)
+            progress.update(self.task, advance=samples, rate=f"{self.tokens / elapsed:,.0f} tok/s")
+
+    return _RichHook()
+
+
+def elicit_command(
+    model: Annotated[
+        str, typer.Option("--model", "-m", help="Causal LM: embedded name, hub id, local folder or .gguf.")
+    ],
+    facts: Annotated[list[Path], typer.Option("--facts", "-f", help="Fact-set YAML file; repeatable.")],
+    conditions: Annotated[
+        Path,
+        typer.Option(
+            "--conditions", "-c", help="Conditions YAML file (per-fact context conditions are skipped)."
+        ),
+    ],
+    out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; rerun to resume).")],
+    samples: Annotated[int, typer.Option(help="Continuations sampled per condition.")] = 64,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per continuation, at most.")] = 48,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
+    seed: Annotated[int, typer.Option(help="Seed of the sampling and of the permutations.")] = 0,
+    embedder: Annotated[
+        str, typer.Option(help="Sentence-transformers model that embeds sentences and statements.")
+    ] = "minilm-l6",
+    permutations: Annotated[int, typer.Option(help="Fact-level permutations for p-values.")] = 2000,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together.")] = 64,
+    start_token: Annotated[
+        str | None, typer.Option(help="Override the start-of-document token (default: the model's own).")
+    ] = None,
+) -> None:
+    """Sample what the model says under each prompt condition and score which facts it volunteers."""
+    from beliefs.elicit import elicit
+
+    with handle_errors():
+        columns = [
+            TextColumn("{task.description}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TextColumn("{task.fields[rate]}"),
+            TimeRemainingColumn(),
+        ]
+        with Progress(*columns, console=err_console, transient=False) as progress:
+            result = elicit(
+                model,
+                [Path(p) for p in facts],
+                conditions,
+                out,
+                samples=samples,
+                max_new_tokens=max_new_tokens,
+                temperature=temperature,
+                seed=seed,
+                embedder=embedder,
+                permutations=permutations,
+                batch_size=batch_size,
+                start_token=start_token,
+                progress=rich_elicit_hook(progress),
+            )
+    if result.skipped_conditions:
+        console.print(f"skipped (per-fact contexts): {', '.join(result.skipped_conditions)}")
+    for h in result.headlines:
+        console.print(
+            f"{h['condition']}: {h['statistic']} = {_num(h['estimate'], '+.4f')} "
+            f"[{_num(h['ci_low'], '+.4f')}, {_num(h['ci_high'], '+.4f')}], p = {_num(h['p_value'], '.3g')}; "
+            f"share endorsed {_num(h.get('share_endorsed'), '.2f')}",
+            highlight=False,
+        )
+    console.print(f"results in {result.out} (salience.csv, elicitation.csv, samples.jsonl)")

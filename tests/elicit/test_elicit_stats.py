@@ -1,0 +1,111 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from beliefs.analyses.columns import RESULT_COLUMNS
+from beliefs.elicit import elicitation_stats
+from beliefs.stats import cliffs_delta
+
+
+def table(n=40, effect=0.0, seed=0, conditions=("empty", "prompt"), rise=0.0):
+    """Per-fact salience with hinge facts ``effect`` higher; ``prompt`` adds ``rise`` to hinge facts."""
+    rng = np.random.default_rng(seed)
+    rows = []
+    for i in range(n):
+        domain = "logical" if i % 2 else "physical"
+        kind = "hinge" if (i // 2) % 2 else "contingent"
+        base = 0.3 + rng.normal(0, 0.05) + (effect if kind == "hinge" else 0.0)
+        for cond in conditions:
+            extra = rise if (cond != "empty" and kind == "hinge") else 0.0
+            s_t = base + extra + rng.normal(0, 0.01)
+            s_f = s_t - rng.normal(0.01, 0.02)
+            rows.append(
+                {
+                    "fact_set": "s",
+                    "fact_id": f"f{i}",
+                    "domain": domain,
+                    "kind": kind,
+                    "condition": cond,
+                    "salience_true": s_t,
+                    "salience_false": s_f,
+                    "endorsement": s_t - s_f,
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def pick(results, cond, stat, subset="pooled"):
+    sel = results[
+        (results["condition"] == cond) & (results["statistic"] == stat) & (results["subset"] == subset)
+    ]
+    assert len(sel) == 1
+    return sel.iloc[0]
+
+
+def test_columns_and_reference_values():
+    t = table(effect=0.05)
+    results, heads = elicitation_stats(t, ["empty", "prompt"], "m", permutations=199)
+    assert list(results.columns) == list(RESULT_COLUMNS)
+    assert set(results["analysis"]) == {"elicitation"}
+    e = t[t["condition"] == "empty"]
+    h, c = e[e["kind"] == "hinge"], e[e["kind"] == "contingent"]
+    r = pick(results, "empty", "salience_diff")
+    assert r["estimate"] == pytest.approx(h["salience_true"].mean() - c["salience_true"].mean())
+    assert r["ci_low"] < r["estimate"] < r["ci_high"]
+    assert r["n_permutations"] == 199 and r["n_facts"] == 40
+    d = pick(results, "empty", "salience_cliffs_delta")
+    assert d["estimate"] == pytest.approx(cliffs_delta(h["salience_true"], c["salience_true"]))
+    share = pick(results, "empty", "share_endorsed", "logical/hinge")
+    lh = e[(e["domain"] == "logical") & (e["kind"] == "hinge")]
+    assert share["estimate"] == pytest.approx((lh["endorsement"] > 0).mean())
+    assert {"delta_salience_diff", "delta_endorsement_diff"} <= set(
+        results.loc[results["condition"] == "prompt", "statistic"]
+    )
+    assert "delta_salience_diff" not in set(results.loc[results["condition"] == "empty", "statistic"])
+    assert [h["condition"] for h in heads] == ["empty", "prompt"]
+    assert heads[0]["statistic"] == "salience_diff" and heads[1]["statistic"] == "delta_salience_diff"
+    for key in (
+        "analysis",
+        "model",
+        "control",
+        "condition",
+        "statistic",
+        "estimate",
+        "ci_low",
+        "ci_high",
+        "p_value",
+        "n_facts",
+        "n_permutations",
+        "share_endorsed",
+    ):
+        assert key in heads[0]
+
+
+def test_planted_effects_are_found_and_null_is_not():
+    _results, heads = elicitation_stats(
+        table(effect=0.08, rise=0.1), ["empty", "prompt"], "m", permutations=499
+    )
+    assert heads[0]["p_value"] <= 0.01
+    assert heads[1]["p_value"] <= 0.01 and heads[1]["estimate"] == pytest.approx(0.1, abs=0.02)
+    p_null = [
+        elicitation_stats(table(seed=s), ["empty"], "m", permutations=199, seed=s)[1][0]["p_value"]
+        for s in range(20)
+    ]
+    assert 0.0 < np.mean(np.array(p_null) <= 0.05) <= 0.2
+    assert np.mean(p_null) == pytest.approx(0.5, abs=0.2)
+
+
+def test_adjusted_p_not_below_raw():
+    results, _ = elicitation_stats(table(effect=0.02), ["empty", "prompt"], "m", permutations=99)
+    tested = results.dropna(subset=["p_value"])
+    assert (tested["p_adjusted"] >= tested["p_value"] - 1e-12).all()
+    assert (tested["p_value"] >= 1 / 100).all()
+
+
+def test_nan_facts_left_out():
+    t = table()
+    t.loc[(t["fact_id"] == "f0") & (t["condition"] == "empty"), ["salience_true", "endorsement"]] = np.nan
+    results, _ = elicitation_stats(t, ["empty", "prompt"], "m", permutations=49)
+    assert pick(results, "empty", "salience_diff")["n_facts"] == 39
+    assert pick(results, "prompt", "delta_salience_diff")["n_facts"] == 39
+    assert pick(results, "prompt", "salience_diff")["n_facts"] == 40

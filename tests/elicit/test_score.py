@@ -1,0 +1,93 @@
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from beliefs.elicit import most_least_volunteered, salience_table
+from beliefs.elicit.score import FACT_COLUMNS, SALIENCE_COLUMNS, nearest
+
+
+def frame(facts):
+    return pd.DataFrame(
+        [
+            {
+                "fact_set": s,
+                "fact_id": f.id,
+                "domain": f.domain,
+                "kind": f.kind,
+                "statement": f.statement,
+                "false_statement": f.false_statement,
+            }
+            for s, f in facts
+        ],
+        columns=list(FACT_COLUMNS),
+    )
+
+
+def test_nearest_matches_full_sort():
+    rng = np.random.default_rng(0)
+    q, s = rng.normal(size=(5, 8)), rng.normal(size=(30, 8))
+    idx, cos = nearest(q, s, 4)
+    sims = q @ s.T
+    ref = np.argsort(-sims, axis=1)[:, :4]
+    assert np.array_equal(idx, ref)
+    assert np.allclose(cos, np.take_along_axis(sims, ref, axis=1))
+    idx, cos = nearest(q, s[:2], 4)
+    assert idx.shape == (5, 2)
+
+
+def test_salience_against_reference(facts, embed):
+    sents = {
+        "empty": [
+            "One plus one equals two.",
+            "I have two hands.",
+            "Rain falls on the plain today.",
+            "Copper is a red metal.",
+        ]
+    }
+    table = salience_table(frame(facts), sents, embed, k=2)
+    assert list(table.columns) == list(SALIENCE_COLUMNS)
+    assert len(table) == len(facts)
+
+    def unit(x):
+        return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+    s = unit(embed(sents["empty"]))
+    for _, row in table.iterrows():
+        t = unit(embed([row["statement"]]))[0]
+        f = unit(embed([row["false_statement"]]))[0]
+        ref_t = np.sort(s @ t)[::-1][:2].mean()
+        ref_f = np.sort(s @ f)[::-1][:2].mean()
+        assert row["salience_true"] == pytest.approx(ref_t)
+        assert row["salience_false"] == pytest.approx(ref_f)
+        assert row["endorsement"] == pytest.approx(ref_t - ref_f)
+    one = table.set_index("fact_id").loc["one-plus-one"]
+    assert json.loads(one["nearest_true"])[0] == "One plus one equals two."
+    assert one["endorsement"] > 0
+
+
+def test_no_sentences_gives_nan(facts, embed):
+    table = salience_table(frame(facts), {"empty": [], "x": ["I have two hands."]}, embed)
+    assert table.loc[table["condition"] == "empty", "salience_true"].isna().all()
+    assert json.loads(table["nearest_true"].iloc[0]) == []
+    assert table.loc[table["condition"] == "x", "salience_true"].notna().all()
+
+
+def test_most_least_volunteered_roundtrip(tmp_path, facts, embed):
+    sents = {"empty": ["One plus one equals two.", "I have two hands.", "Copper conducts electricity well."]}
+    table = salience_table(frame(facts), sents, embed)
+    table.to_csv(tmp_path / "s.csv", index=False)
+    back = pd.read_csv(tmp_path / "s.csv")
+    for t in (table, back):
+        out = most_least_volunteered(t, "empty", k=1)
+        assert set(out["cell"]) == {
+            "logical/hinge",
+            "logical/contingent",
+            "physical/hinge",
+            "physical/contingent",
+        }
+        assert len(out) == 8
+        top = out[(out["cell"] == "logical/hinge") & (out["rank"] == "most")].iloc[0]
+        assert top["fact_id"] == "one-plus-one" and top["example"] == "One plus one equals two."
+    assert most_least_volunteered(table, "nope").empty
