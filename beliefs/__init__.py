@@ -10,15 +10,22 @@ from typing import TYPE_CHECKING, Any
 
 from beliefs.errors import BeliefsError, InvalidInputError, Problem
 from beliefs.facts import LoadedConditions, LoadedFactSet, load_conditions, load_fact_set, load_paths
-from beliefs.rundata import MemoryRun, ModelInfo, RunData
 from beliefs.schema import Condition, ConditionsFile, Fact, FactSet
 
 if TYPE_CHECKING:  # the heavy parts load on first use (PEP 562), so the CLI starts fast
     from beliefs.analyses import analyze
     from beliefs.extract import probe
+    from beliefs.rundata import MemoryRun, ModelInfo, RunData
     from beliefs.store import open_run
 
-_LAZY = {"probe": "beliefs.extract", "analyze": "beliefs.analyses", "open_run": "beliefs.store"}
+_LAZY = {
+    "probe": "beliefs.extract",
+    "analyze": "beliefs.analyses",
+    "open_run": "beliefs.store",
+    "MemoryRun": "beliefs.rundata",
+    "ModelInfo": "beliefs.rundata",
+    "RunData": "beliefs.rundata",
+}
 
 
 def __getattr__(name: str) -> Any:

@@ -9,6 +9,7 @@ import typer
 
 from beliefs.cli import facts, models
 from beliefs.cli.analyze import analyze_command
+from beliefs.cli.elicit import elicit_command
 from beliefs.cli.probe import probe_command
 from beliefs.cli.study import report, study
 
@@ -24,6 +25,7 @@ app.add_typer(facts.app, name="facts")
 app.add_typer(models.app, name="models")
 app.command("probe")(probe_command)
 app.command("analyze")(analyze_command)
+app.command("elicit")(elicit_command)
 app.command("study")(study)
 app.command("report")(report)
 

@@ -9,15 +9,15 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from beliefs.cli._common import console, err_console, handle_errors
-from beliefs.elicit.generate import ElicitProgress
 
 
 def _num(value: Any, spec: str) -> str:
     return "n/a" if value is None else format(value, spec)
 
 
-def rich_elicit_hook(progress: Progress) -> ElicitProgress:
+def rich_elicit_hook(progress: Progress) -> Any:
     """An :class:`ElicitProgress` that draws one bar per condition (samples, tokens/s, ETA)."""
+    from beliefs.elicit.generate import ElicitProgress
 
     class _RichHook(ElicitProgress):
         def __init__(self) -> None:

@@ -181,6 +181,31 @@ def write_report(
         path = figures.truth_transfer_matrix(tables["truth-geometry"], fig_dir / "truth-transfer.png")
         if path:
             blocks.append(Figure(path, "truth-probe accuracy: train on one kind, test on the other"))
+    elicited = results / "elicitation" / "salience.csv"
+    if elicited.is_file():
+        from beliefs.elicit import read_salience
+        from beliefs.elicit.score import most_least_volunteered
+
+        blocks.append(Heading("Elicitation: what the model volunteers"))
+        blocks.append(
+            Paragraph(
+                "The model's own continuations under each prompt condition (for `empty`, the start-of-text "
+                "token alone), split into sentences and matched to the facts with minilm-l6. Salience: mean "
+                "cosine of a statement to its 3 nearest generated sentences; endorsement: salience of the true "
+                "form minus that of the false form. Intervals resample facts only and understate the noise "
+                "of generation (see the seed-stability figures in the README)."
+            )
+        )
+        rows = [h for h in summary.get("headlines", []) if h["analysis"] == "elicitation"]
+        if rows:
+            blocks.append(Table(_headline_table({"headlines": rows}), "hinge − contingent, per condition"))
+        table = most_least_volunteered(read_salience(results / "elicitation"), condition="empty", k=3)
+        keep = [
+            c
+            for c in ("cell", "rank", "fact_id", "statement", "salience_true", "example")
+            if c in table.columns
+        ]
+        blocks.append(Table(table[keep], "facts most and least volunteered under the empty prompt, per cell"))
     blocks.append(Heading("Fact-set balance"))
     blocks.append(Table(_balance(run)))
     blocks.append(Heading("Caveats"))

@@ -17,6 +17,8 @@ from beliefs.fileio import atomic_write_text
 from beliefs.study.schema import Study
 
 DEFAULT_STUDY = Path("analyses/default/study.yaml")
+ELICITATION = "elicitation"
+"""Not a registered analysis (it samples from the model): the study runs it itself."""
 
 
 @dataclass
@@ -121,6 +123,23 @@ def run_study(
     else:
         say("analyses up to date (same measurements, analyses, permutations and seed): reusing the tables")
     timings["analyze"] = time.perf_counter() - start
+    if study.analyses is None or ELICITATION in study.analyses:
+        start = time.perf_counter()
+        causal = [spec for spec in study.models if resolve_model(spec)[1] != "st"]
+        if causal:
+            from beliefs.elicit import elicit
+
+            say(f"elicitation: sampling from {causal[0]} under each prompt condition")
+            elicited = elicit(
+                causal[0],
+                found.fact_sets,
+                conditions,
+                results / "elicitation",
+                seed=study.seed,
+                permutations=study.permutations,
+            )
+            summary = {**summary, "headlines": [*summary.get("headlines", []), *elicited.headlines]}
+        timings["elicitation"] = time.perf_counter() - start
     result = StudyResult(study, store, results, summary, timings)
     if report:
         from beliefs.report import write_report
