@@ -37,6 +37,8 @@ Block = Heading | Paragraph | Table | Figure
 
 
 def _cell(value: object) -> str:
+    if value is None:
+        return ""
     if isinstance(value, float):
         return "" if pd.isna(value) else f"{value:.3g}"
     return str(value)
