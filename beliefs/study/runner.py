@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from beliefs.errors import UsageError
+from beliefs.errors import InvalidInputError, UsageError
 from beliefs.facts import load_conditions, load_paths
 from beliefs.facts.loader import load_study
 from beliefs.fileio import atomic_write_text
@@ -65,6 +65,19 @@ def _cached_summary(tables: Path, fingerprint: str) -> dict[str, Any] | None:
     return summary if summary.get("inputs_sha256") == fingerprint else None
 
 
+def _comparison(base: Path, study: Study) -> tuple[str, str, str, dict[str, Any]] | None:
+    """(name, first model, folder, summary) of the study named by ``compare_with``, if it has results."""
+    if study.compare_with is None:
+        return None
+    folder = resolve(base, study.compare_with)
+    try:
+        other = load_study(folder / "study.yaml")
+        summary = json.loads((resolve(folder, other.results) / "tables" / "summary.json").read_text("utf-8"))
+    except (OSError, ValueError, InvalidInputError):
+        return None
+    return other.name, other.models[0], study.compare_with, summary
+
+
 def run_study(
     path: str | Path = DEFAULT_STUDY,
     progress: Any = None,
@@ -84,8 +97,6 @@ def run_study(
     base = path.parent.resolve()
     found = load_paths([resolve(base, p) for p in study.fact_sets])
     if found.errors:
-        from beliefs.errors import InvalidInputError
-
         raise InvalidInputError(found.errors)
     conditions = load_conditions(resolve(base, study.conditions))
     store = resolve(base, study.store)
@@ -145,6 +156,8 @@ def run_study(
         from beliefs.report import write_report
 
         start = time.perf_counter()
-        result.report = write_report(run, results, study=study, summary=summary)
+        result.report = write_report(
+            run, results, study=study, summary=summary, compare=_comparison(base, study)
+        )
         timings["report"] = time.perf_counter() - start
     return result

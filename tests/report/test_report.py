@@ -66,3 +66,29 @@ def test_verdict_sentence_has_figures() -> None:
         "layers 9–21" in text and "0.710 [0.640, 0.780]" in text and "p = 0.0020" in text and "0.550" in text
     )
     assert verdict({**h, "p_value": 0.3}).startswith("not found: ")
+
+
+def test_agreement_between_studies() -> None:
+    from beliefs.report.build import agreement
+
+    def h(model: str, stat: str, est: float, p: float) -> dict[str, object]:
+        return {
+            "analysis": "a",
+            "condition": "empty",
+            "statistic": stat,
+            "control": "",
+            "model": model,
+            "estimate": est,
+            "p_value": p,
+        }
+
+    mine = {
+        "headlines": [h("m1", "acc", 0.8, 0.001), h("m1", "margin_diff", 0.5, 0.01), h("m1", "x", 1, 0.5)]
+    }
+    other = {
+        "headlines": [h("m2", "acc", 0.7, 0.002), h("m2", "margin_diff", -0.4, 0.02), h("m2", "x", 1, 0.01)]
+    }
+    table = agreement(mine, "m1", other, "m2").set_index("statistic")
+    assert table.loc["acc", "agree"] == "yes"
+    assert table.loc["margin_diff", "agree"] == "NO"  # both found, opposite directions
+    assert table.loc["x", "agree"] == "NO"  # found in one only

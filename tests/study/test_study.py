@@ -77,3 +77,28 @@ def test_bad_study_file_is_refused(tmp_path: Path) -> None:
 def test_default_study_file_is_valid() -> None:
     study = load_study(REPO / "analyses" / "default" / "study.yaml")
     assert study.models == ["smollm2-135m", "minilm-l6"] and study.permutations == 2000
+
+
+def test_analyze_and_report_commands_on_a_probed_run(tmp_path: Path) -> None:
+    run_study(_study(tmp_path), report=False)
+    store = tmp_path / "store"
+    runner = CliRunner()
+    result = runner.invoke(
+        app,
+        [
+            "analyze",
+            str(store),
+            "--permutations",
+            "19",
+            "--analyses",
+            "kind-probe",
+            "--analyses",
+            "default-belief",
+        ],
+    )
+    assert result.exit_code == 0, result.output
+    assert (store / "results" / "kind-probe.csv").is_file()
+    result = runner.invoke(app, ["report", str(store)])
+    assert result.exit_code == 0, result.output
+    assert (store / "results" / "report.html").is_file()
+    assert runner.invoke(app, ["report", str(tmp_path)]).exit_code != 0  # not a run: a message, no traceback
