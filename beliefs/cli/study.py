@@ -64,6 +64,13 @@ def study(
         ),
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Stop after the analyses.")] = False,
+    reanalyze: Annotated[
+        bool,
+        typer.Option(
+            "--reanalyze",
+            help="Recompute the analyses even when their inputs are unchanged (to verify tables).",
+        ),
+    ] = False,
 ) -> None:
     """Run the main job: fact sets → probe → analyze → report, reusing what is already computed.
 
@@ -90,6 +97,7 @@ def study(
                 progress=rich_hook(progress),
                 message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
                 report=not no_report,
+                reanalyze=reanalyze,
             )
     print_summary(result.summary)
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())

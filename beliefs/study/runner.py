@@ -83,6 +83,7 @@ def run_study(
     progress: Any = None,
     message: Callable[[str], None] | None = None,
     report: bool = True,
+    reanalyze: bool = False,
 ) -> StudyResult:
     """Run the study in ``path``: probe (resuming from the store), analyze, report."""
     from beliefs.analyses import analyze
@@ -123,7 +124,7 @@ def run_study(
     start = time.perf_counter()
     tables = results / "tables"
     fingerprint = inputs_fingerprint(run.manifest, study)
-    summary = _cached_summary(tables, fingerprint)
+    summary = None if reanalyze else _cached_summary(tables, fingerprint)
     if summary is None:
         say(f"analyzing ({study.permutations} permutations)")
         summary = analyze(
