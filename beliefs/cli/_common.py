@@ -7,6 +7,7 @@ from contextlib import contextmanager
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from beliefs.errors import BeliefsError, InvalidInputError, Problem
 
@@ -34,3 +35,16 @@ def handle_errors() -> Iterator[None]:
     except BeliefsError as exc:
         err_console.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
         raise typer.Exit(exc.exit_code) from None
+
+
+def progress_bar() -> Progress:
+    """The bar every long command draws on stderr: description, bar, done/total, a rate field, ETA."""
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[rate]}"),
+        TimeRemainingColumn(),
+        console=err_console,
+        transient=False,
+    )

@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 
-from beliefs.cli._common import console, err_console, handle_errors
+from beliefs.cli._common import console, handle_errors, progress_bar
 
 
 def _num(value: Any, spec: str) -> str:
@@ -69,30 +69,22 @@ def elicit_command(
     """Sample what the model says under each prompt condition and score which facts it volunteers."""
     from beliefs.elicit import elicit
 
-    with handle_errors():
-        columns = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            result = elicit(
-                model,
-                [Path(p) for p in facts],
-                conditions,
-                out,
-                samples=samples,
-                max_new_tokens=max_new_tokens,
-                temperature=temperature,
-                seed=seed,
-                embedder=embedder,
-                permutations=permutations,
-                batch_size=batch_size,
-                start_token=start_token,
-                progress=rich_elicit_hook(progress),
-            )
+    with handle_errors(), progress_bar() as progress:
+        result = elicit(
+            model,
+            [Path(p) for p in facts],
+            conditions,
+            out,
+            samples=samples,
+            max_new_tokens=max_new_tokens,
+            temperature=temperature,
+            seed=seed,
+            embedder=embedder,
+            permutations=permutations,
+            batch_size=batch_size,
+            start_token=start_token,
+            progress=rich_elicit_hook(progress),
+        )
     if result.skipped_conditions:
         console.print(f"skipped (per-fact contexts): {', '.join(result.skipped_conditions)}")
     for h in result.headlines:

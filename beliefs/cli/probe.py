@@ -6,9 +6,9 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.progress import Progress
 
-from beliefs.cli._common import console, err_console, handle_errors
+from beliefs.cli._common import console, handle_errors, progress_bar
 from beliefs.errors import UsageError
 
 
@@ -81,30 +81,22 @@ def probe_command(
     """Hidden states of every layer and statement log-probs for every fact, form and condition."""
     from beliefs.extract import probe
 
-    with handle_errors():
-        columns = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            run = probe(
-                model,
-                [Path(p) for p in facts],
-                conditions,
-                out,
-                control=control,
-                layers=_layers(layers),
-                batch_size=batch_size,
-                device=device,
-                dtype=dtype,
-                start_token=start_token,
-                device_map=device_map,
-                trust_remote_code=trust_remote_code,
-                seed=seed,
-                progress=rich_hook(progress),
-            )
+    with handle_errors(), progress_bar() as progress:
+        run = probe(
+            model,
+            [Path(p) for p in facts],
+            conditions,
+            out,
+            control=control,
+            layers=_layers(layers),
+            batch_size=batch_size,
+            device=device,
+            dtype=dtype,
+            start_token=start_token,
+            device_map=device_map,
+            trust_remote_code=trust_remote_code,
+            seed=seed,
+            progress=rich_hook(progress),
+        )
     names = ", ".join(m.name for m in run.models())
     console.print(f"results in {run.path} (models: {names}; margins in {run.path / 'margins.csv'})")

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beliefs.cli._common import console, err_console, handle_errors
+from beliefs.cli._common import console, handle_errors, progress_bar
 
 HYPOTHESES = {
     "kind-probe": "Hinge vs contingent decodable from hidden states (cross-validated probe)",
@@ -78,27 +78,17 @@ def study(
     the random-init control. The activation store goes where the study says (runs/…); tables, figures,
     report.md and report.html go to its results folder.
     """
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-
     from beliefs.cli.probe import rich_hook
     from beliefs.study.runner import DEFAULT_STUDY, run_study
 
-    with handle_errors():
-        columns = [
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TextColumn("{task.fields[rate]}"),
-            TimeRemainingColumn(),
-        ]
-        with Progress(*columns, console=err_console, transient=False) as progress:
-            result = run_study(
-                file or DEFAULT_STUDY,
-                progress=rich_hook(progress),
-                message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
-                report=not no_report,
-                reanalyze=reanalyze,
-            )
+    with handle_errors(), progress_bar() as progress:
+        result = run_study(
+            file or DEFAULT_STUDY,
+            progress=rich_hook(progress),
+            message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
+            report=not no_report,
+            reanalyze=reanalyze,
+        )
     print_summary(result.summary)
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
     console.print(f"store: {result.store}", highlight=False)
