@@ -22,6 +22,9 @@ P_ADJUSTED = "p_adjusted"
 """Max-statistic (Westfall–Young) adjusted over the family: all layers × conditions of a statistic."""
 P_BH = "p_bh"
 """Benjamini–Hochberg adjusted over the same family."""
+NULL_LOW = "null_low"
+NULL_HIGH = "null_high"
+"""2.5th and 97.5th percentiles of the row's permutation null (the chance band drawn in the report)."""
 N_FACTS = "n_facts"
 N_PERMUTATIONS = "n_permutations"
 
@@ -40,6 +43,8 @@ RESULT_COLUMNS = (
     P_VALUE,
     P_ADJUSTED,
     P_BH,
+    NULL_LOW,
+    NULL_HIGH,
     N_FACTS,
     N_PERMUTATIONS,
 )

@@ -150,6 +150,9 @@ def fill_family(rows: list[dict[str, Any]], nulls: list[Array]) -> None:
     bh = bh_adjust(p)
     for i, r in enumerate(rows):
         r[C.P_VALUE], r[C.P_ADJUSTED], r[C.P_BH] = float(p[i]), float(adj[i]), float(bh[i])
+        null = t[1:, i]
+        if np.isfinite(null).any():
+            r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.nanpercentile(null, [2.5, 97.5]))
 
 
 def headline(
@@ -172,6 +175,12 @@ def headline(
         mid = middle_third(n_layers)
         out["layers"] = [int(mid[0]), int(mid[-1])]
         out[C.POOLING] = "last"
+    null = values.pop("null", None)
+    if null is not None and np.isfinite(null[1:]).any():
+        # the permutation null of the headline: its mean, and the value an estimate had to exceed for
+        # p <= 0.05 (one-sided), i.e. the smallest effect this many facts could have detected
+        out["null_mean"] = float(np.nanmean(null[1:]))
+        out["null_critical"] = float(np.nanpercentile(null[1:], 95))
     out.update(values)
     return out
 

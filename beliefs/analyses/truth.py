@@ -94,6 +94,7 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         ci_low=lo,
                         ci_high=hi,
                         p_value=float(permutation_pvalues(angle)[0]),
+                        null=angle,
                         n_facts=int(facts.size),
                         n_permutations=ctx.n_permutations,
                         layer0_estimate=float(per["truth_angle_degrees"][0][0]),

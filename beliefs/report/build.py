@@ -53,6 +53,11 @@ def verdict(h: dict[str, Any], alpha: float = 0.05) -> str:
         text += f"; surface baseline {_fmt(h['surface_estimate'])}"
         if h.get("beats_surface") is False:
             text += " (not beaten)"
+    if not found and h.get("null_critical") is not None:
+        text += (
+            f"; with {h.get('n_facts')} facts an estimate above {_fmt(h['null_critical'])} (null mean "
+            f"{_fmt(h.get('null_mean'))}) was needed for p ≤ {alpha}"
+        )
     return ("FOUND: " if found else "not found: ") + text + "."
 
 

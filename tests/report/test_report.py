@@ -65,7 +65,9 @@ def test_verdict_sentence_has_figures() -> None:
     assert (
         "layers 9–21" in text and "0.710 [0.640, 0.780]" in text and "p = 0.0020" in text and "0.550" in text
     )
-    assert verdict({**h, "p_value": 0.3}).startswith("not found: ")
+    missed = verdict({**h, "p_value": 0.3, "null_critical": 0.62, "null_mean": 0.5, "n_facts": 120})
+    assert missed.startswith("not found: ")
+    assert "with 120 facts an estimate above 0.620 (null mean 0.500) was needed for p ≤ 0.05" in missed
 
 
 def test_agreement_between_studies() -> None:
