@@ -33,7 +33,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         for col in ("model", "condition", "statistic", "estimate [95% CI]", "p", "verdict"):
             table.add_column(col, overflow="fold")
         for h in rows:
-            model = h["model"] + (f" [{h['control']}]" if h.get("control") else "")
+            model = h["model"]  # a control is named model@random-init
             est = h.get("estimate")
             ci = (
                 f"{est:.3f} [{h.get('ci_low', float('nan')):.3f}, {h.get('ci_high', float('nan')):.3f}]"

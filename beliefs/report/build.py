@@ -43,10 +43,9 @@ def verdict(h: dict[str, Any], alpha: float = 0.05) -> str:
         f"layers {layers[0]}–{layers[-1]}" if len(layers) > 1 else (f"layer {layers[0]}" if layers else "")
     )
     ci = f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]"
-    control = f" [{h['control']}]" if h.get("control") else ""
     found = h.get("p_value") is not None and h["p_value"] <= alpha
     text = (
-        f"{h['analysis']} ({h['statistic']}) on {h['model']}{control}, condition {h['condition']}"
+        f"{h['analysis']} ({h['statistic']}) on {h['model']}, condition {h['condition']}"
         f"{', ' + where if where else ''}: {_fmt(h.get('estimate'))} {ci}, p = {_p(h.get('p_value'))}"
     )
     if h.get("surface_estimate") is not None and h["analysis"] == "kind-probe":
@@ -67,7 +66,7 @@ def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
         rows.append(
             {
                 "analysis": h["analysis"],
-                "model": h["model"] + (f" [{h['control']}]" if h.get("control") else ""),
+                "model": h["model"],  # a control is named model@control
                 "condition": h["condition"],
                 "statistic": h["statistic"],
                 "estimate": h.get("estimate"),

@@ -48,10 +48,8 @@ def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
     if data.empty:
         return None
     plt = _plt()
-    models = list(
-        dict.fromkeys(data["model"] + data["control"].fillna("").map(lambda c: f" [{c}]" if c else ""))
-    )
-    data = data.assign(label=data["model"] + data["control"].fillna("").map(lambda c: f" [{c}]" if c else ""))
+    models = list(dict.fromkeys(data["model"]))  # a control's name says so already (model@random-init)
+    data = data.assign(label=data["model"])
     fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.2), squeeze=False)
     for ax, model in zip(axes[0], models, strict=True):
         sub = data[data["label"] == model]
