@@ -40,13 +40,19 @@ def resolve(base: Path, value: str) -> Path:
 
 
 def inputs_fingerprint(manifest: dict[str, Any], study: Study) -> str:
-    """Hash of what the analyses' results depend on: the stored measurements (by their content keys), the
-    facts, the conditions, and the study's analyses, permutations and seed. Not timestamps or versions."""
+    """Hash of what the analyses' results depend on: the code of the analyses and statistics, the stored
+    measurements (by their content keys), the facts, the conditions, and the study's analyses,
+    permutations and seed. Not timestamps."""
     models = {
         name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
         for name, info in sorted((manifest.get("models") or {}).items())
     }
+    package = Path(__file__).resolve().parents[1]
+    code = hashlib.sha256()
+    for source in sorted([*package.glob("analyses/*.py"), *package.glob("stats/*.py")]):
+        code.update(source.read_bytes())
     payload = {
+        "code": code.hexdigest(),
         "models": models,
         "facts": manifest.get("facts"),
         "conditions": manifest.get("conditions"),
