@@ -77,7 +77,11 @@ def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
 
 def default_belief_bars(table: pd.DataFrame, out: Path) -> Path | None:
     """Share of facts whose true form wins under the empty prompt, per cell, with intervals."""
-    data = table[(table["statistic"] == "share_true_wins") & (table["control"].fillna("") == "")]
+    data = table[
+        (table["statistic"] == "share_true_wins")
+        & (table["control"].fillna("") == "")
+        & (table["condition"] == "empty")
+    ]
     if data.empty:
         return None
     plt = _plt()
