@@ -193,7 +193,8 @@ class TruthProbe:
         ab = np.einsum("pi,pi->p", ag, b)
         aa = np.einsum("pi,pi->p", ag, a)
         bb = np.einsum("pi,pi->p", b @ self.g_dd, b)
-        cos = np.clip(ab / np.sqrt(aa * bb), -1.0, 1.0)
+        with np.errstate(invalid="ignore", divide="ignore"):  # a zero direction has no angle: NaN
+            cos = np.clip(ab / np.sqrt(aa * bb), -1.0, 1.0)
         out: Array = np.degrees(np.arccos(cos))
         return out
 
