@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import json
 import math
+import multiprocessing
 import os
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
 from beliefs.analyses import columns as C
-from beliefs.analyses.context import AnalysisContext
+from beliefs.analyses.context import AnalysisContext, Output
 from beliefs.analyses.registry import ANALYSES
 from beliefs.errors import UsageError
-from beliefs.rundata import RunData
+from beliefs.rundata import ModelInfo, RunData
 
 SURFACE_MARGIN = 0.05
 """A probe "beats" the surface baseline when its headline exceeds the surface interval's upper end."""
@@ -44,13 +45,25 @@ def analyze(
     from threadpoolctl import threadpool_limits
 
     ctx = AnalysisContext(run, permutations=permutations, seed=seed)
-    workers = max(1, min(int(os.environ.get("BELIEFS_ANALYZE_THREADS", "1")), len(names)))
     headlines: list[dict[str, Any]] = []
-    # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured);
-    # instead two analyses run at once in threads (numpy releases the GIL in its kernels).
-    with threadpool_limits(limits=1, user_api="blas"), ThreadPoolExecutor(max_workers=workers) as pool:
-        futures = [pool.submit(ANALYSES[name].func, ctx.fork()) for name in names]
-        results = [f.result() for f in futures]
+    # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured).
+    # Instead the models are split over processes: every analysis loops over models outermost and its
+    # correction families are per model, so the merged tables equal a sequential run's, row for row.
+    groups = _model_groups(ctx.models, _processes(len(ctx.models)))
+    with threadpool_limits(limits=1, user_api="blas"):
+        if len(groups) == 1:
+            parts = [_run_group(ctx, names, [m.name for m in ctx.models])]
+        else:
+            global _FORK_CTX
+            _FORK_CTX = ctx
+            try:
+                with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+                    futures = [pool.submit(_run_forked, names, group) for group in groups]
+                    parts = [f.result() for f in futures]
+            finally:
+                _FORK_CTX = None
+    order = {m.name: i for i, m in enumerate(ctx.models)}
+    results = [_merge([part[i] for part in parts], order) for i in range(len(names))]
     for name, result in zip(names, results, strict=True):
         table = pd.DataFrame(result.rows, columns=list(C.RESULT_COLUMNS))
         tmp = out / f".{name}.csv.tmp"
@@ -72,6 +85,49 @@ def analyze(
     tmp.write_text(json.dumps(summary, indent=2, allow_nan=False))
     tmp.replace(out / "summary.json")
     return summary
+
+
+_FORK_CTX: AnalysisContext | None = None
+"""The context a forked worker inherits (set only while a process pool is open)."""
+
+
+def _processes(n_models: int) -> int:
+    """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than models."""
+    wanted = int(os.environ.get("BELIEFS_ANALYZE_PROCESSES", str(min(2, os.cpu_count() or 1))))
+    if "fork" not in multiprocessing.get_all_start_methods():
+        wanted = 1
+    return max(1, min(wanted, n_models))
+
+
+def _model_groups(models: list[ModelInfo], n: int) -> list[list[str]]:
+    """Models split into ``n`` groups of similar cost (layers × width), greedily, largest first."""
+    bins: list[list[str]] = [[] for _ in range(n)]
+    load = [0] * n
+    for m in sorted(models, key=lambda m: -m.n_layers * m.width):
+        i = load.index(min(load))
+        bins[i].append(m.name)
+        load[i] += m.n_layers * m.width
+    return [b for b in bins if b]
+
+
+def _run_group(ctx: AnalysisContext, names: list[str], models: list[str]) -> list[Output]:
+    sub = ctx.fork()
+    sub.models = [m for m in ctx.models if m.name in models]
+    return [ANALYSES[name].func(sub) for name in names]
+
+
+def _run_forked(names: list[str], models: list[str]) -> list[Output]:
+    assert _FORK_CTX is not None
+    return _run_group(_FORK_CTX, names, models)
+
+
+def _merge(outputs: list[Output], order: dict[str, int]) -> Output:
+    """Rows and headlines of one analysis from several model groups, in the run's model order (a stable
+    sort: within a model, the order the analysis produced)."""
+    merged = Output()
+    merged.rows = sorted((r for o in outputs for r in o.rows), key=lambda r: order[r[C.MODEL]])
+    merged.headlines = sorted((h for o in outputs for h in o.headlines), key=lambda h: order[h[C.MODEL]])
+    return merged
 
 
 def _attach_controls(headlines: list[dict[str, Any]]) -> None:
