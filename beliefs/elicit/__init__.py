@@ -96,12 +96,12 @@ def elicit(
     reuses the samples already generated. ``embedder`` is a sentence-transformers model name or a
     function from texts to embeddings. The same ``seed`` drives the sampling and the permutations.
     """
-    from beliefs.extract.probe import _as_conditions, _as_facts
+    from beliefs.extract.probe import as_conditions, as_facts
 
     hook = progress or ElicitProgress()
     settings = GenerationSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
-    pairs, _sets = _as_facts(facts)
-    conds, _sha = _as_conditions(conditions)
+    pairs, _sets = as_facts(facts)
+    conds, _sha = as_conditions(conditions)
     usable = [c for c in conds if c.prefix is not None]
     skipped = [c.name for c in conds if c.prefix is None]
     if not any(c.is_empty for c in usable):

@@ -41,7 +41,7 @@ class _Job:
     entries: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
 
 
-def _as_facts(facts: Any) -> tuple[list[tuple[str, Fact]], dict[str, dict[str, Any]]]:
+def as_facts(facts: Any) -> tuple[list[tuple[str, Fact]], dict[str, dict[str, Any]]]:
     """Accept paths, loaded fact sets, :class:`FactSet` objects or ``(set_name, Fact)`` pairs."""
     items = facts if isinstance(facts, list | tuple) else [facts]
     pairs: list[tuple[str, Fact]] = []
@@ -74,7 +74,7 @@ def _as_facts(facts: Any) -> tuple[list[tuple[str, Fact]], dict[str, dict[str, A
     return pairs, sets
 
 
-def _as_conditions(conditions: Any) -> tuple[list[Condition], str | None]:
+def as_conditions(conditions: Any) -> tuple[list[Condition], str | None]:
     sha = None
     if isinstance(conditions, str | Path):
         from beliefs.facts import load_conditions
@@ -144,8 +144,8 @@ def probe(
 
     hook = progress or ProgressHook()
     specs = [model] if isinstance(model, str) else list(model)
-    pairs, fact_sets = _as_facts(facts)
-    conds, conditions_sha = _as_conditions(conditions)
+    pairs, fact_sets = as_facts(facts)
+    conds, conditions_sha = as_conditions(conditions)
     run = Run(Path(out))
     fact_rows = [
         {
