@@ -96,7 +96,7 @@ def elicit(
     reuses the samples already generated. ``embedder`` is a sentence-transformers model name or a
     function from texts to embeddings. The same ``seed`` drives the sampling and the permutations.
     """
-    from beliefs.extract.probe import as_conditions, as_facts
+    from beliefs.extract.probe import as_conditions, as_facts, fact_rows
 
     hook = progress or ElicitProgress()
     settings = GenerationSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)
@@ -131,19 +131,7 @@ def elicit(
         c.name: unique_sentences(sample_frame.loc[sample_frame["condition"] == c.name, "text"])
         for c in usable
     }
-    fact_frame = pd.DataFrame(
-        [
-            {
-                "fact_set": s,
-                "fact_id": f.id,
-                "domain": f.domain,
-                "kind": f.kind,
-                "statement": f.statement,
-                "false_statement": f.false_statement,
-            }
-            for s, f in pairs
-        ]
-    )
+    fact_frame = pd.DataFrame(fact_rows(pairs))
     salience = salience_table(fact_frame, sentences, embed, k=k)
     seconds["score"] = time.perf_counter() - t0
 

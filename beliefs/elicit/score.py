@@ -25,13 +25,14 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
+from beliefs.rundata import FACT_COLUMNS
+
 Embedder = Callable[[list[str]], NDArray[np.floating[Any]]]
 """Maps texts to an ``(n, d)`` array of embeddings (normalised here, so any scale will do)."""
 
 K_NEAREST = 3
 N_KEPT = 3
 """Nearest generated sentences kept per fact and form, for inspection."""
-FACT_COLUMNS = ("fact_set", "fact_id", "domain", "kind", "statement", "false_statement")
 SALIENCE_COLUMNS = (
     "fact_set",
     "fact_id",

@@ -74,6 +74,21 @@ def as_facts(facts: Any) -> tuple[list[tuple[str, Fact]], dict[str, dict[str, An
     return pairs, sets
 
 
+def fact_rows(pairs: Sequence[tuple[str, Fact]]) -> list[dict[str, str]]:
+    """One dict per fact with the :data:`beliefs.rundata.FACT_COLUMNS`, in the order of ``pairs``."""
+    return [
+        {
+            "fact_set": s,
+            "fact_id": f.id,
+            "domain": f.domain,
+            "kind": f.kind,
+            "statement": f.statement,
+            "false_statement": f.false_statement,
+        }
+        for s, f in pairs
+    ]
+
+
 def as_conditions(conditions: Any) -> tuple[list[Condition], str | None]:
     sha = None
     if isinstance(conditions, str | Path):
@@ -147,22 +162,12 @@ def probe(
     pairs, fact_sets = as_facts(facts)
     conds, conditions_sha = as_conditions(conditions)
     run = Run(Path(out))
-    fact_rows = [
-        {
-            "fact_set": s,
-            "fact_id": f.id,
-            "domain": f.domain,
-            "kind": f.kind,
-            "statement": f.statement,
-            "false_statement": f.false_statement,
-        }
-        for s, f in pairs
-    ]
+    rows = fact_rows(pairs)
 
     def add_inputs(m: dict[str, Any]) -> None:
         m.update(_provenance())
         known = {fact_ref(r["fact_set"], r["fact_id"]): i for i, r in enumerate(m["facts"])}
-        for r in fact_rows:
+        for r in rows:
             ref = fact_ref(r["fact_set"], r["fact_id"])
             if ref in known:
                 m["facts"][known[ref]] = r
