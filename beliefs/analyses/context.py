@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from typing import Any
@@ -28,6 +29,9 @@ from beliefs.stats import (
 Array = NDArray[np.float64]
 N_SPLIT_SEEDS = 5
 N_BOOT = 1000
+CACHE_BYTES = int(float(os.environ.get("BELIEFS_ANALYZE_CACHE_GB", "2")) * 2**30)
+"""States (and their Gram matrices) kept in memory per process, so that every analysis of a model reads
+and z-scores each ``(model, condition, pooling)`` once: ``BELIEFS_ANALYZE_CACHE_GB`` (default 2)."""
 
 
 @dataclass
@@ -48,6 +52,19 @@ class Layered:
     """1 for a true-form row, 0 for a false-form row."""
     z: list[Array]
     """Per layer ``(n_rows, width)``, z-scored over the rows without labels."""
+    _grams: dict[int, Array] = field(default_factory=dict, repr=False)
+
+    def gram(self, layer: int) -> Array:
+        """``z zᵀ`` of one layer (rows × rows), computed once: probes and distances all start from it."""
+        k = self._grams.get(layer)
+        if k is None:
+            z = self.z[layer]
+            k = self._grams[layer] = z @ z.T
+        return k
+
+    @property
+    def nbytes(self) -> int:
+        return sum(z.nbytes for z in self.z) + sum(k.nbytes for k in self._grams.values())
 
 
 class AnalysisContext:
@@ -85,7 +102,7 @@ class AnalysisContext:
         return model.control or ""
 
     def states(self, model: str, condition: str, pooling: str) -> Layered:
-        """Both forms of every present fact, z-scored per layer; a small LRU cache."""
+        """Both forms of every present fact, z-scored per layer (cached, least recently used dropped first)."""
         key = (model, condition, pooling)
         if key in self._cache:
             self._cache.move_to_end(key)
@@ -99,9 +116,16 @@ class AnalysisContext:
         x = np.concatenate([t[ok_t], f[ok_f]], axis=0)
         layered = Layered(row_fact, form, [zscore(x[:, layer, :]) for layer in range(x.shape[1])])
         self._cache[key] = layered
-        if len(self._cache) > 3:
-            self._cache.popitem(last=False)
+        self._evict(keep=key)
         return layered
+
+    def _evict(self, keep: tuple[str, str, str]) -> None:
+        """Drop least recently used states beyond :data:`CACHE_BYTES` (never the one just asked for)."""
+        while len(self._cache) > 1 and sum(v.nbytes for v in self._cache.values()) > CACHE_BYTES:
+            oldest = next(iter(self._cache))
+            if oldest == keep:
+                break
+            self._cache.popitem(last=False)
 
     def margins(self, model: str, condition: str) -> pd.DataFrame:
         """Margins of ``model`` under ``condition`` aligned with the facts (NaN where absent)."""

@@ -16,7 +16,7 @@ from beliefs.stats import (
     centroid_distance_perm,
     collapse,
     energy_distance_perm,
-    euclidean_distances,
+    gram_distances,
     logistic_cv,
     membership,
     middle_third,
@@ -83,7 +83,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 seed_est: dict[int, float] = {}
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
-                    probe = GramProbe(z, data.row_fact, ctx.n_facts)
+                    probe = GramProbe(None, data.row_fact, ctx.n_facts, gram=data.gram(layer))
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_balanced_accuracy(ctx.perms, ctx.fold_sets[0])
                     seeds = [null[0]] + [
@@ -185,8 +185,9 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 }
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 for layer, z in enumerate(data.z):
-                    k_ff = collapse(z @ z.T, member)
-                    d_ff = collapse(euclidean_distances(z), member)
+                    k = data.gram(layer)
+                    k_ff = collapse(k, member)
+                    d_ff = collapse(gram_distances(k), member)
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)

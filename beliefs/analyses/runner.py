@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import multiprocessing
@@ -16,7 +17,7 @@ from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Output
 from beliefs.analyses.registry import ANALYSES
 from beliefs.errors import UsageError
-from beliefs.rundata import ModelInfo, RunData
+from beliefs.rundata import RunData
 
 SURFACE_MARGIN = 0.05
 """A probe "beats" the surface baseline when its headline exceeds the surface interval's upper end."""
@@ -49,21 +50,23 @@ def analyze(
     # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured).
     # Instead the models are split over processes: every analysis loops over models outermost and its
     # correction families are per model, so the merged tables equal a sequential run's, row for row.
-    groups = _model_groups(ctx.models, _processes(len(ctx.models)))
+    tasks = [(m.name, name) for m in ctx.models for name in names]
+    groups = _task_groups(ctx, tasks, _processes(len(tasks)))
     with threadpool_limits(limits=1, user_api="blas"):
         if len(groups) == 1:
-            parts = [_run_group(ctx, names, [m.name for m in ctx.models])]
+            parts = [_run_group(ctx, groups[0])]
         else:
             global _FORK_CTX
             _FORK_CTX = ctx
             try:
                 with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
-                    futures = [pool.submit(_run_forked, names, group) for group in groups]
+                    futures = [pool.submit(_run_forked, group) for group in groups]
                     parts = [f.result() for f in futures]
             finally:
                 _FORK_CTX = None
+    done = {key: output for part in parts for key, output in part.items()}
     order = {m.name: i for i, m in enumerate(ctx.models)}
-    results = [_merge([part[i] for part in parts], order) for i in range(len(names))]
+    results = [_merge([done[(m.name, name)] for m in ctx.models], order) for name in names]
     for name, result in zip(names, results, strict=True):
         table = pd.DataFrame(result.rows, columns=list(C.RESULT_COLUMNS))
         tmp = out / f".{name}.csv.tmp"
@@ -91,34 +94,52 @@ _FORK_CTX: AnalysisContext | None = None
 """The context a forked worker inherits (set only while a process pool is open)."""
 
 
-def _processes(n_models: int) -> int:
-    """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than models."""
+def _processes(n_tasks: int) -> int:
+    """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than tasks."""
     wanted = int(os.environ.get("BELIEFS_ANALYZE_PROCESSES", str(min(2, os.cpu_count() or 1))))
     if "fork" not in multiprocessing.get_all_start_methods():
         wanted = 1
-    return max(1, min(wanted, n_models))
+    return max(1, min(wanted, n_tasks))
 
 
-def _model_groups(models: list[ModelInfo], n: int) -> list[list[str]]:
-    """Models split into ``n`` groups of similar cost (layers × width), greedily, largest first."""
-    bins: list[list[str]] = [[] for _ in range(n)]
-    load = [0] * n
-    for m in sorted(models, key=lambda m: -m.n_layers * m.width):
+COST = {
+    "kind-probe": 22.0,
+    "truth-geometry": 11.0,
+    "kind-distance": 7.5,
+    "robustness": 2.0,
+    "default-belief": 1.0,
+}
+"""Relative cost of each analysis per layer × width of a model (seconds on the default run; others 0.2)."""
+
+
+def _task_groups(ctx: AnalysisContext, tasks: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
+    """``(model, analysis)`` tasks split into ``n`` groups of similar cost, greedily, largest first; each
+    group in run order (model by model, so one process reads and z-scores a model's states once)."""
+    size = {m.name: m.n_layers * m.width for m in ctx.models}
+    bins: list[list[tuple[str, str]]] = [[] for _ in range(n)]
+    load = [0.0] * n
+    for task in sorted(tasks, key=lambda t: -COST.get(t[1], 0.2) * size[t[0]]):
         i = load.index(min(load))
-        bins[i].append(m.name)
-        load[i] += m.n_layers * m.width
-    return [b for b in bins if b]
+        bins[i].append(task)
+        load[i] += COST.get(task[1], 0.2) * size[task[0]]
+    position = {t: i for i, t in enumerate(tasks)}
+    return [sorted(b, key=position.__getitem__) for b in bins if b]
 
 
-def _run_group(ctx: AnalysisContext, names: list[str], models: list[str]) -> list[Output]:
-    sub = ctx.fork()
-    sub.models = [m for m in ctx.models if m.name in models]
-    return [ANALYSES[name].func(sub) for name in names]
+def _run_group(ctx: AnalysisContext, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:
+    """Run each ``(model, analysis)`` task on a context whose state cache the group's tasks share."""
+    shared = ctx.fork()
+    out: dict[tuple[str, str], Output] = {}
+    for model, name in tasks:
+        sub = copy.copy(shared)
+        sub.models = [m for m in ctx.models if m.name == model]
+        out[(model, name)] = ANALYSES[name].func(sub)
+    return out
 
 
-def _run_forked(names: list[str], models: list[str]) -> list[Output]:
+def _run_forked(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:
     assert _FORK_CTX is not None
-    return _run_group(_FORK_CTX, names, models)
+    return _run_group(_FORK_CTX, tasks)
 
 
 def _merge(outputs: list[Output], order: dict[str, int]) -> Output:

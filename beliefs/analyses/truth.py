@@ -38,14 +38,14 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                 boot = ctx.boot[:, facts]
                 per: dict[str, list[Array]] = {}
                 boots: list[Array] = []
-                for layer, z in enumerate(data.z):
-                    zt, zf = z[rt], z[rf]
-                    probe = TruthProbe(zt, zf)
+                for layer in range(len(data.z)):
+                    k = data.gram(layer)
+                    probe = TruthProbe.from_gram(k, rt, rf)
                     stats = {
-                        "truth_acc_hinge": TruthProbe(zt[hinge], zf[hinge]).cv_accuracy(
+                        "truth_acc_hinge": TruthProbe.from_gram(k, rt[hinge], rf[hinge]).cv_accuracy(
                             flips[:, hinge], folds[hinge]
                         ),
-                        "truth_acc_contingent": TruthProbe(zt[~hinge], zf[~hinge]).cv_accuracy(
+                        "truth_acc_contingent": TruthProbe.from_gram(k, rt[~hinge], rf[~hinge]).cv_accuracy(
                             flips[:, ~hinge], folds[~hinge]
                         ),
                         "truth_transfer_hinge->contingent": probe.transfer_accuracy(flips, hinge),

@@ -31,7 +31,11 @@ def membership(row_fact: ArrayLike, n_facts: int) -> Array:
 
 def euclidean_distances(z: Array) -> Array:
     """Pairwise Euclidean distances of the rows of ``z`` (from the Gram matrix)."""
-    k = z @ z.T
+    return gram_distances(z @ z.T)
+
+
+def gram_distances(k: Array) -> Array:
+    """Pairwise Euclidean distances of the rows whose Gram matrix is ``k``."""
     sq = np.diag(k)
     d2 = sq[:, None] + sq[None, :] - 2.0 * k
     np.fill_diagonal(d2, 0.0)
@@ -39,8 +43,12 @@ def euclidean_distances(z: Array) -> Array:
 
 
 def collapse(matrix: Array, member: Array) -> Array:
-    """Fact-level sums ``Mᵀ X M`` of a row-level square matrix."""
-    return member.T @ matrix @ member
+    """Fact-level sums ``Mᵀ X M`` of a row-level square matrix (``M`` is sparse: a row has one fact)."""
+    from scipy import sparse
+
+    mt = sparse.csr_array(member.T)
+    out: Array = np.asarray(mt @ np.asarray(mt @ matrix.T).T)
+    return out
 
 
 def _class_weights(

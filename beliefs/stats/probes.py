@@ -41,36 +41,42 @@ def fact_folds(strata: ArrayLike, seed: int, n_splits: int = 5) -> NDArray[np.in
 class GramProbe:
     """Mass-mean probe over fixed rows, evaluated for many fact labellings at once.
 
-    ``z``: ``(n_rows, width)`` z-scored features of the rows present; ``row_fact``: the fact of each row
-    (indices into ``0..n_facts-1``).
+    ``z``: ``(n_rows, width)`` z-scored features of the rows present (or pass their Gram matrix
+    ``gram = z zᵀ`` instead); ``row_fact``: the fact of each row (indices into ``0..n_facts-1``).
     """
 
-    def __init__(self, z: Array, row_fact: ArrayLike, n_facts: int) -> None:
+    def __init__(
+        self, z: Array | None, row_fact: ArrayLike, n_facts: int, *, gram: Array | None = None
+    ) -> None:
+        from scipy import sparse
+
         self.row_fact = np.asarray(row_fact, dtype=np.intp)
         member = membership(self.row_fact, n_facts)
-        k = z @ z.T
+        if gram is None:
+            if z is None:
+                raise ValueError("GramProbe needs z or gram")
+            gram = z @ z.T
+        mt = sparse.csr_array(member.T)
+        k_fr = np.asarray(mt @ gram)  # Mᵀ K: (n_facts, n_rows)
         # float32 halves the time of the permutation products; predictions are compared, not summed.
-        self.k_rf = (k @ member).astype(np.float32)
-        self.k_ff = (member.T @ (k @ member)).astype(np.float32)
+        self.k_rf = np.ascontiguousarray(k_fr.T, dtype=np.float32)
+        self.k_ff = np.asarray(mt @ k_fr.T).astype(np.float32)
         self.rows_per_fact = member.sum(axis=0)
 
     def predict(
         self, labels: Labels, train_facts: NDArray[np.intp], test_rows: NDArray[np.intp]
     ) -> NDArray[np.bool_]:
         """Predicted class (True = label 1) of ``test_rows`` for each labelling ``(P, n_facts)``."""
-        lab = labels[:, train_facts].astype(np.float64)
+        u = labels[:, train_facts].astype(np.float32)
+        v = 1.0 - u
         m = self.rows_per_fact[train_facts]
-        n_a = lab @ m
-        n_b = (1.0 - lab) @ m
-        with np.errstate(invalid="ignore", divide="ignore"):
-            wa = np.nan_to_num(lab / n_a[:, None], posinf=0.0)
-            wb = np.nan_to_num((1.0 - lab) / n_b[:, None], posinf=0.0)
-        wa, wb = wa.astype(np.float32), wb.astype(np.float32)
-        c = wa - wb
-        scores = c @ self.k_rf[np.ix_(test_rows, train_facts)].T
-        ck = c @ self.k_ff[np.ix_(train_facts, train_facts)]
-        threshold = 0.5 * np.einsum("pi,pi->p", ck, wa + wb)
-        return np.asarray(scores > threshold[:, None])
+        inv_a, inv_b = _inverse(u @ m), _inverse(v @ m)
+        k = self.k_ff[np.ix_(train_facts, train_facts)]
+        g = u @ k
+        qa = np.einsum("pi,pi->p", g, u, dtype=np.float64)
+        qb = np.einsum("pi,pi->p", k.sum(axis=0) - g, v, dtype=np.float64)
+        threshold = 0.5 * (qa * inv_a**2 - qb * inv_b**2)
+        return _scores(u, self.k_rf[np.ix_(test_rows, train_facts)], inv_a, inv_b) > threshold[:, None]
 
     def cv_balanced_accuracy(
         self, labels: Labels, folds: NDArray[np.intp], facts: NDArray[np.bool_] | None = None
@@ -78,18 +84,50 @@ class GramProbe:
         """Out-of-fold balanced accuracy for each labelling; ``folds`` gives each fact's fold.
 
         ``facts`` restricts training and testing to a subset of facts (a domain, say).
+
+        The probe's threshold needs the quadratic forms ``aᵀ K a`` of each training set's class weights.
+        Rather than one ``(P, n) @ (n, n)`` product per fold, they come from one product over all facts
+        minus each fold's own blocks (the training set is everything but the fold).
         """
         present = self.rows_per_fact > 0
         if facts is not None:
             present = present & facts
+        keep = np.flatnonzero(present)
         counts = _Counts(labels.shape[0])
-        for k in np.unique(folds[present]):
-            train = np.flatnonzero(present & (folds != k))
-            test_rows = np.flatnonzero((folds[self.row_fact] == k) & present[self.row_fact])
+        if keep.size == 0:
+            return counts.balanced_accuracy()
+        lab = labels[:, keep]
+        u = lab.astype(np.float32)
+        v = 1.0 - u
+        m = self.rows_per_fact[keep]
+        k = self.k_ff[np.ix_(keep, keep)]
+        g = u @ k  # uᵀK for every labelling; vᵀK = 1ᵀK − uᵀK
+        gv = k.sum(axis=0) - g
+        a_all, b_all = u @ m, v @ m
+        qa_all = np.einsum("pi,pi->p", g, u, dtype=np.float64)
+        qb_all = np.einsum("pi,pi->p", gv, v, dtype=np.float64)
+        f = folds[keep]
+        position = np.full(self.rows_per_fact.size, -1, dtype=np.intp)
+        position[keep] = np.arange(keep.size)
+        row_pos = position[self.row_fact]
+        for fold in np.unique(f):
+            out_k = np.flatnonzero(f == fold)  # the fold's facts (positions in keep)
+            train = np.flatnonzero(f != fold)
+            test_rows = np.flatnonzero((row_pos >= 0) & (f[np.maximum(row_pos, 0)] == fold))
             if test_rows.size == 0 or train.size == 0:
                 continue
-            pred = self.predict(labels, train, test_rows)
-            counts.add(pred, labels[:, self.row_fact[test_rows]].astype(bool))
+            uk, vk = u[:, out_k], v[:, out_k]
+            h = uk @ k[np.ix_(out_k, out_k)]  # u_kᵀ K_kk
+            kk_sum = float(k[np.ix_(out_k, out_k)].sum(dtype=np.float64))
+            uku_k = np.einsum("pi,pi->p", h, uk, dtype=np.float64)
+            ukp_k = h.sum(axis=1, dtype=np.float64)  # u_kᵀ K_kk 1 (every fact of the fold is present)
+            qa = qa_all - 2.0 * np.einsum("pi,pi->p", g[:, out_k], uk, dtype=np.float64) + uku_k
+            vkv_k = kk_sum - 2.0 * ukp_k + uku_k
+            qb = qb_all - 2.0 * np.einsum("pi,pi->p", gv[:, out_k], vk, dtype=np.float64) + vkv_k
+            inv_a, inv_b = _inverse(a_all - uk @ m[out_k]), _inverse(b_all - vk @ m[out_k])
+            threshold = 0.5 * (qa * inv_a**2 - qb * inv_b**2)
+            scores = _scores(u[:, train], self.k_rf[np.ix_(test_rows, keep[train])], inv_a, inv_b)
+            counts.add(scores > threshold[:, None], lab[:, row_pos[test_rows]].astype(bool))
         return counts.balanced_accuracy()
 
     def cv_correct(self, labels: Labels, folds: NDArray[np.intp]) -> Array:
@@ -113,6 +151,21 @@ class GramProbe:
         pred = self.predict(labels, train, test_rows)
         counts.add(pred, labels[:, self.row_fact[test_rows]].astype(bool))
         return counts.balanced_accuracy()
+
+
+def _inverse(n: Array) -> Array:
+    """``1 / n`` where ``n > 0``, else 0 (an empty class has zero weight, as a zero mean)."""
+    out: Array = np.divide(1.0, n, out=np.zeros(n.shape), where=n > 0)
+    return out
+
+
+def _scores(u: NDArray[np.float32], k_test: NDArray[np.float32], inv_a: Array, inv_b: Array) -> Array:
+    """Projections of the test rows on ``mean(A) − mean(B)`` for every labelling; ``u`` is 1 for class A
+    over the training facts, ``k_test`` the test rows' Gram sums with those facts."""
+    su = u @ k_test.T
+    sv = k_test.sum(axis=1)[None, :] - su
+    out: Array = su * inv_a[:, None] - sv * inv_b[:, None]
+    return out
 
 
 class _Counts:
@@ -141,13 +194,25 @@ class TruthProbe:
     """
 
     def __init__(self, z_true: Array, z_false: Array) -> None:
-        self.d = z_true - z_false
-        self.s = z_true + z_false
-        self.x = np.vstack([z_true, z_false])
-        self.n = len(z_true)
-        self.g_xd = self.x @ self.d.T
-        self.g_sd = self.s @ self.d.T
-        self.g_dd = self.d @ self.d.T
+        x = np.vstack([z_true, z_false])
+        n = len(z_true)
+        self._set_gram(x @ x.T, np.arange(n), np.arange(n, 2 * n))
+
+    @classmethod
+    def from_gram(cls, gram: Array, rows_true: NDArray[np.intp], rows_false: NDArray[np.intp]) -> TruthProbe:
+        """The probe over the facts whose true and false forms are rows ``rows_true[i]`` and
+        ``rows_false[i]`` of a Gram matrix ``z zᵀ`` (no features needed)."""
+        probe = cls.__new__(cls)
+        probe._set_gram(gram, np.asarray(rows_true), np.asarray(rows_false))
+        return probe
+
+    def _set_gram(self, k: Array, rt: NDArray[np.intp], rf: NDArray[np.intp]) -> None:
+        # x = [z_t; z_f], d = z_t − z_f, s = z_t + z_f: every product needed is a block sum of K.
+        k_tt, k_tf, k_ft, k_ff = k[np.ix_(rt, rt)], k[np.ix_(rt, rf)], k[np.ix_(rf, rt)], k[np.ix_(rf, rf)]
+        self.n = len(rt)
+        self.g_xd = np.vstack([k_tt - k_tf, k_ft - k_ff])
+        self.g_sd = k_tt - k_tf + k_ft - k_ff
+        self.g_dd = k_tt - k_tf - k_ft + k_ff
 
     def _accuracy(self, flips: Array, train: NDArray[np.intp], test: NDArray[np.intp]) -> tuple[Array, Array]:
         f = flips[:, train]
@@ -187,12 +252,12 @@ class TruthProbe:
         b = 1.0 - a
         if weights is not None:
             a, b = a * weights, b * weights
-        a = a / a.sum(axis=1, keepdims=True)
-        b = b / b.sum(axis=1, keepdims=True)
+        # The class sizes scale both directions and cancel in the cosine: use the raw weights.
         ag = a @ self.g_dd
+        bg = (weights @ self.g_dd if weights is not None else self.g_dd.sum(axis=0)) - ag
         ab = np.einsum("pi,pi->p", ag, b)
         aa = np.einsum("pi,pi->p", ag, a)
-        bb = np.einsum("pi,pi->p", b @ self.g_dd, b)
+        bb = np.einsum("pi,pi->p", bg, b)
         with np.errstate(invalid="ignore", divide="ignore"):  # a zero direction has no angle: NaN
             cos = np.clip(ab / np.sqrt(aa * bb), -1.0, 1.0)
         out: Array = np.degrees(np.arccos(cos))

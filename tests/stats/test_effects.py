@@ -56,3 +56,12 @@ def test_freedman_lane_observed_t_matches_statsmodels():
     assert res.estimate == pytest.approx(ols.params[-1])
     assert 1 / 1000 <= res.p_value <= 1
     assert res.ci_low < res.estimate < res.ci_high
+
+
+def test_cliffs_delta_batched_with_ties_matches_pairwise_count():
+    rng = np.random.default_rng(4)
+    x = rng.integers(0, 5, size=(7, 11)).astype(float)  # many ties
+    y = rng.integers(0, 5, size=(7, 9)).astype(float)
+    want = [np.sign(x[i][:, None] - y[i][None, :]).mean() for i in range(7)]
+    assert np.allclose(cliffs_delta(x, y), want)
+    assert np.allclose(cliffs_delta(x.T, y.T, axis=0), want)

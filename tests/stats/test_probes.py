@@ -44,6 +44,25 @@ def test_gram_probe_matches_loop(data):
         assert got[p] == pytest.approx(_massmean_loop(z, row_fact, perms[p], folds))
 
 
+def test_gram_probe_with_absent_rows_and_gram_matches_loop(data):
+    """Facts with one form or none (absent states), built from the Gram matrix, within a subset."""
+    z, row_fact, labels, n = data
+    keep = np.ones(row_fact.size, bool)
+    keep[[0, 1, 2, n + 2, n + 5, n + 7]] = False  # fact 2 absent, facts 0, 1, 5, 7 with one form
+    z, row_fact = z[keep], row_fact[keep]
+    folds = fact_folds(labels, seed=3)
+    perms = fact_permutations(labels, np.zeros(n), 15, seed=2)
+    probe = GramProbe(None, row_fact, n, gram=z @ z.T)
+    got = probe.cv_balanced_accuracy(perms, folds)
+    for p in range(perms.shape[0]):
+        assert got[p] == pytest.approx(_massmean_loop(z, row_fact, perms[p], folds))
+    subset = np.arange(n) % 3 != 0
+    got = probe.cv_balanced_accuracy(perms, folds, subset)
+    rows = subset[row_fact]
+    for p in range(perms.shape[0]):
+        assert got[p] == pytest.approx(_massmean_loop(z[rows], row_fact[rows], perms[p], folds))
+
+
 def test_gram_probe_transfer_and_subset(data):
     z, row_fact, labels, n = data
     train = np.arange(n) < n // 2
