@@ -213,3 +213,20 @@ def aggregate(null_by_layer: list[Array], n_layers: int) -> Array:
     """Mean over the middle third of layers of per-layer nulls ``(P,)``: the headline's null."""
     mid = middle_third(n_layers)
     return np.asarray(np.mean(np.column_stack([null_by_layer[i] for i in mid]), axis=1))
+
+
+LAYER0_POOLING = "mean"
+"""Pooling of the layer-0 (lexical) reference. With ``last`` pooling, layer 0 is the embedding of each
+statement's final token, the same "." in nearly every statement, so it would read chance by construction."""
+
+
+def attach_layer0(headlines: list[dict[str, Any]], layer0: dict[tuple[str, str, str], Array]) -> None:
+    """Give each headline the layer-0 value and p-value of its statistic, keyed by (model, condition,
+    statistic), from :data:`LAYER0_POOLING`."""
+    for h in headlines:
+        null = layer0.get((h[C.MODEL], h[C.CONDITION], h[C.STATISTIC]))
+        if null is None:
+            continue
+        h["layer0_estimate"] = float(null[0])
+        h["layer0_p_value"] = float(permutation_pvalues(null)[0])
+        h["layer0_pooling"] = LAYER0_POOLING

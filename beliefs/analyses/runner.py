@@ -113,15 +113,27 @@ COST = {
 
 
 def _task_groups(ctx: AnalysisContext, tasks: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
-    """``(model, analysis)`` tasks split into ``n`` groups of similar cost, greedily, largest first; each
-    group in run order (model by model, so one process reads and z-scores a model's states once)."""
+    """``(model, analysis)`` tasks split into ``n`` groups of similar estimated cost.
+
+    A model's tasks stay in one group while that group is within its fair share, since each process
+    reads and z-scores the states of every model it touches; the rest go to the least loaded group.
+    Each group runs in run order (model by model), so its state cache serves all analyses of a model.
+    """
     size = {m.name: m.n_layers * m.width for m in ctx.models}
+
+    def cost(task: tuple[str, str]) -> float:
+        return COST.get(task[1], 0.2) * size[task[0]]
+
+    share = 1.02 * sum(cost(t) for t in tasks) / n
     bins: list[list[tuple[str, str]]] = [[] for _ in range(n)]
     load = [0.0] * n
-    for task in sorted(tasks, key=lambda t: -COST.get(t[1], 0.2) * size[t[0]]):
-        i = load.index(min(load))
+    for task in sorted(tasks, key=lambda t: (-size[t[0]], t[0], -cost(t))):
+        same = [
+            i for i in range(n) if any(t[0] == task[0] for t in bins[i]) and load[i] + cost(task) <= share
+        ]
+        i = same[0] if same else load.index(min(load))
         bins[i].append(task)
-        load[i] += COST.get(task[1], 0.2) * size[task[0]]
+        load[i] += cost(task)
     position = {t: i for i, t in enumerate(tasks)}
     return [sorted(b, key=position.__getitem__) for b in bins if b]
 

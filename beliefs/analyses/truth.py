@@ -2,16 +2,26 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 
 from beliefs.analyses import columns as C
-from beliefs.analyses.context import AnalysisContext, Array, Output, aggregate, headline, row
-from beliefs.analyses.kind import _basic_interval, _families
+from beliefs.analyses.context import (
+    LAYER0_POOLING,
+    AnalysisContext,
+    Array,
+    Output,
+    aggregate,
+    attach_layer0,
+    headline,
+    row,
+)
+from beliefs.analyses.kind import _families, _percentile, weighted_ci
 from beliefs.analyses.registry import register
 from beliefs.rundata import POOLINGS
-from beliefs.stats import TruthProbe, permutation_pvalues
+from beliefs.stats import TruthProbe, middle_third, permutation_pvalues
 
 
 @register("truth-geometry")
@@ -20,6 +30,7 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
     out = Output()
     rows: list[dict[str, Any]] = []
     nulls: list[Array] = []
+    layer0: dict[tuple[str, str, str], Array] = {}
     for model in ctx.models:
         for cond in ctx.conditions:
             for pooling in POOLINGS:
@@ -37,7 +48,8 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                 folds = ctx.fold_sets[0][facts]
                 boot = ctx.boot[:, facts]
                 per: dict[str, list[Array]] = {}
-                boots: list[Array] = []
+                mid = set(middle_third(len(data.z)).tolist())
+                mid_probes: list[TruthProbe] = []
                 for layer in range(len(data.z)):
                     k = data.gram(layer)
                     probe = TruthProbe.from_gram(k, rt, rf)
@@ -57,7 +69,8 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         if pooling == "last"
                         else np.full(boot.shape[0], np.nan)
                     )
-                    boots.append(angle_boot)
+                    if pooling == "last" and layer in mid:
+                        mid_probes.append(probe)
                     for name, null in stats.items():
                         r = row("truth-geometry", model, cond, name, layer=layer, pooling=pooling)
                         r.update(
@@ -68,15 +81,19 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                             }
                         )
                         if name == "truth_angle_degrees" and pooling == "last":
-                            r[C.CI_LOW], r[C.CI_HIGH] = _basic_interval(float(null[0]), angle_boot)
+                            r[C.CI_LOW], r[C.CI_HIGH] = _percentile(angle_boot)
                         rows.append(r)
                         nulls.append(null)
                         per.setdefault(name, []).append(null)
+                if pooling == LAYER0_POOLING:
+                    layer0[(model.name, cond, "truth_angle_degrees")] = per["truth_angle_degrees"][0]
                 if pooling != "last":
                     continue
                 n_layers = len(data.z)
                 agg = {name: aggregate(v, n_layers) for name, v in per.items()}
-                lo, hi = _basic_interval(float(agg["truth_angle_degrees"][0]), aggregate(boots, n_layers))
+                present = np.zeros(ctx.n_facts, dtype=bool)
+                present[facts] = True
+                lo, hi = weighted_ci(ctx, present, _angle_stat(mid_probes, facts))
                 extras = {}
                 for name, a in agg.items():
                     if name != "truth_angle_degrees":
@@ -97,10 +114,20 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         null=angle,
                         n_facts=int(facts.size),
                         n_permutations=ctx.n_permutations,
-                        layer0_estimate=float(per["truth_angle_degrees"][0][0]),
                         **extras,
                     )
                 )
+    attach_layer0(out.headlines, layer0)
     _families(rows, nulls, (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
     out.rows = rows
     return out
+
+
+def _angle_stat(probes: list[TruthProbe], facts: np.ndarray) -> Callable[[np.ndarray, Array], Array]:
+    """The headline angle (mean over the middle layers' probes) for weighted facts."""
+
+    def stat(labels: np.ndarray, weights: Array) -> Array:
+        lab, w = labels[:, facts], weights[:, facts]
+        return np.asarray(np.mean([p.angle_degrees(lab, w) for p in probes], axis=0))
+
+    return stat

@@ -74,7 +74,7 @@ def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
                 "p": _p(h.get("p_value")),
                 "n_facts": h.get("n_facts"),
                 "surface": h.get("surface_estimate"),
-                "layer 0": h.get("layer0_estimate"),
+                "layer 0 (mean pooling)": h.get("layer0_estimate"),
             }
         )
     return pd.DataFrame(rows)

@@ -34,9 +34,10 @@ from beliefs.stats.permutation import (
     permutation_pvalues,
     sign_flips,
 )
-from beliefs.stats.probes import GramProbe, TruthProbe, fact_folds, logistic_cv
+from beliefs.stats.probes import CVPlan, GramProbe, TruthProbe, fact_folds, logistic_cv
 
 __all__ = [
+    "CVPlan",
     "FreedmanLane",
     "GramProbe",
     "TruthProbe",

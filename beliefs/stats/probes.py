@@ -38,6 +38,64 @@ def fact_folds(strata: ArrayLike, seed: int, n_splits: int = 5) -> NDArray[np.in
     return folds
 
 
+class _PlanFold:
+    """One fold of a :class:`CVPlan`: what depends on the labels and folds only."""
+
+    def __init__(self, u: NDArray[np.float32], lab: Labels, m: Array, out: NDArray[np.intp],
+                 train: NDArray[np.intp], test_rows: NDArray[np.intp], test_pos: NDArray[np.intp]) -> None:  # fmt: skip
+        self.out, self.train, self.test_rows = out, train, test_rows
+        self.u_out = np.ascontiguousarray(u[:, out])
+        self.u_train = np.ascontiguousarray(u[:, train])
+        n_a = self.u_train @ m[train].astype(np.float32)
+        self.inv_a = _inverse(n_a.astype(np.float64))
+        self.inv_b = _inverse(float(m[train].sum()) - n_a.astype(np.float64))
+        self.truth = lab[:, test_pos].astype(bool)
+        self.pos = self.truth.sum(axis=1).astype(np.float64)
+        self.neg = test_rows.size - self.pos
+
+
+class CVPlan:
+    """The label-dependent part of :meth:`GramProbe.cv_balanced_accuracy`, prepared once and reused for
+    every layer whose rows are the same (``row_fact`` and ``rows_per_fact`` of the probes)."""
+
+    def __init__(
+        self,
+        labels: Labels,
+        folds: NDArray[np.intp],
+        row_fact: NDArray[np.intp],
+        rows_per_fact: Array,
+        facts: NDArray[np.bool_] | None = None,
+    ) -> None:
+        present = rows_per_fact > 0
+        if facts is not None:
+            present = present & facts
+        self.keep = np.flatnonzero(present)
+        lab = labels[:, self.keep]
+        self.u = lab.astype(np.float32)
+        m = rows_per_fact[self.keep]
+        f = folds[self.keep]
+        position = np.full(rows_per_fact.size, -1, dtype=np.intp)
+        position[self.keep] = np.arange(self.keep.size)
+        row_pos = position[row_fact]
+        self.folds: list[_PlanFold] = []
+        self.fold_ids: list[int] = []
+        pos = np.zeros(labels.shape[0])
+        total = 0
+        for fold in np.unique(f):
+            out = np.flatnonzero(f == fold)
+            train = np.flatnonzero(f != fold)
+            test_rows = np.flatnonzero((row_pos >= 0) & (f[np.maximum(row_pos, 0)] == fold))
+            if test_rows.size == 0 or train.size == 0:
+                continue
+            fold_plan = _PlanFold(self.u, lab, m, out, train, test_rows, row_pos[test_rows])
+            self.folds.append(fold_plan)
+            self.fold_ids.append(int(fold))
+            pos += fold_plan.truth.sum(axis=1)
+            total += test_rows.size
+        self.pos = pos
+        self.neg = total - pos
+
+
 class GramProbe:
     """Mass-mean probe over fixed rows, evaluated for many fact labellings at once.
 
@@ -84,51 +142,67 @@ class GramProbe:
         """Out-of-fold balanced accuracy for each labelling; ``folds`` gives each fact's fold.
 
         ``facts`` restricts training and testing to a subset of facts (a domain, say).
+        """
+        return self.cv_accuracy_plan(CVPlan(labels, folds, self.row_fact, self.rows_per_fact, facts))
+
+    def cv_accuracy_plan(self, plan: CVPlan, per_fold: bool = False) -> Array:
+        """:meth:`cv_balanced_accuracy` for a prepared :class:`CVPlan` (reused across layers).
+
+        ``per_fold``: return ``(n_folds, P)``, each fold's own balanced accuracy (``plan.fold_ids`` names
+        the folds), instead of the pooled out-of-fold one. With the domains as folds, these are the
+        transfer accuracies (train on the other domains, test on this one).
 
         The probe's threshold needs the quadratic forms ``aᵀ K a`` of each training set's class weights.
         Rather than one ``(P, n) @ (n, n)`` product per fold, they come from one product over all facts
-        minus each fold's own blocks (the training set is everything but the fold).
+        minus each fold's own blocks (the training set is everything but the fold); the other class's
+        forms follow from ``b = 1 − a``.
         """
-        present = self.rows_per_fact > 0
-        if facts is not None:
-            present = present & facts
-        keep = np.flatnonzero(present)
-        counts = _Counts(labels.shape[0])
-        if keep.size == 0:
-            return counts.balanced_accuracy()
-        lab = labels[:, keep]
-        u = lab.astype(np.float32)
-        v = 1.0 - u
-        m = self.rows_per_fact[keep]
-        k = self.k_ff[np.ix_(keep, keep)]
-        g = u @ k  # uᵀK for every labelling; vᵀK = 1ᵀK − uᵀK
-        gv = k.sum(axis=0) - g
-        a_all, b_all = u @ m, v @ m
-        qa_all = np.einsum("pi,pi->p", g, u, dtype=np.float64)
-        qb_all = np.einsum("pi,pi->p", gv, v, dtype=np.float64)
-        f = folds[keep]
-        position = np.full(self.rows_per_fact.size, -1, dtype=np.intp)
-        position[keep] = np.arange(keep.size)
-        row_pos = position[self.row_fact]
-        for fold in np.unique(f):
-            out_k = np.flatnonzero(f == fold)  # the fold's facts (positions in keep)
-            train = np.flatnonzero(f != fold)
-            test_rows = np.flatnonzero((row_pos >= 0) & (f[np.maximum(row_pos, 0)] == fold))
-            if test_rows.size == 0 or train.size == 0:
-                continue
-            uk, vk = u[:, out_k], v[:, out_k]
-            h = uk @ k[np.ix_(out_k, out_k)]  # u_kᵀ K_kk
-            kk_sum = float(k[np.ix_(out_k, out_k)].sum(dtype=np.float64))
-            uku_k = np.einsum("pi,pi->p", h, uk, dtype=np.float64)
-            ukp_k = h.sum(axis=1, dtype=np.float64)  # u_kᵀ K_kk 1 (every fact of the fold is present)
-            qa = qa_all - 2.0 * np.einsum("pi,pi->p", g[:, out_k], uk, dtype=np.float64) + uku_k
-            vkv_k = kk_sum - 2.0 * ukp_k + uku_k
-            qb = qb_all - 2.0 * np.einsum("pi,pi->p", gv[:, out_k], vk, dtype=np.float64) + vkv_k
-            inv_a, inv_b = _inverse(a_all - uk @ m[out_k]), _inverse(b_all - vk @ m[out_k])
-            threshold = 0.5 * (qa * inv_a**2 - qb * inv_b**2)
-            scores = _scores(u[:, train], self.k_rf[np.ix_(test_rows, keep[train])], inv_a, inv_b)
-            counts.add(scores > threshold[:, None], lab[:, row_pos[test_rows]].astype(bool))
-        return counts.balanced_accuracy()
+        out = np.full(plan.pos.shape, np.nan)
+        if plan.keep.size == 0 or not plan.folds:
+            return np.full((len(plan.folds), *plan.pos.shape), np.nan) if per_fold else out
+        k = self.k_ff[np.ix_(plan.keep, plan.keep)]
+        colsum = k.sum(axis=0, dtype=np.float64)
+        g = plan.u @ k  # aᵀK for every labelling
+        qa_all = np.einsum("pi,pi->p", g, plan.u, dtype=np.float64)
+        g_sum = g.sum(axis=1, dtype=np.float64)
+        qb_all = colsum.sum() - 2.0 * g_sum + qa_all  # (1 − a)ᵀK(1 − a)
+        tp = np.zeros((len(plan.folds), *plan.pos.shape))
+        predicted = np.zeros((len(plan.folds), *plan.pos.shape))
+        for i, f in enumerate(plan.folds):
+            k_kk = k[np.ix_(f.out, f.out)]
+            h = f.u_out @ k_kk
+            # per-fold sums have few terms: float32 is exact enough, and casting would cost more than them
+            uku = np.einsum("pi,pi->p", h, f.u_out).astype(np.float64)  # a_kᵀ K_kk a_k
+            ukp = h.sum(axis=1).astype(np.float64)  # a_kᵀ K_kk 1
+            g_k = g[:, f.out]
+            ug = np.einsum("pi,pi->p", g_k, f.u_out).astype(np.float64)  # a_kᵀ (K a)_k
+            qa = qa_all - 2.0 * ug + uku
+            # (1 − a)_kᵀ (K(1 − a))_k and (1 − a)_kᵀ K_kk (1 − a)_k, from the products above
+            vg = colsum[f.out].sum() - g_k.sum(axis=1) - f.u_out @ colsum[f.out].astype(np.float32) + ug
+            vkv = float(k_kk.sum(dtype=np.float64)) - 2.0 * ukp + uku
+            qb = qb_all - 2.0 * vg + vkv
+            threshold = 0.5 * (qa * f.inv_a**2 - qb * f.inv_b**2)
+            k_test = self.k_rf[np.ix_(f.test_rows, plan.keep[f.train])]
+            su = f.u_train @ k_test.T  # Σ over training facts of class A of the test rows' Gram sums
+            sk = k_test.sum(axis=1, dtype=np.float64).astype(np.float32)
+            # score = su/n_a − (sk − su)/n_b > threshold  ⇔  su > (threshold + sk/n_b) / (1/n_a + 1/n_b)
+            with np.errstate(invalid="ignore", divide="ignore"):
+                both = f.inv_a + f.inv_b
+                base = (threshold / both).astype(np.float32)
+                slope = (f.inv_b / both).astype(np.float32)
+            cut = np.multiply.outer(slope, sk)
+            cut += base[:, None]
+            pred = su > cut
+            tp[i] = np.count_nonzero(pred & f.truth, axis=1)
+            predicted[i] = np.count_nonzero(pred, axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            if per_fold:
+                pos = np.stack([f.pos for f in plan.folds])
+                neg = np.stack([f.neg for f in plan.folds])
+                return np.asarray(0.5 * (tp / pos + (neg - (predicted - tp)) / neg))
+            tp_all, predicted_all = tp.sum(axis=0), predicted.sum(axis=0)
+            out = 0.5 * (tp_all / plan.pos + (plan.neg - (predicted_all - tp_all)) / plan.neg)
+        return out
 
     def cv_correct(self, labels: Labels, folds: NDArray[np.intp]) -> Array:
         """Per row, 1.0 where the out-of-fold prediction for the labelling ``(n_facts,)`` is right."""
@@ -213,11 +287,12 @@ class TruthProbe:
         self.g_xd = np.vstack([k_tt - k_tf, k_ft - k_ff])
         self.g_sd = k_tt - k_tf + k_ft - k_ff
         self.g_dd = k_tt - k_tf - k_ft + k_ff
+        self._g_xd32 = self.g_xd.astype(np.float32)  # the permutation products: ±1 flips are exact
 
     def _accuracy(self, flips: Array, train: NDArray[np.intp], test: NDArray[np.intp]) -> tuple[Array, Array]:
         f = flips[:, train]
         rows = np.concatenate([test, test + self.n])
-        scores = f @ self.g_xd[np.ix_(rows, train)].T / train.size
+        scores = f.astype(np.float32) @ self._g_xd32[np.ix_(rows, train)].T / train.size
         mid = (f @ self.g_sd[np.ix_(train, train)].sum(axis=0)) / (2.0 * train.size**2)
         pred = scores > mid[:, None]
         ft = flips[:, test] > 0

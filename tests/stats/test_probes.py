@@ -126,3 +126,18 @@ def test_truth_probe_matches_loop():
     d0 = (t - f)[labels == 0].mean(0)
     angle = np.degrees(np.arccos(d1 @ d0 / np.linalg.norm(d1) / np.linalg.norm(d0)))
     assert probe.angle_degrees(labels[None, :])[0] == pytest.approx(angle)
+
+
+def test_plan_with_domains_as_folds_gives_both_transfers(data):
+    from beliefs.stats import CVPlan
+
+    z, row_fact, labels, n = data
+    domain = (np.arange(n) >= n // 2).astype(np.intp)
+    perms = fact_permutations(labels, domain, 10, seed=5)
+    probe = GramProbe(z, row_fact, n)
+    plan = CVPlan(perms, domain, probe.row_fact, probe.rows_per_fact)
+    per_fold = probe.cv_accuracy_plan(plan, per_fold=True)
+    assert plan.fold_ids == [0, 1]
+    # fold 1 is tested after training on domain 0: the transfer 0 -> 1, and the other way round
+    assert np.allclose(per_fold[1], probe.transfer_balanced_accuracy(perms, domain == 0))
+    assert np.allclose(per_fold[0], probe.transfer_balanced_accuracy(perms, domain == 1))
