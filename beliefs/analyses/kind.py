@@ -73,12 +73,14 @@ def _percentile(boot: Array) -> tuple[float, float]:
 def weighted_ci(
     ctx: AnalysisContext, present: np.ndarray, stat: Callable[[np.ndarray, Array], Array]
 ) -> tuple[float, float]:
-    """BCa fact-bootstrap interval (percentile where BCa fails) of a statistic of fact weights.
+    """BCa fact-bootstrap interval of a statistic of fact weights (NaN where BCa fails).
 
     Hinge and contingent facts among ``present`` are resampled separately (scipy ``bootstrap``);
     ``stat(labels, weights)`` gets ``(B, n_facts)`` labels and multiplicities and returns ``(B,)``.
-    Headlines use this; distances and angles are biased upward under resampling, which BCa corrects
-    while keeping the interval around the estimate's own sampling distribution.
+    Headlines of distances and angles use this: resampling inflates them (duplicated facts, small-sample
+    bias), which BCa corrects. When nearly every resample exceeds the estimate (a distance at its
+    small-sample floor, as in a random-init control) BCa is undefined, and a percentile interval would
+    lie wholly above the estimate: no interval is reported then; the null mean gives the chance level.
     """
     n = ctx.n_facts
     groups = [np.flatnonzero(present & (ctx.labels == k)).astype(np.float64) for k in (1, 0)]
@@ -91,7 +93,7 @@ def weighted_ci(
         values = stat(np.broadcast_to(ctx.labels, w.shape), w)
         return np.asarray(values).reshape(idx.shape[:-1])
 
-    return bootstrap_ci((groups[0], groups[1]), batched, n_resamples=2000, seed=ctx.seed)
+    return bootstrap_ci((groups[0], groups[1]), batched, n_resamples=2000, seed=ctx.seed, fallback=False)
 
 
 def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:

@@ -20,6 +20,10 @@ HYPOTHESES = {
 }
 
 
+def _fmt(value: Any) -> str:
+    return "–" if value is None else f"{value:.3f}"
+
+
 def print_summary(summary: dict[str, Any]) -> None:
     """One table per hypothesis with the figures behind every verdict."""
     from beliefs.report import verdict
@@ -35,10 +39,9 @@ def print_summary(summary: dict[str, Any]) -> None:
         for h in rows:
             model = h["model"]  # a control is named model@random-init
             est = h.get("estimate")
+            # an interval can be absent (None): see the headline definition in the README
             ci = (
-                f"{est:.3f} [{h.get('ci_low', float('nan')):.3f}, {h.get('ci_high', float('nan')):.3f}]"
-                if est is not None
-                else "–"
+                f"{_fmt(est)} [{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]" if est is not None else "–"
             )
             p = h.get("p_value")
             found = p is not None and p <= 0.05

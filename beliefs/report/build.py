@@ -288,6 +288,15 @@ def write_report(
             + (f" Surface confound flagged for: {', '.join(confounded)}." if confounded else "")
         )
     )
+    blocks.append(
+        Paragraph(
+            "Intervals resample facts. Headline intervals are BCa; per-layer bands are percentile intervals. "
+            "Distances and angles are inflated by resampling and by small samples: a headline shown with "
+            "'–' for its interval is one whose bootstrap lay almost wholly on one side of the estimate, where "
+            "no interval can be trusted; read it against the null mean. The layer-0 column is the "
+            "embedding layer with mean pooling (with last pooling it would be the final '.' of every statement)."
+        )
+    )
     blocks.append(Heading("Provenance"))
     blocks.append(Table(_provenance(run, study)))
     atomic_write_text(results / "report.md", to_markdown(blocks, results))

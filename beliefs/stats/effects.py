@@ -64,11 +64,14 @@ def bootstrap_ci(
     n_resamples: int = 2000,
     seed: int = 0,
     level: float = 0.95,
+    fallback: bool = True,
 ) -> tuple[float, float]:
     """Fact-bootstrap interval with ``scipy.stats.bootstrap`` (BCa, or percentile where BCa gives NaN).
 
     ``samples`` are per-fact arrays (one per group; groups are resampled separately); ``statistic`` must
-    accept ``axis`` and work on batches (``vectorized=True``).
+    accept ``axis`` and work on batches (``vectorized=True``). ``fallback=False`` returns NaN where BCa
+    fails instead of a percentile interval, and also where the estimate lies outside the middle 95% of
+    its own bootstrap distribution: the bias is then too large for BCa's correction to be trusted.
     """
     import warnings
 
@@ -77,7 +80,7 @@ def bootstrap_ci(
     if any(np.asarray(s).size < 2 for s in samples):
         return float("nan"), float("nan")
     low = high = float("nan")
-    for method in ("BCa", "percentile"):
+    for method in ("BCa", "percentile") if fallback else ("BCa",):
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")  # BCa on tied data: NaN and a warning; we fall back
@@ -93,6 +96,12 @@ def bootstrap_ci(
         except ValueError:
             continue
         low, high = float(res.confidence_interval.low), float(res.confidence_interval.high)
+        if not fallback:
+            estimate = float(np.asarray(statistic(*samples, axis=-1)))
+            below = float(np.mean(np.asarray(res.bootstrap_distribution) < estimate))
+            tail = (1 - level) / 2
+            if not tail <= below <= 1 - tail:
+                return float("nan"), float("nan")
         if np.isfinite(low) and np.isfinite(high):
             break
     return low, high

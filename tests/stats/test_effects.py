@@ -65,3 +65,20 @@ def test_cliffs_delta_batched_with_ties_matches_pairwise_count():
     want = [np.sign(x[i][:, None] - y[i][None, :]).mean() for i in range(7)]
     assert np.allclose(cliffs_delta(x, y), want)
     assert np.allclose(cliffs_delta(x.T, y.T, axis=0), want)
+
+
+def test_bootstrap_ci_without_fallback_refuses_an_estimate_outside_its_bootstrap():
+    """A statistic that resampling always pushes one way (minus the number of distinct values, which
+    duplicated facts can only raise) gets NaN, not an interval beside the estimate; a mean gets one."""
+    from beliefs.stats import bootstrap_ci
+
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal(40)
+
+    def inflated(s, axis=-1):
+        return -np.apply_along_axis(lambda r: np.unique(r).size, axis, s).astype(float)
+
+    lo, hi = bootstrap_ci((x,), inflated, n_resamples=200, fallback=False)
+    assert np.isnan(lo) and np.isnan(hi)
+    lo, hi = bootstrap_ci((x,), lambda s, axis=-1: np.mean(s, axis=axis), n_resamples=500, fallback=False)
+    assert lo < x.mean() < hi
