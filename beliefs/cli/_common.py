@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import Any
 
 import typer
 from rich.console import Console
@@ -48,3 +49,12 @@ def progress_bar() -> Progress:
         console=err_console,
         transient=False,
     )
+
+
+def fmt_value(value: Any, digits: int = 3) -> str:
+    """A figure for a terminal table: "–" for a missing one, small values in significant digits."""
+    if value is None:
+        return "–"
+    if isinstance(value, float):
+        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
+    return str(value)

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 import typer
 
+from beliefs.cli._common import fmt_value
 from beliefs.errors import StoreError
 
 
@@ -16,14 +17,6 @@ def _open_run(path: Path) -> Any:
     if not path.is_dir():
         raise StoreError(f"{path}: no such run directory")
     return open_run(path)
-
-
-def _fmt(value: Any, digits: int = 3) -> str:
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
-    return str(value)
 
 
 def analyze_command(
@@ -55,9 +48,9 @@ def analyze_command(
             h["model"],
             h["condition"],
             h["statistic"] + flag,
-            _fmt(h.get("estimate")),
-            f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]",
-            _fmt(h.get("p_value")),
+            fmt_value(h.get("estimate")),
+            f"[{fmt_value(h.get('ci_low'))}, {fmt_value(h.get('ci_high'))}]",
+            fmt_value(h.get("p_value")),
             str(h.get("n_facts", "")),
         )
     console = Console()

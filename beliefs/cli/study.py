@@ -8,7 +8,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from beliefs.cli._common import console, handle_errors, progress_bar
+from beliefs.cli._common import console, fmt_value, handle_errors, progress_bar
 
 HYPOTHESES = {
     "kind-probe": "Hinge vs contingent decodable from hidden states (cross-validated probe)",
@@ -18,10 +18,6 @@ HYPOTHESES = {
     "truth-geometry": "Truth is encoded along the same direction for both kinds",
     "surface": "Surface features alone tell hinge from contingent (the baseline to beat)",
 }
-
-
-def _fmt(value: Any) -> str:
-    return "–" if value is None else f"{value:.3f}"
 
 
 def print_summary(summary: dict[str, Any]) -> None:
@@ -41,7 +37,9 @@ def print_summary(summary: dict[str, Any]) -> None:
             est = h.get("estimate")
             # an interval can be absent (None): see the headline definition in the README
             ci = (
-                f"{_fmt(est)} [{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]" if est is not None else "–"
+                f"{fmt_value(est)} [{fmt_value(h.get('ci_low'))}, {fmt_value(h.get('ci_high'))}]"
+                if est is not None
+                else "–"
             )
             p = h.get("p_value")
             found = p is not None and p <= 0.05
