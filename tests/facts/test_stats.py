@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -59,3 +60,34 @@ def test_core_set_is_balanced() -> None:
         if fact.kind == "hinge":
             assert fact.note, fact.id
     assert not core.warnings, [str(w) for w in core.warnings]
+
+
+def test_core_set_review_invariants() -> None:
+    """Issue 11's review of the core set: tags and notes agree, contexts carry no genre label and no
+    mistake, the repaired false forms stay false as worded."""
+    core = load_fact_set(CORE / "core.yaml")
+    ids = {f.id: f for f in core.facts}
+    mistake = re.compile(
+        r"\b(faulty|careless|mistake[ns]?|misprint\w*|broken|buggy|glitch\w*|malfunction\w*|wrongly|error)\b",
+        re.I,
+    )
+    for fact in core.facts:
+        note = fact.note or ""
+        assert ("contested" in fact.tags) == ("Contested:" in note), fact.id
+        assert ("embodied-speaker" in fact.tags) == ("Embodied speaker:" in note), fact.id
+        for key in ("support", "contradict"):
+            text = fact.context(key) or ""
+            first_sentence = re.split(r"(?<=[.!?:])\s", text)[0]
+            assert len(first_sentence.split()) > 5, (fact.id, key, first_sentence)  # no "Atlas." label
+        assert not mistake.search(fact.context("contradict") or ""), fact.id
+    assert {"two-hands", "brain", "am-human", "my-heart-chambers", "moon-gravity"} <= {
+        f.id for f in core.facts if "embodied-speaker" in f.tags
+    }
+    assert {"modus-ponens", "universal-instantiation", "one-not-prime", "zero-factorial", "day-night"} <= {
+        f.id for f in core.facts if "contested" in f.tags
+    }
+    assert ids["four-color-theorem"].false_statement.startswith("Every planar map")
+    assert "counting up" in ids["two-after-one"].false_statement
+    assert "counting up" in ids["four-before-five"].false_statement
+    assert ids["two-hands"].source and "§1" in ids["two-hands"].source
+    assert ids["prime-101"].source and "A000040" in ids["prime-101"].source
