@@ -66,10 +66,10 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "sum-10-plus-10", "a": 10, "b": 10}, {"id": "sum-27-plus-38", "a": 27, "b": 38}),
-        ({"id": "sum-20-plus-30", "a": 20, "b": 30}, {"id": "sum-46-plus-17", "a": 46, "b": 17}),
-        ({"id": "sum-50-plus-50", "a": 50, "b": 50}, {"id": "sum-58-plus-67", "a": 58, "b": 67}),
-        ({"id": "sum-40-plus-40", "a": 40, "b": 40}, {"id": "sum-39-plus-47", "a": 39, "b": 47}),
+        ({"id": "sum-37-plus-10", "a": 37, "b": 10}, {"id": "sum-37-plus-63", "a": 37, "b": 63}),
+        ({"id": "sum-50-plus-50", "a": 50, "b": 50}, {"id": "sum-73-plus-27", "a": 73, "b": 27}),
+        ({"id": "sum-91-plus-1", "a": 91, "b": 1}, {"id": "sum-91-plus-37", "a": 91, "b": 37}),
+        ({"id": "sum-25-plus-25", "a": 25, "b": 25}, {"id": "sum-17-plus-33", "a": 17, "b": 33}),
     ],
 )
 
@@ -91,22 +91,9 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "product-10-times-7", "a": 10, "b": 7}, {"id": "product-13-times-7", "a": 13, "b": 7}),
-        ({"id": "product-10-times-4", "a": 10, "b": 4}, {"id": "product-17-times-4", "a": 17, "b": 4}),
-        (
-            {
-                "id": "product-12-times-12",
-                "a": 12,
-                "b": 12,
-                "source": "Wittgenstein, On Certainty §§ 43, 447 (12 x 12 = 144)",
-                "note": (
-                    "Wittgenstein's own example of a calculation that, once done, stands fast: 'we cannot "
-                    "have miscalculated in 12 x 12 = 144' (On Certainty 43; 447). The times table up to "
-                    "12 is drilled, not investigated."
-                ),
-            },
-            {"id": "product-14-times-12", "a": 14, "b": 12},
-        ),
-        ({"id": "product-10-times-10", "a": 10, "b": 10}, {"id": "product-12-times-17", "a": 12, "b": 17}),
+        ({"id": "product-17-times-10", "a": 17, "b": 10}, {"id": "product-17-times-12", "a": 17, "b": 12}),
+        ({"id": "product-12-times-12", "a": 12, "b": 12, "source": "Wittgenstein, On Certainty §§ 43, 447 (12 x 12 = 144)", "note": "Wittgenstein's own example of a calculation that, once done, stands fast: 'we cannot have miscalculated in 12 x 12 = 144' (On Certainty 43; 447). The times table up to 12 is drilled, not investigated."}, {"id": "product-14-times-12", "a": 14, "b": 12}),
+        ({"id": "product-13-times-10", "a": 13, "b": 10}, {"id": "product-24-times-15", "a": 24, "b": 15}),
     ],
 )
 
@@ -127,9 +114,9 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "difference-20-minus-10", "a": 20, "b": 10}, {"id": "difference-92-minus-37", "a": 92, "b": 37}),
+        ({"id": "difference-91-minus-1", "a": 91, "b": 1}, {"id": "difference-92-minus-37", "a": 92, "b": 37}),
         ({"id": "difference-100-minus-50", "a": 100, "b": 50}, {"id": "difference-143-minus-68", "a": 143, "b": 68}),
-        ({"id": "difference-30-minus-10", "a": 30, "b": 10}, {"id": "difference-61-minus-24", "a": 61, "b": 24}),
+        ({"id": "difference-47-minus-10", "a": 47, "b": 10}, {"id": "difference-100-minus-37", "a": 100, "b": 37}),
         ({"id": "difference-10-minus-1", "a": 10, "b": 1}, {"id": "difference-83-minus-9", "a": 83, "b": 9}),
     ],
 )
@@ -149,9 +136,9 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "half-of-10", "n": 10}, {"id": "half-of-74", "n": 74}),
-        ({"id": "half-of-100", "n": 100}, {"id": "half-of-138", "n": 138}),
-        ({"id": "half-of-20", "n": 20}, {"id": "half-of-58", "n": 58}),
-        ({"id": "half-of-50", "n": 50}, {"id": "half-of-96", "n": 96}),
+        ({"id": "half-of-100", "n": 100}, {"id": "half-of-130", "n": 130}),
+        ({"id": "half-of-24", "n": 24}, {"id": "half-of-170", "n": 170}),
+        ({"id": "half-of-16", "n": 16}, {"id": "half-of-250", "n": 250}),
     ],
 )
 
@@ -172,9 +159,9 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "twice-50", "n": 50}, {"id": "twice-73", "n": 73}),
-        ({"id": "twice-10", "n": 10}, {"id": "twice-38", "n": 38}),
-        ({"id": "twice-25", "n": 25}, {"id": "twice-67", "n": 67}),
+        ({"id": "twice-50", "n": 50}, {"id": "twice-125", "n": 125}),
+        ({"id": "twice-15", "n": 15}, {"id": "twice-65", "n": 65}),
+        ({"id": "twice-12", "n": 12}, {"id": "twice-85", "n": 85}),
     ],
 )
 
@@ -196,7 +183,7 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "square-of-10", "n": 10}, {"id": "square-of-17", "n": 17}),
-        ({"id": "square-of-20", "n": 20}, {"id": "square-of-23", "n": 23}),
+        ({"id": "square-of-20", "n": 20}, {"id": "square-of-25", "n": 25}),
         ({"id": "square-of-30", "n": 30}, {"id": "square-of-29", "n": 29}),
     ],
 )
@@ -218,9 +205,9 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "quotient-100-by-10", "a": 100, "b": 10}, {"id": "quotient-104-by-8", "a": 104, "b": 8}),
-        ({"id": "quotient-60-by-2", "a": 60, "b": 2}, {"id": "quotient-87-by-3", "a": 87, "b": 3}),
-        ({"id": "quotient-90-by-9", "a": 90, "b": 9}, {"id": "quotient-91-by-7", "a": 91, "b": 7}),
+        ({"id": "quotient-100-by-10", "a": 100, "b": 10}, {"id": "quotient-1000-by-8", "a": 1000, "b": 8}),
+        ({"id": "quotient-70-by-7", "a": 70, "b": 7}, {"id": "quotient-120-by-8", "a": 120, "b": 8}),
+        ({"id": "quotient-60-by-4", "a": 60, "b": 4}, {"id": "quotient-91-by-7", "a": 91, "b": 7}),
     ],
 )
 
@@ -265,9 +252,9 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "percent-50-of-80", "p": 50, "n": 80}, {"id": "percent-35-of-80", "p": 35, "n": 80}),
-        ({"id": "percent-10-of-90", "p": 10, "n": 90}, {"id": "percent-12-of-75", "p": 12, "n": 75}),
-        ({"id": "percent-25-of-100", "p": 25, "n": 100}, {"id": "percent-36-of-25", "p": 36, "n": 25}),
-        ({"id": "percent-100-of-60", "p": 100, "n": 60}, {"id": "percent-45-of-60", "p": 45, "n": 60}),
+        ({"id": "percent-10-of-370", "p": 10, "n": 370}, {"id": "percent-20-of-65", "p": 20, "n": 65}),
+        ({"id": "percent-10-of-170", "p": 10, "n": 170}, {"id": "percent-15-of-60", "p": 15, "n": 60}),
+        ({"id": "percent-100-of-13", "p": 100, "n": 13}, {"id": "percent-24-of-50", "p": 24, "n": 50}),
     ],
 )
 
@@ -289,8 +276,8 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "average-of-10-and-30", "a": 10, "b": 30}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
-        ({"id": "average-of-10-and-20", "a": 10, "b": 20}, {"id": "average-of-37-and-59", "a": 37, "b": 59}),
+        ({"id": "average-of-7-and-9", "a": 7, "b": 9}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
+        ({"id": "average-of-24-and-26", "a": 24, "b": 26}, {"id": "average-of-12-and-88", "a": 12, "b": 88}),
         ({"id": "average-of-50-and-100", "a": 50, "b": 100}, {"id": "average-of-64-and-86", "a": 64, "b": 86}),
     ],
 )
@@ -349,9 +336,9 @@ template(
     false_edit="negation",
     pairs=[
         ({"id": "divisible-100-by-10", "n": 100, "d": 10}, {"id": "divisible-91-by-7", "n": 91, "d": 7}),
-        ({"id": "divisible-50-by-5", "n": 50, "d": 5}, {"id": "divisible-57-by-3", "n": 57, "d": 3}),
-        ({"id": "divisible-100-by-4", "n": 100, "d": 4}, {"id": "divisible-119-by-7", "n": 119, "d": 7}),
-        ({"id": "divisible-60-by-2", "n": 60, "d": 2}, {"id": "divisible-51-by-17", "n": 51, "d": 17}),
+        ({"id": "divisible-15-by-5", "n": 15, "d": 5}, {"id": "divisible-57-by-3", "n": 57, "d": 3}),
+        ({"id": "divisible-100-by-4", "n": 100, "d": 4}, {"id": "divisible-1000-by-8", "n": 1000, "d": 8}),
+        ({"id": "divisible-80-by-8", "n": 80, "d": 8}, {"id": "divisible-51-by-17", "n": 51, "d": 17}),
     ],
 )
 
@@ -440,8 +427,8 @@ template(
     pairs=[
         ({"id": "multiples-of-100-and-25", "a": 100, "b": 25, "fb": 30}, {"id": "multiples-of-91-and-13", "a": 91, "b": 13, "fb": 11}),
         ({"id": "multiples-of-50-and-10", "a": 50, "b": 10, "fb": 20}, {"id": "multiples-of-51-and-17", "a": 51, "b": 17, "fb": 13}),
-        ({"id": "multiples-of-60-and-30", "a": 60, "b": 30, "fb": 40}, {"id": "multiples-of-57-and-19", "a": 57, "b": 19, "fb": 17}),
-        ({"id": "multiples-of-20-and-10", "a": 20, "b": 10, "fb": 15}, {"id": "multiples-of-87-and-29", "a": 87, "b": 29, "fb": 23}),
+        ({"id": "multiples-of-70-and-7", "a": 70, "b": 7, "fb": 20}, {"id": "multiples-of-57-and-19", "a": 57, "b": 19, "fb": 17}),
+        ({"id": "multiples-of-90-and-9", "a": 90, "b": 9, "fb": 20}, {"id": "multiples-of-200-and-8", "a": 200, "b": 8, "fb": 30}),
     ],
 )
 
@@ -458,8 +445,8 @@ template(
         "and {b}, and the mapmakers of that land mark it on every ruler."
     ),
     note_h=(
-        "That nothing of this kind falls between {a} and {b} is part of what counting by ones (or twos) "
-        "is; it is not discovered by looking."
+        "That no whole number falls between two neighbours is part of what counting by ones is; it is not "
+        "discovered by looking."
     ),
     note_c=(
         "Whether a {kind} falls in the gap between {a} and {b} has to be worked out by listing the "
@@ -467,10 +454,10 @@ template(
     ),
     false_edit="no -> some",
     pairs=[
-        ({"id": "no-whole-number-between-50-and-51", "kind": "whole number", "a": 50, "b": 51}, {"id": "no-square-number-between-50-and-63", "kind": "square number", "a": 50, "b": 63}),
-        ({"id": "no-whole-number-between-80-and-81", "kind": "whole number", "a": 80, "b": 81}, {"id": "no-square-number-between-82-and-99", "kind": "square number", "a": 82, "b": 99}),
-        ({"id": "no-even-number-between-24-and-26", "kind": "even number", "a": 24, "b": 26}, {"id": "no-multiple-of-7-between-50-and-55", "kind": "multiple of 7", "a": 50, "b": 55}),
-        ({"id": "no-odd-number-between-89-and-91", "kind": "odd number", "a": 89, "b": 91}, {"id": "no-multiple-of-9-between-82-and-89", "kind": "multiple of 9", "a": 82, "b": 89}),
+        ({"id": "no-whole-number-between-50-and-51", "kind": "whole number", "a": 50, "b": 51}, {"id": "no-multiple-of-8-between-40-and-48", "kind": "multiple of 8", "a": 40, "b": 48}),
+        ({"id": "no-whole-number-between-80-and-81", "kind": "whole number", "a": 80, "b": 81}, {"id": "no-multiple-of-6-between-84-and-90", "kind": "multiple of 6", "a": 84, "b": 90}),
+        ({"id": "no-whole-number-between-17-and-18", "kind": "whole number", "a": 17, "b": 18}, {"id": "no-multiple-of-7-between-50-and-55", "kind": "multiple of 7", "a": 50, "b": 55}),
+        ({"id": "no-whole-number-between-91-and-92", "kind": "whole number", "a": 91, "b": 92}, {"id": "no-multiple-of-9-between-82-and-89", "kind": "multiple of 9", "a": 82, "b": 89}),
     ],
 )
 
@@ -618,7 +605,7 @@ template(
         ({"id": "minutes-in-an-hour", "n": 60, "unit": "minutes", "period": "hour"}, {"id": "minutes-in-a-day", "n": 1440, "unit": "minutes", "period": "day"}),
         ({"id": "hours-in-a-day", "n": 24, "unit": "hours", "period": "day"}, {"id": "seconds-in-an-hour", "n": 3600, "unit": "seconds", "period": "hour"}),
         ({"id": "months-in-a-year", "n": 12, "unit": "months", "period": "year"}, {"id": "months-in-a-century", "n": 1200, "unit": "months", "period": "century"}),
-        ({"id": "seconds-in-a-minute", "n": 60, "unit": "seconds", "period": "minute"}, {"id": "minutes-in-a-week", "n": 10080, "unit": "minutes", "period": "week"}),
+        ({"id": "seconds-in-a-minute", "n": 60, "unit": "seconds", "period": "minute"}, {"id": "months-in-a-decade", "n": 120, "unit": "months", "period": "decade"}),
     ],
 )
 
@@ -638,8 +625,8 @@ template(
         "{unit} is defined as {f} {sub}; every trader in the kingdom measures by it."
     ),
     note_h=(
-        "For anyone brought up with metric units, the metric prefixes are the frame in which lengths, "
-        "weights and volumes are stated and checked, not facts one looks up."
+        "For anyone brought up with metric units, the metric prefixes are the frame in which lengths and "
+        "weights are stated and checked, not facts one looks up."
     ),
     note_c=(
         "An imperial conversion factor learned from a table (or looked up); a competent adult can have it "
@@ -648,9 +635,9 @@ template(
     false_edit="number x 2",
     pairs=[
         ({"id": "metres-in-a-kilometre", "unit": "kilometre", "n": 1000, "sub": "metres"}, {"id": "yards-in-a-mile", "unit": "mile", "n": 1760, "sub": "yards", "source": NIST}),
-        ({"id": "centimetres-in-a-metre", "unit": "metre", "n": 100, "sub": "centimetres"}, {"id": "inches-in-a-yard", "unit": "yard", "n": 36, "sub": "inches", "source": NIST}),
-        ({"id": "grams-in-a-kilogram", "unit": "kilogram", "n": 1000, "sub": "grams"}, {"id": "ounces-in-a-pound", "unit": "pound", "n": 16, "sub": "ounces", "source": NIST}),
-        ({"id": "millilitres-in-a-litre", "unit": "litre", "n": 1000, "sub": "millilitres"}, {"id": "pints-in-a-gallon", "unit": "gallon", "n": 8, "sub": "pints", "source": NIST}),
+        ({"id": "years-in-a-century", "unit": "century", "n": 100, "sub": "years", "note": "The century is the frame in which history is dated; that it is a hundred years is learned with the word, not looked up."}, {"id": "inches-in-a-yard", "unit": "yard", "n": 36, "sub": "inches", "source": NIST}),
+        ({"id": "centimetres-in-a-metre", "unit": "metre", "n": 100, "sub": "centimetres"}, {"id": "ounces-in-a-pound", "unit": "pound", "n": 16, "sub": "ounces", "source": NIST}),
+        ({"id": "grams-in-a-kilogram", "unit": "kilogram", "n": 1000, "sub": "grams"}, {"id": "pints-in-a-gallon", "unit": "gallon", "n": 8, "sub": "pints", "source": NIST}),
     ],
 )
 
@@ -735,7 +722,7 @@ template(
     ),
     false_edit="kin term substituted",
     pairs=[
-        ({"id": "kin-fathers-brother-uncle", "rel": "brother", "of": "father", "res": "uncle", "f": "nephew"}, {"id": "kin-grandfathers-brother-great-uncle", "rel": "brother", "of": "grandfather", "res": "great-uncle", "f": "nephew"}),
+        ({"id": "kin-sisters-daughter-niece", "rel": "daughter", "of": "sister", "res": "niece", "f": "cousin"}, {"id": "kin-nieces-daughter-grandniece", "rel": "daughter", "of": "niece", "res": "grandniece", "f": "cousin"}),
         ({"id": "kin-aunts-child-cousin", "rel": "child", "of": "aunt", "res": "cousin", "f": "uncle"}, {"id": "kin-cousins-child-cousin-once-removed", "rel": "child", "of": "cousin", "res": "cousin once removed", "f": "uncle"}),
         ({"id": "kin-mothers-sister-aunt", "rel": "sister", "of": "mother", "res": "aunt", "f": "niece"}, {"id": "kin-grandmothers-sister-great-aunt", "rel": "sister", "of": "grandmother", "res": "great-aunt", "f": "niece"}),
     ],

@@ -27,7 +27,8 @@ SQUARES = {k * k for k in range(400)}
 
 # Units in base units: seconds, metres, grams, litres, months, items.
 TIME = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800, "year": 365 * 86_400}  # year: the shortest
-MONTHS = {"month": 1, "year": 12, "century": 1200}
+MONTHS = {"month": 1, "year": 12, "decade": 120, "century": 1200}
+YEARS = {"year": 1, "century": 100}
 LENGTH = {
     "centimetre": Fraction(1, 100),
     "metre": Fraction(1),
@@ -47,7 +48,7 @@ assert CUBE["corners"] - CUBE["edges"] + CUBE["faces"] == 2  # Euler
 
 def unit_table(u: str, v: str) -> list[dict[str, Fraction]]:
     """Every table defining both units (US and imperial volumes must both agree); none is an error."""
-    tables = [TIME, MONTHS, LENGTH, MASS, VOLUME_US, VOLUME_UK]
+    tables = [TIME, MONTHS, YEARS, LENGTH, MASS, VOLUME_US, VOLUME_UK]
     found = [{k: Fraction(x) for k, x in t.items()} for t in tables if u in t and v in t]
     if not found:
         raise KeyError(f"no table has both {u!r} and {v!r}")
@@ -64,7 +65,7 @@ def sing(word: str) -> str:
 TERMS = {
     "father": (1, 0, "m"), "mother": (1, 0, "f"), "grandfather": (2, 0, "m"), "grandmother": (2, 0, "f"),
     "uncle": (2, 1, "m"), "aunt": (2, 1, "f"), "great-uncle": (3, 1, "m"), "great-aunt": (3, 1, "f"),
-    "nephew": (1, 2, "m"), "niece": (1, 2, "f"), "cousin": (2, 2, None), "cousin once removed": (2, 3, None),
+    "sister": (1, 1, "f"), "nephew": (1, 2, "m"), "niece": (1, 2, "f"), "grandniece": (1, 3, "f"), "cousin": (2, 2, None), "cousin once removed": (2, 3, None),
 }
 STEP = {"brother": ("sib", "m"), "sister": ("sib", "f"), "child": ("child", None), "son": ("child", "m"), "daughter": ("child", "f")}
 
@@ -74,7 +75,7 @@ def kin(rel: str, of: str) -> tuple[int, int, str | None]:
     how, sex = STEP[rel]
     if how == "sib":
         if down != 0:
-            raise ValueError("sibling of a non-ancestor is not modelled")
+            raise ValueError("a sibling of a non-ancestor is not modelled")
         return (up + 1, 1, sex)
     return (up, down + 1, sex)
 
