@@ -136,9 +136,9 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "half-of-10", "n": 10}, {"id": "half-of-74", "n": 74}),
-        ({"id": "half-of-100", "n": 100}, {"id": "half-of-130", "n": 130}),
-        ({"id": "half-of-24", "n": 24}, {"id": "half-of-170", "n": 170}),
-        ({"id": "half-of-16", "n": 16}, {"id": "half-of-250", "n": 250}),
+        ({"id": "half-of-100", "n": 100}, {"id": "half-of-250", "n": 250}),
+        ({"id": "half-of-24", "n": 24}, {"id": "half-of-130", "n": 130}),
+        ({"id": "half-of-16", "n": 16}, {"id": "half-of-96", "n": 96}),
     ],
 )
 
@@ -276,7 +276,7 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "average-of-7-and-9", "a": 7, "b": 9}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
+        ({"id": "average-of-17-and-19", "a": 17, "b": 19}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
         ({"id": "average-of-24-and-26", "a": 24, "b": 26}, {"id": "average-of-12-and-88", "a": 12, "b": 88}),
         ({"id": "average-of-50-and-100", "a": 50, "b": 100}, {"id": "average-of-64-and-86", "a": 64, "b": 86}),
     ],
