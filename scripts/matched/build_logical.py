@@ -92,7 +92,16 @@ template(
     pairs=[
         ({"id": "product-10-times-7", "a": 10, "b": 7}, {"id": "product-13-times-7", "a": 13, "b": 7}),
         ({"id": "product-17-times-10", "a": 17, "b": 10}, {"id": "product-17-times-12", "a": 17, "b": 12}),
-        ({"id": "product-12-times-12", "a": 12, "b": 12, "source": "Wittgenstein, On Certainty §§ 43, 447 (12 x 12 = 144)", "note": "Wittgenstein's own example of a calculation that, once done, stands fast: 'we cannot have miscalculated in 12 x 12 = 144' (On Certainty 43; 447). The times table up to 12 is drilled, not investigated."}, {"id": "product-14-times-12", "a": 14, "b": 12}),
+        (
+            {
+                "id": "product-12-times-12",
+                "a": 12,
+                "b": 12,
+                "source": "Wittgenstein, On Certainty §§ 43, 447 (12 x 12 = 144)",
+                "note": "Wittgenstein's own example of a calculation that, once done, stands fast: 'we cannot have miscalculated in 12 x 12 = 144' (On Certainty 43; 447). The times table up to 12 is drilled, not investigated.",
+            },
+            {"id": "product-14-times-12", "a": 14, "b": 12},
+        ),
         ({"id": "product-13-times-10", "a": 13, "b": 10}, {"id": "product-24-times-15", "a": 24, "b": 15}),
     ],
 )
@@ -114,9 +123,18 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "difference-91-minus-1", "a": 91, "b": 1}, {"id": "difference-92-minus-37", "a": 92, "b": 37}),
-        ({"id": "difference-100-minus-50", "a": 100, "b": 50}, {"id": "difference-143-minus-68", "a": 143, "b": 68}),
-        ({"id": "difference-47-minus-10", "a": 47, "b": 10}, {"id": "difference-100-minus-37", "a": 100, "b": 37}),
+        (
+            {"id": "difference-91-minus-1", "a": 91, "b": 1},
+            {"id": "difference-92-minus-37", "a": 92, "b": 37},
+        ),
+        (
+            {"id": "difference-100-minus-50", "a": 100, "b": 50},
+            {"id": "difference-143-minus-68", "a": 143, "b": 68},
+        ),
+        (
+            {"id": "difference-47-minus-10", "a": 47, "b": 10},
+            {"id": "difference-100-minus-37", "a": 100, "b": 37},
+        ),
         ({"id": "difference-10-minus-1", "a": 10, "b": 1}, {"id": "difference-83-minus-9", "a": 83, "b": 9}),
     ],
 )
@@ -278,7 +296,10 @@ template(
     pairs=[
         ({"id": "average-of-17-and-19", "a": 17, "b": 19}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
         ({"id": "average-of-24-and-26", "a": 24, "b": 26}, {"id": "average-of-12-and-88", "a": 12, "b": 88}),
-        ({"id": "average-of-50-and-100", "a": 50, "b": 100}, {"id": "average-of-64-and-86", "a": 64, "b": 86}),
+        (
+            {"id": "average-of-50-and-100", "a": 50, "b": 100},
+            {"id": "average-of-64-and-86", "a": 64, "b": 86},
+        ),
     ],
 )
 
@@ -305,10 +326,22 @@ template(
     ),
     false_edit="greater -> less",
     pairs=[
-        ({"id": "fraction-1-2-vs-1-4", "x": "1/2", "y": "1/4"}, {"id": "fraction-5-8-vs-3-5", "x": "5/8", "y": "3/5"}),
-        ({"id": "fraction-3-4-vs-1-4", "x": "3/4", "y": "1/4"}, {"id": "fraction-7-9-vs-3-4", "x": "7/9", "y": "3/4"}),
-        ({"id": "fraction-1-2-vs-1-10", "x": "1/2", "y": "1/10"}, {"id": "fraction-4-7-vs-5-9", "x": "4/7", "y": "5/9"}),
-        ({"id": "fraction-2-3-vs-1-3", "x": "2/3", "y": "1/3"}, {"id": "fraction-11-13-vs-5-6", "x": "11/13", "y": "5/6"}),
+        (
+            {"id": "fraction-1-2-vs-1-4", "x": "1/2", "y": "1/4"},
+            {"id": "fraction-5-8-vs-3-5", "x": "5/8", "y": "3/5"},
+        ),
+        (
+            {"id": "fraction-3-4-vs-1-4", "x": "3/4", "y": "1/4"},
+            {"id": "fraction-7-9-vs-3-4", "x": "7/9", "y": "3/4"},
+        ),
+        (
+            {"id": "fraction-1-2-vs-1-10", "x": "1/2", "y": "1/10"},
+            {"id": "fraction-4-7-vs-5-9", "x": "4/7", "y": "5/9"},
+        ),
+        (
+            {"id": "fraction-2-3-vs-1-3", "x": "2/3", "y": "1/3"},
+            {"id": "fraction-11-13-vs-5-6", "x": "11/13", "y": "5/6"},
+        ),
     ],
 )
 
@@ -395,10 +428,22 @@ template(
     ),
     false_edit="no -> some",
     pairs=[
-        ({"id": "even-never-ends-in-7", "kind": "even", "d": 7}, {"id": "square-never-ends-in-7", "kind": "square", "d": 7}),
-        ({"id": "even-never-ends-in-3", "kind": "even", "d": 3}, {"id": "square-never-ends-in-3", "kind": "square", "d": 3}),
-        ({"id": "odd-never-ends-in-2", "kind": "odd", "d": 2}, {"id": "square-never-ends-in-2", "kind": "square", "d": 2}),
-        ({"id": "odd-never-ends-in-8", "kind": "odd", "d": 8}, {"id": "square-never-ends-in-8", "kind": "square", "d": 8}),
+        (
+            {"id": "even-never-ends-in-7", "kind": "even", "d": 7},
+            {"id": "square-never-ends-in-7", "kind": "square", "d": 7},
+        ),
+        (
+            {"id": "even-never-ends-in-3", "kind": "even", "d": 3},
+            {"id": "square-never-ends-in-3", "kind": "square", "d": 3},
+        ),
+        (
+            {"id": "odd-never-ends-in-2", "kind": "odd", "d": 2},
+            {"id": "square-never-ends-in-2", "kind": "square", "d": 2},
+        ),
+        (
+            {"id": "odd-never-ends-in-8", "kind": "odd", "d": 8},
+            {"id": "square-never-ends-in-8", "kind": "square", "d": 8},
+        ),
     ],
 )
 
@@ -425,10 +470,22 @@ template(
     ),
     false_edit="divisor substituted",
     pairs=[
-        ({"id": "multiples-of-100-and-25", "a": 100, "b": 25, "fb": 30}, {"id": "multiples-of-91-and-13", "a": 91, "b": 13, "fb": 11}),
-        ({"id": "multiples-of-50-and-10", "a": 50, "b": 10, "fb": 20}, {"id": "multiples-of-51-and-17", "a": 51, "b": 17, "fb": 13}),
-        ({"id": "multiples-of-70-and-7", "a": 70, "b": 7, "fb": 20}, {"id": "multiples-of-57-and-19", "a": 57, "b": 19, "fb": 17}),
-        ({"id": "multiples-of-90-and-9", "a": 90, "b": 9, "fb": 20}, {"id": "multiples-of-200-and-8", "a": 200, "b": 8, "fb": 30}),
+        (
+            {"id": "multiples-of-100-and-25", "a": 100, "b": 25, "fb": 30},
+            {"id": "multiples-of-91-and-13", "a": 91, "b": 13, "fb": 11},
+        ),
+        (
+            {"id": "multiples-of-50-and-10", "a": 50, "b": 10, "fb": 20},
+            {"id": "multiples-of-51-and-17", "a": 51, "b": 17, "fb": 13},
+        ),
+        (
+            {"id": "multiples-of-70-and-7", "a": 70, "b": 7, "fb": 20},
+            {"id": "multiples-of-57-and-19", "a": 57, "b": 19, "fb": 17},
+        ),
+        (
+            {"id": "multiples-of-90-and-9", "a": 90, "b": 9, "fb": 20},
+            {"id": "multiples-of-200-and-8", "a": 200, "b": 8, "fb": 30},
+        ),
     ],
 )
 
@@ -454,10 +511,22 @@ template(
     ),
     false_edit="no -> some",
     pairs=[
-        ({"id": "no-whole-number-between-50-and-51", "kind": "whole number", "a": 50, "b": 51}, {"id": "no-multiple-of-8-between-40-and-48", "kind": "multiple of 8", "a": 40, "b": 48}),
-        ({"id": "no-whole-number-between-80-and-81", "kind": "whole number", "a": 80, "b": 81}, {"id": "no-multiple-of-6-between-84-and-90", "kind": "multiple of 6", "a": 84, "b": 90}),
-        ({"id": "no-whole-number-between-17-and-18", "kind": "whole number", "a": 17, "b": 18}, {"id": "no-multiple-of-7-between-50-and-55", "kind": "multiple of 7", "a": 50, "b": 55}),
-        ({"id": "no-whole-number-between-91-and-92", "kind": "whole number", "a": 91, "b": 92}, {"id": "no-multiple-of-9-between-82-and-89", "kind": "multiple of 9", "a": 82, "b": 89}),
+        (
+            {"id": "no-whole-number-between-50-and-51", "kind": "whole number", "a": 50, "b": 51},
+            {"id": "no-multiple-of-8-between-40-and-48", "kind": "multiple of 8", "a": 40, "b": 48},
+        ),
+        (
+            {"id": "no-whole-number-between-80-and-81", "kind": "whole number", "a": 80, "b": 81},
+            {"id": "no-multiple-of-6-between-84-and-90", "kind": "multiple of 6", "a": 84, "b": 90},
+        ),
+        (
+            {"id": "no-whole-number-between-17-and-18", "kind": "whole number", "a": 17, "b": 18},
+            {"id": "no-multiple-of-7-between-50-and-55", "kind": "multiple of 7", "a": 50, "b": 55},
+        ),
+        (
+            {"id": "no-whole-number-between-91-and-92", "kind": "whole number", "a": 91, "b": 92},
+            {"id": "no-multiple-of-9-between-82-and-89", "kind": "multiple of 9", "a": 82, "b": 89},
+        ),
     ],
 )
 
@@ -484,9 +553,18 @@ template(
     ),
     false_edit="divisor substituted",
     pairs=[
-        ({"id": "last-digit-0-divisible-by-10", "which": "last digit", "d": 0, "k": 10, "fk": 4}, {"id": "digit-sum-9-divisible-by-9", "which": "digit sum", "d": 9, "k": 9, "fk": 4}),
-        ({"id": "last-digit-5-divisible-by-5", "which": "last digit", "d": 5, "k": 5, "fk": 2}, {"id": "digit-sum-12-divisible-by-3", "which": "digit sum", "d": 12, "k": 3, "fk": 2}),
-        ({"id": "last-digit-6-divisible-by-2", "which": "last digit", "d": 6, "k": 2, "fk": 4}, {"id": "digit-sum-18-divisible-by-9", "which": "digit sum", "d": 18, "k": 9, "fk": 4}),
+        (
+            {"id": "last-digit-0-divisible-by-10", "which": "last digit", "d": 0, "k": 10, "fk": 4},
+            {"id": "digit-sum-9-divisible-by-9", "which": "digit sum", "d": 9, "k": 9, "fk": 4},
+        ),
+        (
+            {"id": "last-digit-5-divisible-by-5", "which": "last digit", "d": 5, "k": 5, "fk": 2},
+            {"id": "digit-sum-12-divisible-by-3", "which": "digit sum", "d": 12, "k": 3, "fk": 2},
+        ),
+        (
+            {"id": "last-digit-6-divisible-by-2", "which": "last digit", "d": 6, "k": 2, "fk": 4},
+            {"id": "digit-sum-18-divisible-by-9", "which": "digit sum", "d": 18, "k": 9, "fk": 4},
+        ),
     ],
 )
 
@@ -513,9 +591,18 @@ template(
     ),
     false_edit="letter substituted (same letter in both)",
     pairs=[
-        ({"id": "alphabet-1st-is-a", "ord": "1st", "n": 1, "L": "A", "F": "E"}, {"id": "alphabet-19th-is-s", "ord": "19th", "n": 19, "L": "S", "F": "E"}),
-        ({"id": "alphabet-2nd-is-b", "ord": "2nd", "n": 2, "L": "B", "F": "K"}, {"id": "alphabet-14th-is-n", "ord": "14th", "n": 14, "L": "N", "F": "K"}),
-        ({"id": "alphabet-3rd-is-c", "ord": "3rd", "n": 3, "L": "C", "F": "P"}, {"id": "alphabet-23rd-is-w", "ord": "23rd", "n": 23, "L": "W", "F": "P"}),
+        (
+            {"id": "alphabet-1st-is-a", "ord": "1st", "n": 1, "L": "A", "F": "E"},
+            {"id": "alphabet-19th-is-s", "ord": "19th", "n": 19, "L": "S", "F": "E"},
+        ),
+        (
+            {"id": "alphabet-2nd-is-b", "ord": "2nd", "n": 2, "L": "B", "F": "K"},
+            {"id": "alphabet-14th-is-n", "ord": "14th", "n": 14, "L": "N", "F": "K"},
+        ),
+        (
+            {"id": "alphabet-3rd-is-c", "ord": "3rd", "n": 3, "L": "C", "F": "P"},
+            {"id": "alphabet-23rd-is-w", "ord": "23rd", "n": 23, "L": "W", "F": "P"},
+        ),
     ],
 )
 
@@ -525,8 +612,7 @@ template(
     statement="The {ord} month of the calendar year is {M}.",
     false="The {ord} month of the calendar year is {F}.",
     support=(
-        "{name} counts the months on a wall calendar from the start of the year, and month number {n} is "
-        "{M}."
+        "{name} counts the months on a wall calendar from the start of the year, and month number {n} is {M}."
     ),
     contradict=(
         "In the science-fiction story The Shuffled Year, the colony's calendar keeps the old month names "
@@ -542,9 +628,18 @@ template(
     ),
     false_edit="month substituted (same month in both)",
     pairs=[
-        ({"id": "month-1st-is-january", "ord": "1st", "n": 1, "M": "January", "F": "June"}, {"id": "month-9th-is-september", "ord": "9th", "n": 9, "M": "September", "F": "June"}),
-        ({"id": "month-12th-is-december", "ord": "12th", "n": 12, "M": "December", "F": "April"}, {"id": "month-10th-is-october", "ord": "10th", "n": 10, "M": "October", "F": "April"}),
-        ({"id": "month-2nd-is-february", "ord": "2nd", "n": 2, "M": "February", "F": "May"}, {"id": "month-8th-is-august", "ord": "8th", "n": 8, "M": "August", "F": "May"}),
+        (
+            {"id": "month-1st-is-january", "ord": "1st", "n": 1, "M": "January", "F": "June"},
+            {"id": "month-9th-is-september", "ord": "9th", "n": 9, "M": "September", "F": "June"},
+        ),
+        (
+            {"id": "month-12th-is-december", "ord": "12th", "n": 12, "M": "December", "F": "April"},
+            {"id": "month-10th-is-october", "ord": "10th", "n": 10, "M": "October", "F": "April"},
+        ),
+        (
+            {"id": "month-2nd-is-february", "ord": "2nd", "n": 2, "M": "February", "F": "May"},
+            {"id": "month-8th-is-august", "ord": "8th", "n": 8, "M": "August", "F": "May"},
+        ),
     ],
 )
 
@@ -571,10 +666,22 @@ template(
     ),
     false_edit="count + 1",
     pairs=[
-        ({"id": "cube-has-6-faces", "shape": "cube", "n": 6, "part": "faces"}, {"id": "cube-has-12-edges", "shape": "cube", "n": 12, "part": "edges"}),
-        ({"id": "square-has-4-corners", "shape": "square", "n": 4, "part": "corners"}, {"id": "cube-has-8-corners", "shape": "cube", "n": 8, "part": "corners"}),
-        ({"id": "square-has-4-sides", "shape": "square", "n": 4, "part": "sides"}, {"id": "pentagon-has-5-diagonals", "shape": "pentagon", "n": 5, "part": "diagonals"}),
-        ({"id": "triangle-has-3-sides", "shape": "triangle", "n": 3, "part": "sides"}, {"id": "hexagon-has-9-diagonals", "shape": "hexagon", "n": 9, "part": "diagonals"}),
+        (
+            {"id": "cube-has-6-faces", "shape": "cube", "n": 6, "part": "faces"},
+            {"id": "cube-has-12-edges", "shape": "cube", "n": 12, "part": "edges"},
+        ),
+        (
+            {"id": "square-has-4-corners", "shape": "square", "n": 4, "part": "corners"},
+            {"id": "cube-has-8-corners", "shape": "cube", "n": 8, "part": "corners"},
+        ),
+        (
+            {"id": "square-has-4-sides", "shape": "square", "n": 4, "part": "sides"},
+            {"id": "pentagon-has-5-diagonals", "shape": "pentagon", "n": 5, "part": "diagonals"},
+        ),
+        (
+            {"id": "triangle-has-3-sides", "shape": "triangle", "n": 3, "part": "sides"},
+            {"id": "hexagon-has-9-diagonals", "shape": "hexagon", "n": 9, "part": "diagonals"},
+        ),
     ],
 )
 
@@ -601,11 +708,26 @@ template(
     ),
     false_edit="count x 2",
     pairs=[
-        ({"id": "days-in-a-week", "n": 7, "unit": "days", "period": "week"}, {"id": "hours-in-a-week", "n": 168, "unit": "hours", "period": "week"}),
-        ({"id": "minutes-in-an-hour", "n": 60, "unit": "minutes", "period": "hour"}, {"id": "minutes-in-a-day", "n": 1440, "unit": "minutes", "period": "day"}),
-        ({"id": "hours-in-a-day", "n": 24, "unit": "hours", "period": "day"}, {"id": "seconds-in-an-hour", "n": 3600, "unit": "seconds", "period": "hour"}),
-        ({"id": "months-in-a-year", "n": 12, "unit": "months", "period": "year"}, {"id": "months-in-a-century", "n": 1200, "unit": "months", "period": "century"}),
-        ({"id": "seconds-in-a-minute", "n": 60, "unit": "seconds", "period": "minute"}, {"id": "months-in-a-decade", "n": 120, "unit": "months", "period": "decade"}),
+        (
+            {"id": "days-in-a-week", "n": 7, "unit": "days", "period": "week"},
+            {"id": "hours-in-a-week", "n": 168, "unit": "hours", "period": "week"},
+        ),
+        (
+            {"id": "minutes-in-an-hour", "n": 60, "unit": "minutes", "period": "hour"},
+            {"id": "minutes-in-a-day", "n": 1440, "unit": "minutes", "period": "day"},
+        ),
+        (
+            {"id": "hours-in-a-day", "n": 24, "unit": "hours", "period": "day"},
+            {"id": "seconds-in-an-hour", "n": 3600, "unit": "seconds", "period": "hour"},
+        ),
+        (
+            {"id": "months-in-a-year", "n": 12, "unit": "months", "period": "year"},
+            {"id": "months-in-a-century", "n": 1200, "unit": "months", "period": "century"},
+        ),
+        (
+            {"id": "seconds-in-a-minute", "n": 60, "unit": "seconds", "period": "minute"},
+            {"id": "months-in-a-decade", "n": 120, "unit": "months", "period": "decade"},
+        ),
     ],
 )
 
@@ -634,10 +756,28 @@ template(
     ),
     false_edit="number x 2",
     pairs=[
-        ({"id": "metres-in-a-kilometre", "unit": "kilometre", "n": 1000, "sub": "metres"}, {"id": "yards-in-a-mile", "unit": "mile", "n": 1760, "sub": "yards", "source": NIST}),
-        ({"id": "years-in-a-century", "unit": "century", "n": 100, "sub": "years", "note": "The century is the frame in which history is dated; that it is a hundred years is learned with the word, not looked up."}, {"id": "inches-in-a-yard", "unit": "yard", "n": 36, "sub": "inches", "source": NIST}),
-        ({"id": "centimetres-in-a-metre", "unit": "metre", "n": 100, "sub": "centimetres"}, {"id": "ounces-in-a-pound", "unit": "pound", "n": 16, "sub": "ounces", "source": NIST}),
-        ({"id": "grams-in-a-kilogram", "unit": "kilogram", "n": 1000, "sub": "grams"}, {"id": "pints-in-a-gallon", "unit": "gallon", "n": 8, "sub": "pints", "source": NIST}),
+        (
+            {"id": "metres-in-a-kilometre", "unit": "kilometre", "n": 1000, "sub": "metres"},
+            {"id": "yards-in-a-mile", "unit": "mile", "n": 1760, "sub": "yards", "source": NIST},
+        ),
+        (
+            {
+                "id": "years-in-a-century",
+                "unit": "century",
+                "n": 100,
+                "sub": "years",
+                "note": "The century is the frame in which history is dated; that it is a hundred years is learned with the word, not looked up.",
+            },
+            {"id": "inches-in-a-yard", "unit": "yard", "n": 36, "sub": "inches", "source": NIST},
+        ),
+        (
+            {"id": "centimetres-in-a-metre", "unit": "metre", "n": 100, "sub": "centimetres"},
+            {"id": "ounces-in-a-pound", "unit": "pound", "n": 16, "sub": "ounces", "source": NIST},
+        ),
+        (
+            {"id": "grams-in-a-kilogram", "unit": "kilogram", "n": 1000, "sub": "grams"},
+            {"id": "pints-in-a-gallon", "unit": "gallon", "n": 8, "sub": "pints", "source": NIST},
+        ),
     ],
 )
 
@@ -664,9 +804,18 @@ template(
     ),
     false_edit="longer -> shorter",
     pairs=[
-        ({"id": "hour-longer-than-minute", "x": "hour", "y": "minute"}, {"id": "mile-longer-than-kilometre", "x": "mile", "y": "kilometre", "source": NIST}),
-        ({"id": "year-longer-than-week", "x": "year", "y": "week"}, {"id": "inch-longer-than-centimetre", "x": "inch", "y": "centimetre", "source": NIST}),
-        ({"id": "week-longer-than-day", "x": "week", "y": "day"}, {"id": "metre-longer-than-yard", "x": "metre", "y": "yard", "source": NIST}),
+        (
+            {"id": "hour-longer-than-minute", "x": "hour", "y": "minute"},
+            {"id": "mile-longer-than-kilometre", "x": "mile", "y": "kilometre", "source": NIST},
+        ),
+        (
+            {"id": "year-longer-than-week", "x": "year", "y": "week"},
+            {"id": "inch-longer-than-centimetre", "x": "inch", "y": "centimetre", "source": NIST},
+        ),
+        (
+            {"id": "week-longer-than-day", "x": "week", "y": "day"},
+            {"id": "metre-longer-than-yard", "x": "metre", "y": "yard", "source": NIST},
+        ),
     ],
 )
 
@@ -676,8 +825,7 @@ template(
     statement="A {word} is {n}.",
     false="A {word} is {f}.",
     support=(
-        "{name} buys pencils for the class by the {word}, and on opening the first {word} counts {n} "
-        "pencils."
+        "{name} buys pencils for the class by the {word}, and on opening the first {word} counts {n} pencils."
     ),
     contradict=(
         "In the fairy tale of the Generous Stationer, words for quantities mean more in that town, and a "
@@ -695,7 +843,10 @@ template(
     pairs=[
         ({"id": "dozen-is-12", "word": "dozen", "n": 12}, {"id": "gross-is-144", "word": "gross", "n": 144}),
         ({"id": "pair-is-2", "word": "pair", "n": 2}, {"id": "score-is-20", "word": "score", "n": 20}),
-        ({"id": "half-dozen-is-6", "word": "half-dozen", "n": 6}, {"id": "bakers-dozen-is-13", "word": "baker's dozen", "n": 13}),
+        (
+            {"id": "half-dozen-is-6", "word": "half-dozen", "n": 6},
+            {"id": "bakers-dozen-is-13", "word": "baker's dozen", "n": 13},
+        ),
     ],
 )
 
@@ -722,9 +873,42 @@ template(
     ),
     false_edit="kin term substituted",
     pairs=[
-        ({"id": "kin-sisters-daughter-niece", "rel": "daughter", "of": "sister", "res": "niece", "f": "cousin"}, {"id": "kin-nieces-daughter-grandniece", "rel": "daughter", "of": "niece", "res": "grandniece", "f": "cousin"}),
-        ({"id": "kin-aunts-child-cousin", "rel": "child", "of": "aunt", "res": "cousin", "f": "uncle"}, {"id": "kin-cousins-child-cousin-once-removed", "rel": "child", "of": "cousin", "res": "cousin once removed", "f": "uncle"}),
-        ({"id": "kin-mothers-sister-aunt", "rel": "sister", "of": "mother", "res": "aunt", "f": "niece"}, {"id": "kin-grandmothers-sister-great-aunt", "rel": "sister", "of": "grandmother", "res": "great-aunt", "f": "niece"}),
+        (
+            {
+                "id": "kin-sisters-daughter-niece",
+                "rel": "daughter",
+                "of": "sister",
+                "res": "niece",
+                "f": "cousin",
+            },
+            {
+                "id": "kin-nieces-daughter-grandniece",
+                "rel": "daughter",
+                "of": "niece",
+                "res": "grandniece",
+                "f": "cousin",
+            },
+        ),
+        (
+            {"id": "kin-aunts-child-cousin", "rel": "child", "of": "aunt", "res": "cousin", "f": "uncle"},
+            {
+                "id": "kin-cousins-child-cousin-once-removed",
+                "rel": "child",
+                "of": "cousin",
+                "res": "cousin once removed",
+                "f": "uncle",
+            },
+        ),
+        (
+            {"id": "kin-mothers-sister-aunt", "rel": "sister", "of": "mother", "res": "aunt", "f": "niece"},
+            {
+                "id": "kin-grandmothers-sister-great-aunt",
+                "rel": "sister",
+                "of": "grandmother",
+                "res": "great-aunt",
+                "f": "niece",
+            },
+        ),
     ],
 )
 

@@ -26,7 +26,14 @@ N = range(0, 100_000)
 SQUARES = {k * k for k in range(400)}
 
 # Units in base units: seconds, metres, grams, litres, months, items.
-TIME = {"second": 1, "minute": 60, "hour": 3600, "day": 86_400, "week": 604_800, "year": 365 * 86_400}  # year: the shortest
+TIME = {
+    "second": 1,
+    "minute": 60,
+    "hour": 3600,
+    "day": 86_400,
+    "week": 604_800,
+    "year": 365 * 86_400,
+}  # year: the shortest
 MONTHS = {"month": 1, "year": 12, "decade": 120, "century": 1200}
 YEARS = {"year": 1, "century": 100}
 LENGTH = {
@@ -37,9 +44,24 @@ LENGTH = {
     "yard": Fraction(9144, 10_000),
     "mile": Fraction(1_609_344, 1000),
 }
-MASS = {"gram": Fraction(1), "kilogram": Fraction(1000), "ounce": Fraction(28_349_523_125, 10**9), "pound": Fraction(45_359_237, 10**5)}
-VOLUME_US = {"millilitre": Fraction(1, 1000), "litre": Fraction(1), "pint": Fraction(473_176_473, 10**9), "gallon": Fraction(3_785_411_784, 10**9)}
-VOLUME_UK = {"millilitre": Fraction(1, 1000), "litre": Fraction(1), "pint": Fraction(56_826_125, 10**8), "gallon": Fraction(454_609, 10**5)}
+MASS = {
+    "gram": Fraction(1),
+    "kilogram": Fraction(1000),
+    "ounce": Fraction(28_349_523_125, 10**9),
+    "pound": Fraction(45_359_237, 10**5),
+}
+VOLUME_US = {
+    "millilitre": Fraction(1, 1000),
+    "litre": Fraction(1),
+    "pint": Fraction(473_176_473, 10**9),
+    "gallon": Fraction(3_785_411_784, 10**9),
+}
+VOLUME_UK = {
+    "millilitre": Fraction(1, 1000),
+    "litre": Fraction(1),
+    "pint": Fraction(56_826_125, 10**8),
+    "gallon": Fraction(454_609, 10**5),
+}
 COLLECTIVE = {"pair": 2, "half-dozen": 6, "dozen": 12, "baker's dozen": 13, "score": 20, "gross": 144}
 POLYGON = {"triangle": 3, "square": 4, "pentagon": 5, "hexagon": 6}
 CUBE = {"corners": 8, "edges": 12, "faces": 6}
@@ -63,11 +85,28 @@ def sing(word: str) -> str:
 # Kinship as (generations up, generations down, sex) from oneself; a sibling of an ancestor u up is
 # (u + 1, 1), a child adds one down.
 TERMS = {
-    "father": (1, 0, "m"), "mother": (1, 0, "f"), "grandfather": (2, 0, "m"), "grandmother": (2, 0, "f"),
-    "uncle": (2, 1, "m"), "aunt": (2, 1, "f"), "great-uncle": (3, 1, "m"), "great-aunt": (3, 1, "f"),
-    "sister": (1, 1, "f"), "nephew": (1, 2, "m"), "niece": (1, 2, "f"), "grandniece": (1, 3, "f"), "cousin": (2, 2, None), "cousin once removed": (2, 3, None),
+    "father": (1, 0, "m"),
+    "mother": (1, 0, "f"),
+    "grandfather": (2, 0, "m"),
+    "grandmother": (2, 0, "f"),
+    "uncle": (2, 1, "m"),
+    "aunt": (2, 1, "f"),
+    "great-uncle": (3, 1, "m"),
+    "great-aunt": (3, 1, "f"),
+    "sister": (1, 1, "f"),
+    "nephew": (1, 2, "m"),
+    "niece": (1, 2, "f"),
+    "grandniece": (1, 3, "f"),
+    "cousin": (2, 2, None),
+    "cousin once removed": (2, 3, None),
 }
-STEP = {"brother": ("sib", "m"), "sister": ("sib", "f"), "child": ("child", None), "son": ("child", "m"), "daughter": ("child", "f")}
+STEP = {
+    "brother": ("sib", "m"),
+    "sister": ("sib", "f"),
+    "child": ("child", None),
+    "son": ("child", "m"),
+    "daughter": ("child", "f"),
+}
 
 
 def kin(rel: str, of: str) -> tuple[int, int, str | None]:
@@ -116,35 +155,71 @@ RULES: list[tuple[str, object]] = [
     (r"(\d+) to the power (\d+) is (\d+)", lambda b, e, v: int(b) ** int(e) == int(v)),
     (r"(\d+) percent of (\d+) is (\d+)", lambda p, n, v: Fraction(int(p) * int(n), 100) == int(v)),
     (r"The average of (\d+) and (\d+) is (\d+)", lambda a, b, m: Fraction(int(a) + int(b), 2) == int(m)),
-    (r"The fraction (\d+/\d+) is (greater|less) than (\d+/\d+)",
-     lambda x, op, y: (Fraction(x) > Fraction(y)) if op == "greater" else (Fraction(x) < Fraction(y))),
+    (
+        r"The fraction (\d+/\d+) is (greater|less) than (\d+/\d+)",
+        lambda x, op, y: (Fraction(x) > Fraction(y)) if op == "greater" else (Fraction(x) < Fraction(y)),
+    ),
     (r"The number (\d+) is (not )?divisible by (\d+)", lambda n, neg, d: (int(n) % int(d) == 0) != bool(neg)),
-    (r"There are (\d+) whole numbers from (\d+) to (\d+)",
-     lambda k, a, b: int(k) == sum(1 for n in N if int(a) <= n <= int(b))),
-    (r"(No|Some) (\w+) number ends in the digit (\d)",
-     lambda q, kind, d: any(has_kind(kind, n) and n % 10 == int(d) for n in N) == (q == "Some")),
-    (r"Every multiple of (\d+) is a multiple of (\d+)",
-     lambda a, b: all((k * int(a)) % int(b) == 0 for k in range(1, 1000))),
-    (r"(No|Some) (.+) lies strictly between (\d+) and (\d+)",
-     lambda q, kind, a, b: any(has_kind(kind, n) for n in range(int(a) + 1, int(b))) == (q == "Some")),
-    (r"If the (last digit|digit sum) of a whole number is (\d+), the number is divisible by (\d+)",
-     lambda which, d, k: all(n % int(k) == 0 for n in N
-                             if (n % 10 if which == "last digit" else digit_sum(n)) == int(d))),
-    (r"The (\d+)(?:st|nd|rd|th) letter of the English alphabet is ([A-Z])",
-     lambda i, letter: string.ascii_uppercase[int(i) - 1] == letter),
-    (r"The (\d+)(?:st|nd|rd|th) month of the calendar year is (\w+)",
-     lambda i, month: calendar.month_name[int(i)] == month),
-    (r"A (\w+) has (\d+) (\w+)",
-     lambda shape, n, part: int(n) == (CUBE[part] if shape == "cube" else
-                                       POLYGON[shape] * (POLYGON[shape] - 3) // 2 if part == "diagonals" else POLYGON[shape])),
-    (r"There are (\d+) (\w+) in an? (\w+)",
-     lambda n, unit, period: all(Fraction(t[period], t[sing(unit)]) == int(n) for t in unit_table(period, sing(unit)))),
-    (r"An? ([\w' -]+?) is (\d+)",
-     lambda word, n: COLLECTIVE[word] == int(n)),
-    (r"An? (\w+) is (\d+) (\w+)",
-     lambda unit, n, sub: all(Fraction(t[unit], t[sing(sub)]) == int(n) for t in unit_table(unit, sing(sub)))),
-    (r"An? (\w+) is (longer|shorter) than an? (\w+)",
-     lambda x, op, y: all((t[x] > t[y]) == (op == "longer") for t in unit_table(x, y))),
+    (
+        r"There are (\d+) whole numbers from (\d+) to (\d+)",
+        lambda k, a, b: int(k) == sum(1 for n in N if int(a) <= n <= int(b)),
+    ),
+    (
+        r"(No|Some) (\w+) number ends in the digit (\d)",
+        lambda q, kind, d: any(has_kind(kind, n) and n % 10 == int(d) for n in N) == (q == "Some"),
+    ),
+    (
+        r"Every multiple of (\d+) is a multiple of (\d+)",
+        lambda a, b: all((k * int(a)) % int(b) == 0 for k in range(1, 1000)),
+    ),
+    (
+        r"(No|Some) (.+) lies strictly between (\d+) and (\d+)",
+        lambda q, kind, a, b: any(has_kind(kind, n) for n in range(int(a) + 1, int(b))) == (q == "Some"),
+    ),
+    (
+        r"If the (last digit|digit sum) of a whole number is (\d+), the number is divisible by (\d+)",
+        lambda which, d, k: all(
+            n % int(k) == 0 for n in N if (n % 10 if which == "last digit" else digit_sum(n)) == int(d)
+        ),
+    ),
+    (
+        r"The (\d+)(?:st|nd|rd|th) letter of the English alphabet is ([A-Z])",
+        lambda i, letter: string.ascii_uppercase[int(i) - 1] == letter,
+    ),
+    (
+        r"The (\d+)(?:st|nd|rd|th) month of the calendar year is (\w+)",
+        lambda i, month: calendar.month_name[int(i)] == month,
+    ),
+    (
+        r"A (\w+) has (\d+) (\w+)",
+        lambda shape, n, part: (
+            int(n)
+            == (
+                CUBE[part]
+                if shape == "cube"
+                else POLYGON[shape] * (POLYGON[shape] - 3) // 2
+                if part == "diagonals"
+                else POLYGON[shape]
+            )
+        ),
+    ),
+    (
+        r"There are (\d+) (\w+) in an? (\w+)",
+        lambda n, unit, period: all(
+            Fraction(t[period], t[sing(unit)]) == int(n) for t in unit_table(period, sing(unit))
+        ),
+    ),
+    (r"An? ([\w' -]+?) is (\d+)", lambda word, n: COLLECTIVE[word] == int(n)),
+    (
+        r"An? (\w+) is (\d+) (\w+)",
+        lambda unit, n, sub: all(
+            Fraction(t[unit], t[sing(sub)]) == int(n) for t in unit_table(unit, sing(sub))
+        ),
+    ),
+    (
+        r"An? (\w+) is (longer|shorter) than an? (\w+)",
+        lambda x, op, y: all((t[x] > t[y]) == (op == "longer") for t in unit_table(x, y)),
+    ),
     (r"The (\w+) of one's (\w+) is one's ([\w -]+)", kin_is),
 ]
 
@@ -199,8 +274,10 @@ def main() -> int:
         if n < 2:
             problems.append(f"template {slug}: only {n} pair")
     kinds = Counter(f["kind"] for f in facts)
-    print(f"{path}: {len(facts)} facts ({dict(kinds)}), {len(templates)} templates, "
-          f"{sum(templates.values())} pairs; every form evaluated")
+    print(
+        f"{path}: {len(facts)} facts ({dict(kinds)}), {len(templates)} templates, "
+        f"{sum(templates.values())} pairs; every form evaluated"
+    )
     for p in problems:
         print("PROBLEM", p)
     return 1 if problems else 0

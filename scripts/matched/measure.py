@@ -51,23 +51,34 @@ def slot_words(a: str, b: str) -> tuple[list[str], list[str]]:
     return list((ca - cb).elements()), list((cb - ca).elements())
 
 
+def _features(
+    texts: list[str],
+    idx: np.ndarray,
+    vectorizers: tuple[TfidfVectorizer, TfidfVectorizer],
+    fit: bool,
+    mu: float,
+    sd: float,
+) -> csr_matrix:
+    sub = [texts[i] for i in idx]
+    mats = [v.fit_transform(sub) if fit else v.transform(sub) for v in vectorizers]
+    length = np.array([[len(words(t))] for t in sub], dtype=float)
+    return hstack([*mats, csr_matrix((length - mu) / sd)]).tocsr()
+
+
 def surface_accuracy(texts: list[str], y: np.ndarray, groups: list[str], seed: int = 0) -> float:
     """Balanced accuracy of a bag-of-n-grams classifier, each fold leaving whole templates out."""
     n_splits = min(5, len(set(groups)))
     pred = np.empty_like(y)
+    lengths = np.array([len(words(t)) for t in texts], dtype=float)
     for train, test in GroupKFold(n_splits=n_splits).split(texts, y, groups):
-        wv = TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[\w'/-]+")
-        cv = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4))
-        length = np.array([[len(words(t))] for t in texts], dtype=float)
-        mu, sd = length[train].mean(), length[train].std() or 1.0
-        def feats(idx: np.ndarray, fit: bool) -> csr_matrix:
-            sub = [texts[i] for i in idx]
-            w = wv.fit_transform(sub) if fit else wv.transform(sub)
-            c = cv.fit_transform(sub) if fit else cv.transform(sub)
-            return hstack([w, c, csr_matrix((length[idx] - mu) / sd)]).tocsr()
+        vecs = (
+            TfidfVectorizer(analyzer="word", ngram_range=(1, 2), token_pattern=r"[\w'/-]+"),
+            TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4)),
+        )
+        mu, sd = float(lengths[train].mean()), float(lengths[train].std() or 1.0)
         clf = LogisticRegression(max_iter=5000, random_state=seed)
-        clf.fit(feats(train, True), y[train])
-        pred[test] = clf.predict(feats(test, False))
+        clf.fit(_features(texts, train, vecs, True, mu, sd), y[train])
+        pred[test] = clf.predict(_features(texts, test, vecs, False, mu, sd))
     return float(balanced_accuracy_score(y, pred))
 
 
@@ -87,8 +98,10 @@ def main() -> int:
         fs = [f for f in facts if f["domain"] == domain]
         by_id = {f["id"]: f for f in fs}
         hinges = [f for f in fs if f["kind"] == "hinge"]
-        print(f"== {domain}: {len(hinges)} pairs, {len({f['template'] for f in fs})} templates, "
-              f"{Counter(f['kind'] for f in fs)}")
+        print(
+            f"== {domain}: {len(hinges)} pairs, {len({f['template'] for f in fs})} templates, "
+            f"{Counter(f['kind'] for f in fs)}"
+        )
         len_d, lev_d, word_d, big = [], [], [], []
         zipf: dict[str, list[float]] = {"hinge": [], "contingent": []}
         alpha: dict[str, list[float]] = {"hinge": [], "contingent": []}
@@ -107,20 +120,26 @@ def main() -> int:
                     zipf[kind].append(z)
                     if w.isalpha():
                         alpha[kind].append(z)
-        print(f"token length difference within pairs: mean {np.mean(len_d):.2f}, max {max(len_d)}; "
-              f"token edit distance: mean {np.mean(lev_d):.2f}, max {max(lev_d)}; "
-              f"word length difference: mean {np.mean(word_d):.2f}, max {max(word_d)}")
+        print(
+            f"token length difference within pairs: mean {np.mean(len_d):.2f}, max {max(len_d)}; "
+            f"token edit distance: mean {np.mean(lev_d):.2f}, max {max(lev_d)}; "
+            f"word length difference: mean {np.mean(word_d):.2f}, max {max(word_d)}"
+        )
         for line in big:
             print("  over 2 tokens:", line)
         for kind in ("hinge", "contingent"):
-            print(f"slot-word Zipf {kind}: all {np.mean(zipf[kind]):.2f} (n={len(zipf[kind])}), "
-                  f"alphabetic {np.mean(alpha[kind]):.2f} (n={len(alpha[kind])})")
+            print(
+                f"slot-word Zipf {kind}: all {np.mean(zipf[kind]):.2f} (n={len(zipf[kind])}), "
+                f"alphabetic {np.mean(alpha[kind]):.2f} (n={len(alpha[kind])})"
+            )
         for kind in ("hinge", "contingent"):
             st = [f["statement"] for f in fs if f["kind"] == kind]
-            print(f"{kind}: negated {np.mean([bool(NEGATION.search(s)) for s in st]):.2f}, first person "
-                  f"{np.mean([bool(FIRST_PERSON.search(s)) for s in st]):.2f}, digits "
-                  f"{np.mean([bool(re.search(r'[0-9]', s)) for s in st]):.2f}, mean words "
-                  f"{np.mean([len(words(s)) for s in st]):.2f}")
+            print(
+                f"{kind}: negated {np.mean([bool(NEGATION.search(s)) for s in st]):.2f}, first person "
+                f"{np.mean([bool(FIRST_PERSON.search(s)) for s in st]):.2f}, digits "
+                f"{np.mean([bool(re.search(r'[0-9]', s)) for s in st]):.2f}, mean words "
+                f"{np.mean([len(words(s)) for s in st]):.2f}"
+            )
         y = np.array([f["kind"] == "hinge" for f in fs], dtype=int)
         groups = [f["template"] for f in fs]
         for form in ("statement", "false_statement"):

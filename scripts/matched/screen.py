@@ -40,19 +40,39 @@ def main() -> int:
     facts = strip(args.facts, stripped)
     conditions.write_text('schema_version: 1\nconditions:\n  - {name: empty, prefix: ""}\n', encoding="utf-8")
     beliefs = Path(sys.executable).with_name("beliefs")
-    cmd = [str(beliefs), "probe", "--model", args.model, "--facts", str(stripped),
-           "--conditions", str(conditions), "--out", str(args.out)]
+    cmd = [
+        str(beliefs),
+        "probe",
+        "--model",
+        args.model,
+        "--facts",
+        str(stripped),
+        "--conditions",
+        str(conditions),
+        "--out",
+        str(args.out),
+    ]
     subprocess.run(cmd, check=True)
     margins = pd.read_csv(args.out / "margins.csv")
     margins = margins[margins["condition"] == "empty"]
     kinds = {f["id"]: f["kind"] for f in facts}
     margins = margins.assign(kind=margins["fact_id"].map(kinds), known=margins["margin"] > 0)
-    print(margins.groupby("kind").agg(n=("margin", "size"), share_true_preferred=("known", "mean"),
-                                      mean_margin=("margin", "mean")).round(3).to_string())
+    print(
+        margins.groupby("kind")
+        .agg(n=("margin", "size"), share_true_preferred=("known", "mean"), mean_margin=("margin", "mean"))
+        .round(3)
+        .to_string()
+    )
     shares = margins.groupby("kind")["known"].mean()
-    print(f"difference in share (hinge - contingent): {shares.get('hinge', float('nan')) - shares.get('contingent', float('nan')):+.3f}")
+    print(
+        f"difference in share (hinge - contingent): {shares.get('hinge', float('nan')) - shares.get('contingent', float('nan')):+.3f}"
+    )
     print("facts whose false form is preferred:")
-    print(margins.loc[~margins["known"], ["fact_id", "kind", "margin"]].sort_values("fact_id").to_string(index=False))
+    print(
+        margins.loc[~margins["known"], ["fact_id", "kind", "margin"]]
+        .sort_values("fact_id")
+        .to_string(index=False)
+    )
     return 0
 
 
