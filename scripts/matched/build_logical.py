@@ -91,7 +91,7 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "product-10-times-7", "a": 10, "b": 7}, {"id": "product-13-times-7", "a": 13, "b": 7}),
-        ({"id": "product-17-times-10", "a": 17, "b": 10}, {"id": "product-17-times-12", "a": 17, "b": 12}),
+        ({"id": "product-17-times-10", "a": 17, "b": 10}, {"id": "product-15-times-12", "a": 15, "b": 12}),
         (
             {
                 "id": "product-12-times-12",
@@ -135,7 +135,6 @@ template(
             {"id": "difference-47-minus-10", "a": 47, "b": 10},
             {"id": "difference-100-minus-37", "a": 100, "b": 37},
         ),
-        ({"id": "difference-10-minus-1", "a": 10, "b": 1}, {"id": "difference-83-minus-9", "a": 83, "b": 9}),
     ],
 )
 
@@ -155,7 +154,7 @@ template(
     pairs=[
         ({"id": "half-of-10", "n": 10}, {"id": "half-of-74", "n": 74}),
         ({"id": "half-of-100", "n": 100}, {"id": "half-of-250", "n": 250}),
-        ({"id": "half-of-24", "n": 24}, {"id": "half-of-130", "n": 130}),
+        ({"id": "half-of-24", "n": 24}, {"id": "half-of-144", "n": 144}),
         ({"id": "half-of-16", "n": 16}, {"id": "half-of-96", "n": 96}),
     ],
 )
@@ -178,8 +177,7 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "twice-50", "n": 50}, {"id": "twice-125", "n": 125}),
-        ({"id": "twice-15", "n": 15}, {"id": "twice-65", "n": 65}),
-        ({"id": "twice-12", "n": 12}, {"id": "twice-85", "n": 85}),
+        ({"id": "twice-15", "n": 15}, {"id": "twice-75", "n": 75}),
     ],
 )
 
@@ -225,7 +223,7 @@ template(
     pairs=[
         ({"id": "quotient-100-by-10", "a": 100, "b": 10}, {"id": "quotient-1000-by-8", "a": 1000, "b": 8}),
         ({"id": "quotient-70-by-7", "a": 70, "b": 7}, {"id": "quotient-120-by-8", "a": 120, "b": 8}),
-        ({"id": "quotient-60-by-4", "a": 60, "b": 4}, {"id": "quotient-91-by-7", "a": 91, "b": 7}),
+        ({"id": "quotient-60-by-4", "a": 60, "b": 4}, {"id": "quotient-96-by-8", "a": 96, "b": 8}),
     ],
 )
 
@@ -248,7 +246,6 @@ template(
     pairs=[
         ({"id": "power-10-to-3", "b": 10, "e": 3}, {"id": "power-2-to-10", "b": 2, "e": 10}),
         ({"id": "power-10-to-2", "b": 10, "e": 2}, {"id": "power-5-to-3", "b": 5, "e": 3}),
-        ({"id": "power-10-to-6", "b": 10, "e": 6}, {"id": "power-2-to-20", "b": 2, "e": 20}),
     ],
 )
 
@@ -400,7 +397,6 @@ template(
     false_edit="count + 1",
     pairs=[
         ({"id": "range-1-to-10", "a": 1, "b": 10}, {"id": "range-15-to-40", "a": 15, "b": 40}),
-        ({"id": "range-1-to-100", "a": 1, "b": 100}, {"id": "range-28-to-100", "a": 28, "b": 100}),
         ({"id": "range-1-to-5", "a": 1, "b": 5}, {"id": "range-4-to-20", "a": 4, "b": 20}),
     ],
 )
@@ -481,10 +477,6 @@ template(
         (
             {"id": "multiples-of-70-and-7", "a": 70, "b": 7, "fb": 20},
             {"id": "multiples-of-57-and-19", "a": 57, "b": 19, "fb": 17},
-        ),
-        (
-            {"id": "multiples-of-90-and-9", "a": 90, "b": 9, "fb": 20},
-            {"id": "multiples-of-200-and-8", "a": 200, "b": 8, "fb": 30},
         ),
     ],
 )
@@ -593,7 +585,7 @@ template(
     pairs=[
         (
             {"id": "alphabet-1st-is-a", "ord": "1st", "n": 1, "L": "A", "F": "E"},
-            {"id": "alphabet-19th-is-s", "ord": "19th", "n": 19, "L": "S", "F": "E"},
+            {"id": "alphabet-26th-is-z", "ord": "26th", "n": 26, "L": "Z", "F": "E"},
         ),
         (
             {"id": "alphabet-2nd-is-b", "ord": "2nd", "n": 2, "L": "B", "F": "K"},
@@ -624,13 +616,13 @@ template(
     ),
     note_c=(
         "The number of a month in the middle of the year is counted out (and the Latin names mislead: "
-        "September and October are not the seventh and eighth); a slip here shakes nothing."
+        "October is not the eighth month, nor November the ninth); a slip here shakes nothing."
     ),
     false_edit="month substituted (same month in both)",
     pairs=[
         (
             {"id": "month-1st-is-january", "ord": "1st", "n": 1, "M": "January", "F": "June"},
-            {"id": "month-9th-is-september", "ord": "9th", "n": 9, "M": "September", "F": "June"},
+            {"id": "month-11th-is-november", "ord": "11th", "n": 11, "M": "November", "F": "June"},
         ),
         (
             {"id": "month-12th-is-december", "ord": "12th", "n": 12, "M": "December", "F": "April"},
