@@ -66,9 +66,25 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "sum-37-plus-10", "a": 37, "b": 10}, {"id": "sum-37-plus-63", "a": 37, "b": 63}),
+        (
+            {
+                "id": "sum-37-plus-10",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 37,
+                "b": 10,
+            },
+            {"id": "sum-37-plus-63", "a": 37, "b": 63},
+        ),
         ({"id": "sum-50-plus-50", "a": 50, "b": 50}, {"id": "sum-73-plus-27", "a": 73, "b": 27}),
-        ({"id": "sum-91-plus-1", "a": 91, "b": 1}, {"id": "sum-91-plus-37", "a": 91, "b": 37}),
+        (
+            {
+                "id": "sum-91-plus-1",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 91,
+                "b": 1,
+            },
+            {"id": "sum-91-plus-37", "a": 91, "b": 37},
+        ),
         ({"id": "sum-25-plus-25", "a": 25, "b": 25}, {"id": "sum-17-plus-33", "a": 17, "b": 33}),
     ],
 )
@@ -91,7 +107,15 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "product-10-times-7", "a": 10, "b": 7}, {"id": "product-13-times-7", "a": 13, "b": 7}),
-        ({"id": "product-17-times-10", "a": 17, "b": 10}, {"id": "product-15-times-12", "a": 15, "b": 12}),
+        (
+            {
+                "id": "product-17-times-10",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 17,
+                "b": 10,
+            },
+            {"id": "product-15-times-12", "a": 15, "b": 12},
+        ),
         (
             {
                 "id": "product-12-times-12",
@@ -102,7 +126,15 @@ template(
             },
             {"id": "product-14-times-12", "a": 14, "b": 12},
         ),
-        ({"id": "product-13-times-10", "a": 13, "b": 10}, {"id": "product-24-times-15", "a": 24, "b": 15}),
+        (
+            {
+                "id": "product-13-times-10",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 13,
+                "b": 10,
+            },
+            {"id": "product-24-times-15", "a": 24, "b": 15},
+        ),
     ],
 )
 
@@ -124,7 +156,12 @@ template(
     false_edit="result + 10",
     pairs=[
         (
-            {"id": "difference-91-minus-1", "a": 91, "b": 1},
+            {
+                "id": "difference-91-minus-1",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 91,
+                "b": 1,
+            },
             {"id": "difference-92-minus-37", "a": 92, "b": 37},
         ),
         (
@@ -132,7 +169,12 @@ template(
             {"id": "difference-143-minus-68", "a": 143, "b": 68},
         ),
         (
-            {"id": "difference-47-minus-10", "a": 47, "b": 10},
+            {
+                "id": "difference-47-minus-10",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "a": 47,
+                "b": 10,
+            },
             {"id": "difference-100-minus-37", "a": 100, "b": 37},
         ),
     ],
@@ -153,7 +195,14 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "half-of-10", "n": 10}, {"id": "half-of-74", "n": 74}),
-        ({"id": "half-of-100", "n": 100}, {"id": "half-of-250", "n": 250}),
+        (
+            {"id": "half-of-100", "n": 100},
+            {
+                "id": "half-of-250",
+                "contested": "Contested: worked out rather than known, but quickly and by many adults from memory; a reader who counts any instantly recalled result as standing fast would call it a hinge.",
+                "n": 250,
+            },
+        ),
         ({"id": "half-of-24", "n": 24}, {"id": "half-of-144", "n": 144}),
         ({"id": "half-of-16", "n": 16}, {"id": "half-of-96", "n": 96}),
     ],
@@ -176,8 +225,22 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "twice-50", "n": 50}, {"id": "twice-125", "n": 125}),
-        ({"id": "twice-15", "n": 15}, {"id": "twice-75", "n": 75}),
+        (
+            {"id": "twice-50", "n": 50},
+            {
+                "id": "twice-125",
+                "contested": "Contested: worked out rather than known, but quickly and by many adults from memory; a reader who counts any instantly recalled result as standing fast would call it a hinge.",
+                "n": 125,
+            },
+        ),
+        (
+            {"id": "twice-15", "n": 15},
+            {
+                "id": "twice-75",
+                "contested": "Contested: worked out rather than known, but quickly and by many adults from memory; a reader who counts any instantly recalled result as standing fast would call it a hinge.",
+                "n": 75,
+            },
+        ),
     ],
 )
 
@@ -199,7 +262,14 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "square-of-10", "n": 10}, {"id": "square-of-17", "n": 17}),
-        ({"id": "square-of-20", "n": 20}, {"id": "square-of-25", "n": 25}),
+        (
+            {"id": "square-of-20", "n": 20},
+            {
+                "id": "square-of-25",
+                "contested": "Contested: worked out rather than known, but quickly and by many adults from memory; a reader who counts any instantly recalled result as standing fast would call it a hinge.",
+                "n": 25,
+            },
+        ),
         ({"id": "square-of-30", "n": 30}, {"id": "square-of-29", "n": 29}),
     ],
 )
@@ -267,9 +337,33 @@ template(
     false_edit="result + 10",
     pairs=[
         ({"id": "percent-50-of-80", "p": 50, "n": 80}, {"id": "percent-35-of-80", "p": 35, "n": 80}),
-        ({"id": "percent-10-of-370", "p": 10, "n": 370}, {"id": "percent-20-of-65", "p": 20, "n": 65}),
-        ({"id": "percent-10-of-170", "p": 10, "n": 170}, {"id": "percent-15-of-60", "p": 15, "n": 60}),
-        ({"id": "percent-100-of-13", "p": 100, "n": 13}, {"id": "percent-24-of-50", "p": 24, "n": 50}),
+        (
+            {
+                "id": "percent-10-of-370",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "p": 10,
+                "n": 370,
+            },
+            {"id": "percent-20-of-65", "p": 20, "n": 65},
+        ),
+        (
+            {
+                "id": "percent-10-of-170",
+                "contested": "Contested: the operand is arbitrary and only the operation is familiar (adding or taking one is counting on or back, multiplying or dividing by ten moves a digit, ten percent moves a digit); a reader who keeps hinges to memorised number facts would call it contingent.",
+                "p": 10,
+                "n": 170,
+            },
+            {"id": "percent-15-of-60", "p": 15, "n": 60},
+        ),
+        (
+            {
+                "id": "percent-100-of-13",
+                "contested": "Contested: true by the meaning of 'percent' whatever the number; included as the percent frame's counterpart of taking the whole, but it may read as a definition rather than a certainty about 13.",
+                "p": 100,
+                "n": 13,
+            },
+            {"id": "percent-24-of-50", "p": 24, "n": 50},
+        ),
     ],
 )
 
@@ -291,7 +385,15 @@ template(
     note_c=ARITH_C,
     false_edit="result + 10",
     pairs=[
-        ({"id": "average-of-17-and-19", "a": 17, "b": 19}, {"id": "average-of-17-and-43", "a": 17, "b": 43}),
+        (
+            {
+                "id": "average-of-17-and-19",
+                "contested": "Contested: the midpoint of two numbers two apart is seen at once, but the numbers are not round; a reader who keeps hinges to memorised facts would call it contingent.",
+                "a": 17,
+                "b": 19,
+            },
+            {"id": "average-of-17-and-43", "a": 17, "b": 43},
+        ),
         ({"id": "average-of-24-and-26", "a": 24, "b": 26}, {"id": "average-of-12-and-88", "a": 12, "b": 88}),
         (
             {"id": "average-of-50-and-100", "a": 50, "b": 100},
@@ -356,8 +458,8 @@ template(
         "children: whichever way they are dealt, some are always left over, and the children accept it."
     ),
     note_h=(
-        "Counting in tens, fives, quarters and pairs is how {n} is met in daily life (coins, hours, "
-        "pairs); that it splits evenly into {d}s is used, not found out."
+        "Splitting {n} into {d}s is part of counting in {d}s or in tens, which is how {n} is met in money, "
+        "time and measures; it is used, not found out."
     ),
     note_c=(
         "That {n} splits evenly into {d}s is found by dividing or by knowing a factorisation; a competent "
@@ -585,7 +687,14 @@ template(
     pairs=[
         (
             {"id": "alphabet-1st-is-a", "ord": "1st", "n": 1, "L": "A", "F": "E"},
-            {"id": "alphabet-26th-is-z", "ord": "26th", "n": 26, "L": "Z", "F": "E"},
+            {
+                "id": "alphabet-26th-is-z",
+                "contested": "Contested: that Z ends the alphabet stands fast; that it is the 26th letter needs the count of letters, which one learns as a fact.",
+                "ord": "26th",
+                "n": 26,
+                "L": "Z",
+                "F": "E",
+            },
         ),
         (
             {"id": "alphabet-2nd-is-b", "ord": "2nd", "n": 2, "L": "B", "F": "K"},
@@ -653,8 +762,9 @@ template(
         "doubting it would mean no longer knowing what {art_l} {shape} is."
     ),
     note_c=(
-        "The number of {part} has to be counted or worked out (diagonals: n(n - 3)/2), and adults often get "
-        "it wrong without doubting anything else."
+        "The number of {part} has to be counted or worked out (a solid's are not all in view at once; a "
+        "polygon with n corners has n(n - 3)/2 diagonals), and adults often get it wrong without doubting "
+        "anything else."
     ),
     false_edit="count + 1",
     pairs=[
@@ -749,7 +859,13 @@ template(
     false_edit="number x 2",
     pairs=[
         (
-            {"id": "metres-in-a-kilometre", "unit": "kilometre", "n": 1000, "sub": "metres"},
+            {
+                "id": "metres-in-a-kilometre",
+                "contested": "Contested: a hinge for those raised on metric units; for a reader raised on imperial units it is a learned conversion.",
+                "unit": "kilometre",
+                "n": 1000,
+                "sub": "metres",
+            },
             {"id": "yards-in-a-mile", "unit": "mile", "n": 1760, "sub": "yards", "source": NIST},
         ),
         (
@@ -763,11 +879,30 @@ template(
             {"id": "inches-in-a-yard", "unit": "yard", "n": 36, "sub": "inches", "source": NIST},
         ),
         (
-            {"id": "centimetres-in-a-metre", "unit": "metre", "n": 100, "sub": "centimetres"},
-            {"id": "ounces-in-a-pound", "unit": "pound", "n": 16, "sub": "ounces", "source": NIST},
+            {
+                "id": "centimetres-in-a-metre",
+                "contested": "Contested: a hinge for those raised on metric units; for a reader raised on imperial units it is a learned conversion.",
+                "unit": "metre",
+                "n": 100,
+                "sub": "centimetres",
+            },
+            {
+                "id": "ounces-in-a-pound",
+                "contested": "Contested as worded only under the troy reading (a troy pound is 12 troy ounces); the avoirdupois pound, the one meant by 'a pound' in ordinary use, is 16 ounces.",
+                "unit": "pound",
+                "n": 16,
+                "sub": "ounces",
+                "source": NIST,
+            },
         ),
         (
-            {"id": "grams-in-a-kilogram", "unit": "kilogram", "n": 1000, "sub": "grams"},
+            {
+                "id": "grams-in-a-kilogram",
+                "contested": "Contested: a hinge for those raised on metric units; for a reader raised on imperial units it is a learned conversion.",
+                "unit": "kilogram",
+                "n": 1000,
+                "sub": "grams",
+            },
             {"id": "pints-in-a-gallon", "unit": "gallon", "n": 8, "sub": "pints", "source": NIST},
         ),
     ],
@@ -834,7 +969,15 @@ template(
     false_edit="number x 2",
     pairs=[
         ({"id": "dozen-is-12", "word": "dozen", "n": 12}, {"id": "gross-is-144", "word": "gross", "n": 144}),
-        ({"id": "pair-is-2", "word": "pair", "n": 2}, {"id": "score-is-20", "word": "score", "n": 20}),
+        (
+            {"id": "pair-is-2", "word": "pair", "n": 2},
+            {
+                "id": "score-is-20",
+                "contested": "Contested as worded: 'score' also means a tally of points; read as the quantity word (fourscore, 'a score of people') it is 20.",
+                "word": "score",
+                "n": 20,
+            },
+        ),
         (
             {"id": "half-dozen-is-6", "word": "half-dozen", "n": 6},
             {"id": "bakers-dozen-is-13", "word": "baker's dozen", "n": 13},
@@ -979,8 +1122,10 @@ def build() -> list[dict[str, Any]]:
                         "support": t["support"].format(**s),
                         "contradict": t["contradict"].format(**s),
                     },
-                    "tags": list(t["tags"]) + list(s.get("tags", [])),
-                    "note": note.format(**s),
+                    "tags": list(t["tags"])
+                    + list(s.get("tags", []))
+                    + (["contested"] if s.get("contested") else []),
+                    "note": note.format(**s) + (" " + s["contested"] if s.get("contested") else ""),
                 }
                 if s.get("source"):
                     fact["source"] = s["source"]
