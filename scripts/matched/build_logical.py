@@ -458,8 +458,8 @@ template(
         "children: whichever way they are dealt, some are always left over, and the children accept it."
     ),
     note_h=(
-        "Splitting {n} into {d}s is part of counting in {d}s or in tens, which is how {n} is met in money, "
-        "time and measures; it is used, not found out."
+        "That {n} splits evenly into {d}s is read off the way {n} is counted out in money, time and "
+        "measures; it is used, not found out."
     ),
     note_c=(
         "That {n} splits evenly into {d}s is found by dividing or by knowing a factorisation; a competent "
