@@ -687,14 +687,7 @@ template(
     pairs=[
         (
             {"id": "alphabet-1st-is-a", "ord": "1st", "n": 1, "L": "A", "F": "E"},
-            {
-                "id": "alphabet-26th-is-z",
-                "contested": "Contested: that Z ends the alphabet stands fast; that it is the 26th letter needs the count of letters, which one learns as a fact.",
-                "ord": "26th",
-                "n": 26,
-                "L": "Z",
-                "F": "E",
-            },
+            {"id": "alphabet-19th-is-s", "ord": "19th", "n": 19, "L": "S", "F": "E"},
         ),
         (
             {"id": "alphabet-2nd-is-b", "ord": "2nd", "n": 2, "L": "B", "F": "K"},
@@ -725,13 +718,13 @@ template(
     ),
     note_c=(
         "The number of a month in the middle of the year is counted out (and the Latin names mislead: "
-        "October is not the eighth month, nor November the ninth); a slip here shakes nothing."
+        "September and October are not the seventh and eighth); a slip here shakes nothing."
     ),
     false_edit="month substituted (same month in both)",
     pairs=[
         (
             {"id": "month-1st-is-january", "ord": "1st", "n": 1, "M": "January", "F": "June"},
-            {"id": "month-11th-is-november", "ord": "11th", "n": 11, "M": "November", "F": "June"},
+            {"id": "month-9th-is-september", "ord": "9th", "n": 9, "M": "September", "F": "June"},
         ),
         (
             {"id": "month-12th-is-december", "ord": "12th", "n": 12, "M": "December", "F": "April"},
