@@ -71,9 +71,7 @@ def validate_stripped(path: Path) -> list[str]:
         copy = Path(tmp) / path.name
         copy.write_text(yaml.safe_dump(data, sort_keys=False, allow_unicode=True))
         beliefs = Path(sys.executable).with_name("beliefs")
-        run = subprocess.run(
-            [str(beliefs), "facts", "validate", str(copy)], capture_output=True, text=True
-        )
+        run = subprocess.run([str(beliefs), "facts", "validate", str(copy)], capture_output=True, text=True)
     return [] if run.returncode == 0 else [f"FAIL validate: {run.stdout.strip()} {run.stderr.strip()}"]
 
 
@@ -142,11 +140,15 @@ def main(path_arg: str) -> int:
     kinds = Counter(f["kind"] for f in facts)
     first = sum(bool(FIRST_PERSON.search(f["statement"])) for f in facts)
     print(f"{path}: {len(facts)} facts, {len(eds)} pairs; kinds {dict(kinds)}")
-    print(f"templates: {len(templates['hinge'] | templates['contingent'])} "
-          f"(hinge {len(templates['hinge'])}, contingent {len(templates['contingent'])})")
+    print(
+        f"templates: {len(templates['hinge'] | templates['contingent'])} "
+        f"(hinge {len(templates['hinge'])}, contingent {len(templates['contingent'])})"
+    )
     print(f"pairs per template: {dict(Counter(f['template'] for f in facts if f['kind'] == 'hinge'))}")
-    print(f"statement token edit distance within pairs: mean {mean(eds):.2f}, max {max(eds)}; "
-          f"token length difference: mean {mean(dls):.2f}, max {max(dls)}")
+    print(
+        f"statement token edit distance within pairs: mean {mean(eds):.2f}, max {max(eds)}; "
+        f"token length difference: mean {mean(dls):.2f}, max {max(dls)}"
+    )
     print(f"false-statement token edit distance within pairs: mean {mean(f_eds):.2f}, max {max(f_eds)}")
     for kind, values in zipf.items():
         print(f"slot-word Zipf ({kind}): mean {mean(values):.2f} over {len(values)} facts")

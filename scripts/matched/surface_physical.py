@@ -15,6 +15,7 @@ forms of each fact joined. Chance is 0.5; the matched set asks for at most 0.60 
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -50,7 +51,7 @@ def leave_template_out(texts: list[str], kinds: np.ndarray, templates: np.ndarra
 
 
 def main(path: str, domain: str = "physical") -> None:
-    facts = [f for f in yaml.safe_load(open(path))["facts"] if f["domain"] == domain]
+    facts = [f for f in yaml.safe_load(Path(path).read_text())["facts"] if f["domain"] == domain]
     kinds = np.array([f["kind"] for f in facts])
     templates = np.array([f["template"] for f in facts])
     forms = {
@@ -61,7 +62,9 @@ def main(path: str, domain: str = "physical") -> None:
     print(f"{path} [{domain}]: {len(facts)} facts, {len(set(templates))} templates (one left out per fold)")
     for name, texts in forms.items():
         pooled, fold_mean = leave_template_out(texts, kinds, templates)
-        print(f"leave-template-out balanced accuracy ({name}): {pooled:.3f} pooled, {fold_mean:.3f} fold mean")
+        print(
+            f"leave-template-out balanced accuracy ({name}): {pooled:.3f} pooled, {fold_mean:.3f} fold mean"
+        )
 
 
 if __name__ == "__main__":
