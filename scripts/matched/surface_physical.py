@@ -8,8 +8,8 @@ Features: word 1-2-grams and character 2-4-grams (binary presence, within word b
 length in words; a logistic regression (scikit-learn defaults, balanced class weights); folds leave
 one whole template out (LeaveOneGroupOut over ``template``), so that a fold's test facts share no
 frame with its training facts. The figure is the balanced accuracy of the pooled out-of-fold
-predictions (with its per-fold mean beside it), for the statements, the false statements, and both
-forms of each fact joined. Chance is 0.5; the matched set asks for at most 0.60 on the statements.
+predictions (with its per-fold mean beside it), for the statements, the false statements, both
+forms of each fact joined, and the support and contradict passages (a check on their genre). Chance is 0.5; the matched set asks for at most 0.60 on the statements.
 """
 
 from __future__ import annotations
@@ -58,6 +58,8 @@ def main(path: str, domain: str = "physical") -> None:
         "statement": [f["statement"] for f in facts],
         "false_statement": [f["false_statement"] for f in facts],
         "both": [f"{f['statement']} {f['false_statement']}" for f in facts],
+        "support": [f["contexts"]["support"] for f in facts],
+        "contradict": [f["contexts"]["contradict"] for f in facts],
     }
     print(f"{path} [{domain}]: {len(facts)} facts, {len(set(templates))} templates (one left out per fold)")
     for name, texts in forms.items():
