@@ -1,13 +1,13 @@
 """Check the logical domain of the matched set: every claim recomputed, and the pair rules.
 
-Each statement is parsed by its frame and evaluated independently of build_logical.py (arithmetic by
+Each statement is parsed by its frame and evaluated independently of how the items were written (arithmetic by
 computation, digit and divisibility claims by brute force over 0..99,999, units from their legal
 definitions, kinship by composing generation steps); the true form must come out true and the false
 form false. Pair rules: ids unique, `pair` reciprocal, same domain and template, opposite kinds, each
 template holding two or more pairs; contexts of a pair within 20% in words; no context holding a
 form verbatim; no contradict passage that speaks of a mistake.
 
-    python scripts/matched/check_logical.py [fact_sets/matched_logical.yaml]
+    python scripts/matched/check_logical.py [fact_sets/matched.yaml]
 """
 
 from __future__ import annotations
@@ -234,8 +234,8 @@ def evaluate(text: str) -> bool:
 
 
 def main() -> int:
-    path = Path(sys.argv[1] if len(sys.argv) > 1 else "fact_sets/matched_logical.yaml")
-    facts = yaml.safe_load(path.read_text(encoding="utf-8"))["facts"]
+    path = Path(sys.argv[1] if len(sys.argv) > 1 else "fact_sets/matched.yaml")
+    facts = [f for f in yaml.safe_load(path.read_text(encoding="utf-8"))["facts"] if f["domain"] == "logical"]
     problems: list[str] = []
     by_id = {f["id"]: f for f in facts}
     for fid, n in Counter(f["id"] for f in facts).items():

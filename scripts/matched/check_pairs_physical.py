@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    PYTHONPATH=$PWD python scripts/matched/check_pairs_physical.py fact_sets/matched_physical.yaml
+    PYTHONPATH=$PWD python scripts/matched/check_pairs_physical.py fact_sets/matched.yaml
 
 Checks, each printed as ``FAIL <fact id>: ...`` (exit status 1 if any):
 
@@ -77,7 +77,7 @@ def validate_stripped(path: Path) -> list[str]:
 
 def main(path_arg: str) -> int:
     path = Path(path_arg)
-    facts = yaml.safe_load(path.read_text())["facts"]
+    facts = [f for f in yaml.safe_load(path.read_text())["facts"] if f["domain"] == "physical"]
     by_id = {f["id"]: f for f in facts}
     fails = validate_stripped(path)
     tok = load_tokenizer("smollm2-135m")
@@ -160,4 +160,4 @@ def main(path_arg: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "fact_sets/matched_physical.yaml"))
+    sys.exit(main(sys.argv[1] if len(sys.argv) > 1 else "fact_sets/matched.yaml"))

@@ -8,7 +8,7 @@ negated, first-person and digit-bearing statements by kind; and the leave-templa
 classifier: word 1-2-grams + character 2-4-grams (tf-idf) + length in words, logistic regression,
 GroupKFold over templates, balanced accuracy of hinge vs contingent (and the same on the false forms).
 
-    python scripts/matched/measure.py fact_sets/matched_logical.yaml [--domain logical]
+    python scripts/matched/measure.py fact_sets/matched.yaml [--domain logical]
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ condition alone, runs `beliefs probe` on it, and prints per kind the share of fa
 the higher log-probability (margin > 0) and the mean margin, with the facts whose margin is negative.
 The margins say nothing about kind; they are the only model output used to choose items.
 
-    python scripts/matched/screen.py fact_sets/matched_logical.yaml --out /tmp/screen-logical
+    python scripts/matched/screen.py fact_sets/matched.yaml --out /tmp/screen-logical
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    PYTHONPATH=$PWD python scripts/matched/screen_physical.py fact_sets/matched_physical.yaml \
+    PYTHONPATH=$PWD python scripts/matched/screen_physical.py fact_sets/matched.yaml \
         /tmp/screen-physical [domain]
 
 Runs ``beliefs probe`` with smollm2-135m under the `empty` condition only (layer 0 kept, to save

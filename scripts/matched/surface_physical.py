@@ -2,7 +2,7 @@
 
 Usage (from the repository root):
 
-    PYTHONPATH=$PWD python scripts/matched/surface_physical.py fact_sets/matched_physical.yaml [domain]
+    PYTHONPATH=$PWD python scripts/matched/surface_physical.py fact_sets/matched.yaml [domain]
 
 Features: word 1-2-grams and character 2-4-grams (binary presence, within word boundaries) and the
 length in words; a logistic regression (scikit-learn defaults, balanced class weights); folds leave
