@@ -9,8 +9,10 @@ Markers (on the true statement, by :func:`markers`):
 - first person: ``I``, ``me``, ``my``, ``mine``, ``myself``, ``we``, ``us``, ``our``, ``ours``,
   ``ourselves`` (``US`` in capitals is not counted);
 - digits: any character 0-9;
-- named entity: a capitalised word that does not open a sentence and is not ``I`` (or ``I'm``, ``I've``…):
-  a crude stand-in for a named-entity tagger that counts "Earth" and "Canberra" alike.
+- named entity: a capitalised word that does not open a sentence (the text's first word, or one after
+  ``.``, ``!``, ``?`` or ``:``) and is not ``I`` (or ``I'm``, ``I've``…): a crude stand-in for a
+  named-entity tagger that counts "Earth" and "Australia" alike, and misses a name that opens the
+  sentence ("Canberra is…").
 """
 
 from __future__ import annotations
@@ -36,6 +38,8 @@ MAX_FOLDS = 5
 """Folds of the surface classifier (fewer when a domain has fewer groups)."""
 BOOTSTRAP_RESAMPLES = 2000
 """Resamples of groups for the surface accuracy's interval."""
+WORD_TOKENS = r"(?u)\b\w+\b"
+"""Words for the surface classifier's n-grams: single characters count ("7", "a")."""
 MARKERS = ("negation", "first_person", "digits", "named_entities")
 _NEGATIONS = frozenset(
     ["not", "no", "never", "none", "nothing", "nobody", "nowhere", "neither", "nor", "cannot"]
@@ -79,7 +83,7 @@ class LengthCheck:
 class SurfaceCheck:
     """How well the wording alone separates the kinds in one domain.
 
-    A logistic regression (C = 1, liblinear) on word 1–2-grams (binary), character 2–4-grams (``char_wb``, tf-idf) and
+    A logistic regression (C = 1, liblinear) on word 1–2-grams (binary; single-character words count), character 2–4-grams (``char_wb``, tf-idf) and
     lengths (words and characters, standardised) of the statement and the false statement together,
     fitted inside each fold; folds (``GroupKFold``) leave whole groups out: templates, or facts where a
     fact has no template. The figure is the balanced accuracy of the out-of-fold predictions pooled over
@@ -304,7 +308,7 @@ def surface_pipeline() -> Pipeline:
 
     lengths = make_pipeline(FunctionTransformer(_lengths), StandardScaler())
     features = make_union(
-        CountVectorizer(ngram_range=(1, 2), binary=True),
+        CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=WORD_TOKENS),
         TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True),
         lengths,
     )

@@ -89,7 +89,9 @@ def _independent_surface_bacc(facts: list[Fact], groups: list[str]) -> float:
     predicted = np.full(len(facts), -1)
     n_splits = min(5, len(set(groups)))
     for train, test in GroupKFold(n_splits=n_splits).split(texts, y, groups):
-        words = CountVectorizer(ngram_range=(1, 2), binary=True).fit([texts[i] for i in train])
+        words = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=r"(?u)\b\w+\b").fit(
+            [texts[i] for i in train]
+        )
         chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
         chars.fit([texts[i] for i in train])
         scale = StandardScaler().fit(lengths[train])
@@ -231,6 +233,7 @@ def test_pair_lengths_against_a_direct_count() -> None:
         ("He said: I know; I'm sure.", {"first_person"}),
         ("Nobody has been to the sun.", {"negation"}),
         ("Notably, 7 is prime.", {"digits"}),
+        ("1 + 1 = 2.", {"digits"}),
     ],
 )
 def test_markers(text: str, expected: set[str]) -> None:
