@@ -16,8 +16,22 @@ from typing import Protocol, runtime_checkable
 import numpy as np
 import pandas as pd
 
-FACT_COLUMNS = ("fact_set", "fact_id", "domain", "kind", "statement", "false_statement")
-"""Columns of :meth:`RunData.facts`, in this order (more may follow)."""
+FACT_COLUMNS = (
+    "fact_set",
+    "fact_id",
+    "domain",
+    "kind",
+    "statement",
+    "false_statement",
+    "template",
+    "pair",
+    "tags",
+)
+"""Columns of :meth:`RunData.facts`, in this order (more may follow). ``template`` (the fact's sentence
+frame), ``pair`` (the id of its matched fact in the same set) and ``tags`` (joined by ``;``) are ``""``
+where the fact has none, and in runs written before they existed."""
+OPTIONAL_FACT_COLUMNS = ("template", "pair", "tags")
+"""The :data:`FACT_COLUMNS` that a fact may lack; filled with ``""`` by :func:`complete_facts`."""
 MARGIN_COLUMNS = (
     "model",
     "fact_set",
@@ -34,6 +48,16 @@ MARGIN_COLUMNS = (
 """Columns of ``margins.csv`` and of :meth:`RunData.margins`."""
 FORMS = ("true", "false")
 POOLINGS = ("last", "mean")
+
+
+def complete_facts(table: pd.DataFrame) -> pd.DataFrame:
+    """``table`` with the :data:`OPTIONAL_FACT_COLUMNS` it lacks added as ``""`` (missing values too), and
+    :data:`FACT_COLUMNS` first."""
+    out = table.copy()
+    for col in OPTIONAL_FACT_COLUMNS:
+        out[col] = out[col].fillna("").astype(str) if col in out else ""
+    rest = [c for c in out.columns if c not in FACT_COLUMNS]
+    return out[[c for c in FACT_COLUMNS if c in out] + rest]
 
 
 @dataclass(frozen=True)
@@ -94,6 +118,9 @@ class MemoryRun:
 
     def conditions(self) -> list[str]:
         return list(self.condition_names)
+
+    def __post_init__(self) -> None:
+        self.fact_table = complete_facts(self.fact_table)
 
     def facts(self) -> pd.DataFrame:
         return self.fact_table

@@ -68,6 +68,12 @@ class Fact(_Strict):
     """Why the fact is of its kind; expected for every hinge."""
     source: Text | None = None
     """Where the fact comes from (a dataset, a paper)."""
+    template: Slug | None = None
+    """Optional slug shared by the facts written on one sentence frame (``x-times-y-equals-z``,
+    ``i-have-never-been-to-place``); analyses fold by it so that a classifier never sees a test frame."""
+    pair: Slug | None = None
+    """Optional id of this fact's matched twin in the same set: the other kind, the same domain and the
+    same template, and it names this fact back (each fact is the pair of at most one other)."""
 
     @model_validator(mode="after")
     def _false_differs(self) -> Fact:

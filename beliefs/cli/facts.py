@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -13,6 +13,9 @@ from rich.table import Table
 from beliefs.cli._common import console, err_console, handle_errors, print_problems
 from beliefs.errors import UsageError
 from beliefs.facts import load_fact_set, load_paths
+
+if TYPE_CHECKING:
+    from beliefs.facts.stats import Stats
 
 app = typer.Typer(
     help="Author and check fact sets: validate, stats, new, add, import, export.", no_args_is_help=True
@@ -79,7 +82,15 @@ def stats(
     ] = None,
 ) -> None:
     """Balance per domain × kind cell: facts, contexts, statement length (mean, SD); warns when hinge and
-    contingent differ in length by a standardized difference over 0.5 within a domain."""
+    contingent differ in length by a standardized difference over 0.5 within a domain.
+
+    Per domain also: the balanced accuracy of a surface classifier (logistic regression on word 1-2-grams,
+    character 2-4-grams and lengths of both forms) with folds that leave whole templates out (single facts
+    where facts have no template; the output says which), with a 95% interval resampling templates; the
+    hinge − contingent length difference within pairs (words; tokens with --tokenizer); and the share of
+    each kind's statements with a negation, the first person, digits, or a named entity (a capitalised
+    word not opening a sentence, other than "I": a crude heuristic). --format json carries all of it.
+    """
     from beliefs.facts.stats import compute_stats
     from beliefs.facts.stats import near_duplicates as find_near_duplicates
 
@@ -126,10 +137,57 @@ def stats(
             f"({check.hinge_mean:.2f} vs {check.contingent_mean:.2f})",
             highlight=False,
         )
+    _print_surface(result)
     for warning in result.warnings:
         err_console.print(f"warning: {warning}", style="yellow", highlight=False)
     for dup in result.near_duplicates:
         console.print(f"near duplicate: {dup.a} ~ {dup.b} (cosine {dup.cosine:.3f})", highlight=False)
+
+
+def _pct(x: float) -> str:
+    return f"{100 * x:.0f}%"
+
+
+def _print_surface(result: Stats) -> None:
+    """The surface classifier, pair lengths and markers, one row per domain (markers per kind)."""
+    table = Table(title="surface: can the wording alone tell the kinds apart?")
+    cols = (
+        "domain",
+        "surface bacc [95% CI]",
+        "folds leave out",
+        "pairs",
+        "Δ words (mean; max |Δ|)",
+        "Δ tokens",
+    )
+    for col in cols:
+        table.add_column(col, justify="left" if col in ("domain", "folds leave out") else "right")
+    for check in result.surface:
+        if check.balanced_accuracy is None:
+            bacc = "—"
+        else:
+            bacc = f"{check.balanced_accuracy:.2f} [{check.ci_low:.2f}, {check.ci_high:.2f}]"
+        groups = {
+            "template": "templates",
+            "fact": "facts (no templates)",
+            "template+fact": "templates, facts",
+        }
+        folds = f"{groups[check.grouping]} ({check.n_groups}, {check.n_folds} folds)"
+        lengths = {
+            p.unit: f"{p.mean_difference:+.2f}; {p.max_abs_difference:.0f}"
+            for p in result.pair_lengths
+            if p.domain == check.domain and p.form == "statement"
+        }
+        n_pairs = next((p.n_pairs for p in result.pair_lengths if p.domain == check.domain), 0)
+        row = [check.domain, bacc, folds, str(n_pairs), lengths.get("words", "—"), lengths.get("tokens", "—")]
+        table.add_row(*row)
+    console.print(table)
+    table = Table(title="markers: share of statements")
+    for col in ("domain", "kind", "facts", "negation", "first person", "digits", "named entity"):
+        table.add_column(col, justify="left" if col in ("domain", "kind") else "right")
+    for m in result.markers:
+        shares = [_pct(m.negation), _pct(m.first_person), _pct(m.digits), _pct(m.named_entities)]
+        table.add_row(m.domain, m.kind, str(m.n_facts), *shares)
+    console.print(table)
 
 
 @app.command()

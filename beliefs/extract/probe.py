@@ -84,6 +84,9 @@ def fact_rows(pairs: Sequence[tuple[str, Fact]]) -> list[dict[str, str]]:
             "kind": f.kind,
             "statement": f.statement,
             "false_statement": f.false_statement,
+            "template": f.template or "",
+            "pair": f.pair or "",
+            "tags": ";".join(f.tags),
         }
         for s, f in pairs
     ]

@@ -186,7 +186,79 @@ def _fact_set_checks(path: Path, data: Any, plain: dict[str, Any]) -> list[Probl
                 )
             else:
                 texts[norm] = (str(fid), locate(data, ("facts", i, key))[0] or 0)
+    return problems + _pair_checks(path, data, facts)
+
+
+Where = tuple[int | None, int | None]
+
+
+def _pair_checks(path: Path, data: Any, facts: list[Any]) -> list[Problem]:
+    """Checks of ``pair``: it names another fact of the set, which names this one back, is of the other
+    kind, the same domain and the same template, and is claimed by no other fact. A problem between two
+    facts that name each other is reported once, at the later of the two."""
+    index: dict[str, int] = {}
+    for i, fact in enumerate(facts):
+        if isinstance(fact, dict) and isinstance(fact.get("id"), str):
+            index.setdefault(fact["id"], i)
+    claimed: dict[str, str] = {}
+    problems: list[Problem] = []
+    for i, fact in enumerate(facts):
+        if not isinstance(fact, dict) or not isinstance(fact.get("pair"), str):
+            continue  # no pair, or one the schema reports (not text)
+        fid = fact["id"] if isinstance(fact.get("id"), str) else None
+        for message, fld, (line, col) in _pair_problems(data, facts, i, index, claimed):
+            problems.append(Problem(path, message, line, col, fact_id=fid, field=fld))
     return problems
+
+
+def _pair_problems(
+    data: Any, facts: list[Any], i: int, index: dict[str, int], claimed: dict[str, str]
+) -> list[tuple[str, str, Where]]:
+    """(message, field, where) for the ``pair`` of fact ``i``; records its claim in ``claimed``."""
+    fact = facts[i]
+    fid, pair = fact.get("id"), fact["pair"]
+    at = locate(data, ("facts", i, "pair"))
+    if pair == fid:
+        return [("pair names the fact itself; it should name its matched fact of the other kind", "pair", at)]
+    if pair not in index:
+        return [(f"pair '{pair}' is not a fact id in this set{_suggest(pair, index)}", "pair", at)]
+    j = index[pair]
+    other = facts[j]
+    where = f"'{pair}' (line {locate(data, ('facts', j))[0]})"
+    if pair in claimed:
+        message = (
+            f"fact {where} is already the pair of '{claimed[pair]}'; a fact is the pair of one other only"
+        )
+        return [(message, "pair", at)]
+    claimed[pair] = str(fid)
+    out: list[tuple[str, str, Where]] = []
+    back = other.get("pair")
+    if back != fid:
+        named = f"names '{back}'" if isinstance(back, str) else "has no pair"
+        out.append(
+            (f"pair {where} does not name this fact back (it {named}); pairs are reciprocal", "pair", at)
+        )
+    elif j > i:
+        return out  # the two name each other: compare them once, at the later fact
+    kind = fact.get("kind")
+    if isinstance(kind, str) and kind == other.get("kind"):
+        out.append(
+            (f"pair {where} is also a {kind} fact; a pair joins a hinge and a contingent fact", "pair", at)
+        )
+    domain, other_domain = fact.get("domain"), other.get("domain")
+    if isinstance(domain, str) and isinstance(other_domain, str) and domain != other_domain:
+        message = f"pair {where} is in domain '{other_domain}', this fact in '{domain}'; pairs share a domain"
+        out.append((message, "pair", at))
+    template, other_template = fact.get("template"), other.get("template")
+    if template != other_template:
+        mine = f"template '{template}'" if template is not None else "no template"
+        theirs = f"template '{other_template}'" if other_template is not None else "no template"
+        message = f"pair {where} has {theirs}, this fact {mine}; pairs share a template"
+        if template is not None:
+            out.append((message, "template", locate(data, ("facts", i, "template"))))
+        else:
+            out.append((message, "pair", at))
+    return out
 
 
 def _fact_set_warnings(path: Path, data: Any, model: FactSet) -> list[Problem]:

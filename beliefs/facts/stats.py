@@ -1,19 +1,52 @@
-"""Balance of fact sets: per domain × kind cell, counts, contexts and statement lengths."""
+"""Balance of fact sets: per domain × kind cell, counts, contexts and statement lengths; per domain, how
+well the wording alone tells the kinds apart (a surface classifier with leave-template-out folds), the
+length difference within matched pairs, and the kinds' share of simple surface markers.
+
+Markers (on the true statement, by :func:`markers`):
+
+- negation: a word ``not``, ``no``, ``never``, ``none``, ``nothing``, ``nobody``, ``nowhere``, ``neither``,
+  ``nor``, ``cannot`` or a contraction ending in ``n't``;
+- first person: ``I``, ``me``, ``my``, ``mine``, ``myself``, ``we``, ``us``, ``our``, ``ours``,
+  ``ourselves`` (``US`` in capitals is not counted);
+- digits: any character 0-9;
+- named entity: a capitalised word that does not open a sentence (the text's first word, or one after
+  ``.``, ``!``, ``?`` or ``:``) and is not ``I`` (or ``I'm``, ``I've``…): a crude stand-in for a
+  named-entity tagger that counts "Earth" and "Australia" alike, and misses a name that opens the
+  sentence ("Canberra is…").
+"""
 
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from beliefs.facts.loader import LoadedFactSet
 from beliefs.schema import CONTEXT_KEYS, KINDS, Fact
 
+if TYPE_CHECKING:
+    from sklearn.pipeline import Pipeline
+
 LENGTH_WARNING_D = 0.5
 """Standardized difference in statement length (hinge − contingent) above which stats warns."""
+MAX_FOLDS = 5
+"""Folds of the surface classifier (fewer when a domain has fewer groups)."""
+BOOTSTRAP_RESAMPLES = 2000
+"""Resamples of groups for the surface accuracy's interval."""
+WORD_TOKENS = r"(?u)\b\w+\b"
+"""Words for the surface classifier's n-grams: single characters count ("7", "a")."""
+MARKERS = ("negation", "first_person", "digits", "named_entities")
+_NEGATIONS = frozenset(
+    ["not", "no", "never", "none", "nothing", "nobody", "nowhere", "neither", "nor", "cannot"]
+)
+_FIRST_PERSON = frozenset(["i", "me", "my", "mine", "myself", "we", "us", "our", "ours", "ourselves"])
+_WORD = re.compile(r"[^\W\d_]+(?:['’][^\W\d_]+)*")
+_SENTENCE_END = re.compile(r"[.!?:]['\"”’)]*$")
 
 
 @dataclass(frozen=True)
@@ -47,6 +80,61 @@ class LengthCheck:
 
 
 @dataclass(frozen=True)
+class SurfaceCheck:
+    """How well the wording alone separates the kinds in one domain.
+
+    A logistic regression (C = 1, liblinear) on word 1–2-grams (binary; single-character words count), character 2–4-grams (``char_wb``, tf-idf) and
+    lengths (words and characters, standardised) of the statement and the false statement together,
+    fitted inside each fold; folds (``GroupKFold``) leave whole groups out: templates, or facts where a
+    fact has no template. The figure is the balanced accuracy of the out-of-fold predictions pooled over
+    folds; the interval resamples groups (percentile bootstrap of the pooled predictions, no refit).
+    """
+
+    domain: str
+    n_facts: int
+    n_groups: int
+    grouping: str
+    """``template`` (every fact has one), ``fact`` (none has) or ``template+fact`` (facts without a
+    template are groups of their own)."""
+    n_folds: int
+    balanced_accuracy: float | None
+    """None where the domain has fewer than two groups or one kind only."""
+    ci_low: float | None = None
+    ci_high: float | None = None
+
+
+@dataclass(frozen=True)
+class PairLengths:
+    """Length of a pair's hinge minus its contingent twin's, over a domain's pairs."""
+
+    domain: str
+    form: str
+    """``statement`` or ``false_statement``."""
+    unit: str
+    """``words`` or ``tokens``."""
+    n_pairs: int
+    mean_difference: float
+    """Mean of hinge − contingent."""
+    mean_abs_difference: float
+    max_abs_difference: float
+    share_different: float
+    """Share of pairs whose two lengths differ."""
+
+
+@dataclass(frozen=True)
+class MarkerShares:
+    """Share of one domain × kind cell's statements that carry each marker (see the module docstring)."""
+
+    domain: str
+    kind: str
+    n_facts: int
+    negation: float
+    first_person: float
+    digits: float
+    named_entities: float
+
+
+@dataclass(frozen=True)
 class NearDuplicate:
     """Two statements whose embeddings are very close."""
 
@@ -65,6 +153,9 @@ class Stats:
     length_checks: list[LengthCheck]
     tokenizer: str | None = None
     near_duplicates: list[NearDuplicate] = field(default_factory=list)
+    surface: list[SurfaceCheck] = field(default_factory=list)
+    pair_lengths: list[PairLengths] = field(default_factory=list)
+    markers: list[MarkerShares] = field(default_factory=list)
 
     @property
     def warnings(self) -> list[str]:
@@ -84,6 +175,9 @@ class Stats:
             "cells": [asdict(c) for c in self.cells],
             "length_checks": [asdict(c) for c in self.length_checks],
             "near_duplicates": [asdict(d) for d in self.near_duplicates],
+            "surface": [asdict(c) for c in self.surface],
+            "pair_lengths": [asdict(p) for p in self.pair_lengths],
+            "markers": [asdict(m) for m in self.markers],
             "warnings": self.warnings,
         }
 
@@ -159,7 +253,156 @@ def compute_stats(
                     domain, unit, float(np.mean(a)), float(np.mean(b)), d, bool(abs(d) > LENGTH_WARNING_D)
                 )
             )
-    return Stats([s.name for s in sets], len(facts), cells, checks, tokenizer)
+    keyed = [(s.name, f) for s in sets for f in s.facts]
+    result = Stats([s.name for s in sets], len(facts), cells, checks, tokenizer)
+    for domain in domains:
+        in_domain = [(name, f) for name, f in keyed if f.domain == domain]
+        if not in_domain:
+            continue
+        result.surface.append(surface_check(domain, in_domain))
+        result.pair_lengths += pair_lengths(domain, in_domain, count_tokens)
+        for kind in KINDS:
+            said = [f.statement for _, f in in_domain if f.kind == kind]
+            if said:
+                flags = np.array([[m[k] for k in MARKERS] for m in map(markers, said)], dtype=np.float64)
+                result.markers.append(MarkerShares(domain, kind, len(said), *map(float, flags.mean(axis=0))))
+    return result
+
+
+def markers(text: str) -> dict[str, bool]:
+    """Which surface markers ``text`` carries (definitions in the module docstring)."""
+    words = [(m.group(), m.start()) for m in _WORD.finditer(text)]
+    negation = any(w.casefold() in _NEGATIONS or w.casefold().endswith(("n't", "n’t")) for w, _ in words)
+    first = any(
+        w == "I" or w.startswith(("I'", "I’")) or (w.casefold() in _FIRST_PERSON and w != "US")
+        for w, _ in words
+    )
+    named = False
+    for w, start in words:
+        opens = not text[:start].strip() or bool(_SENTENCE_END.search(text[:start].rstrip()))
+        if w[0].isupper() and not opens and w != "I" and not w.startswith(("I'", "I’")):
+            named = True
+            break
+    return {
+        "negation": negation,
+        "first_person": first,
+        "digits": any(c.isdigit() for c in text),
+        "named_entities": named,
+    }
+
+
+def surface_groups(facts: Sequence[tuple[str, Fact]]) -> tuple[list[str], str]:
+    """A group per fact for leave-group-out folds (its template, else the fact itself), and what they are."""
+    groups = [f"template:{s}/{f.template}" if f.template else f"fact:{s}/{f.id}" for s, f in facts]
+    n_templates = sum(1 for s, f in facts if f.template)
+    grouping = "template" if n_templates == len(facts) else "fact" if n_templates == 0 else "template+fact"
+    return groups, grouping
+
+
+def surface_pipeline() -> Pipeline:
+    """The surface classifier (unfitted): see :class:`SurfaceCheck`."""
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline, make_union
+    from sklearn.preprocessing import FunctionTransformer, StandardScaler
+
+    lengths = make_pipeline(FunctionTransformer(_lengths), StandardScaler())
+    features = make_union(
+        CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=WORD_TOKENS),
+        TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True),
+        lengths,
+    )
+    return make_pipeline(features, LogisticRegression(C=1.0, solver="liblinear"))
+
+
+def surface_texts(facts: Sequence[Fact]) -> list[str]:
+    """What the surface classifier reads: the statement and the false statement, joined by a newline."""
+    return [f"{f.statement}\n{f.false_statement}" for f in facts]
+
+
+def _lengths(texts: Sequence[str]) -> np.ndarray:
+    return np.array([[len(t.split()), len(t)] for t in texts], dtype=float)
+
+
+def surface_check(domain: str, facts: Sequence[tuple[str, Fact]], seed: int = 0) -> SurfaceCheck:
+    """The leave-group-out surface classifier's balanced accuracy for one domain's facts."""
+    from sklearn.base import clone
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+
+    groups, grouping = surface_groups(facts)
+    y = np.array([f.kind == "hinge" for _, f in facts], dtype=int)
+    n_groups = len(set(groups))
+    n_folds = min(MAX_FOLDS, n_groups)
+    if n_folds < 2 or len(set(y.tolist())) < 2:
+        return SurfaceCheck(domain, len(facts), n_groups, grouping, 0, None)
+    texts = np.array(surface_texts([f for _, f in facts]), dtype=object)
+    predicted = np.empty_like(y)
+    base = surface_pipeline()
+    for train, test in GroupKFold(n_splits=n_folds).split(texts, y, groups):
+        if len(set(y[train].tolist())) < 2:
+            predicted[test] = y[train][0]
+            continue
+        model = clone(base).fit(texts[train].tolist(), y[train])
+        predicted[test] = model.predict(texts[test].tolist())
+    estimate = float(balanced_accuracy_score(y, predicted))
+    lo, hi = _group_bootstrap(y, predicted, groups, seed)
+    return SurfaceCheck(domain, len(facts), n_groups, grouping, n_folds, estimate, lo, hi)
+
+
+def _group_bootstrap(
+    y: np.ndarray, predicted: np.ndarray, groups: Sequence[str], seed: int
+) -> tuple[float, float]:
+    """95% percentile interval of the balanced accuracy, resampling groups with replacement."""
+    codes, members = np.unique(np.asarray(groups), return_inverse=True)
+    by_group = [np.flatnonzero(members == g) for g in range(len(codes))]
+    rng = np.random.default_rng(seed)
+    values = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = np.concatenate([by_group[g] for g in rng.integers(0, len(by_group), len(by_group))])
+        yt, yp = y[rows], predicted[rows]
+        if yt.min() == yt.max():
+            continue
+        recall = [float(np.mean(yp[yt == k] == k)) for k in (0, 1)]
+        values.append(sum(recall) / 2)
+    if not values:
+        return math.nan, math.nan
+    lo, hi = np.percentile(values, [2.5, 97.5])
+    return float(lo), float(hi)
+
+
+def pair_lengths(
+    domain: str, facts: Sequence[tuple[str, Fact]], count_tokens: Callable[[str], int] | None = None
+) -> list[PairLengths]:
+    """Hinge − contingent length within each pair of one domain, in words (and tokens)."""
+    by_ref = {(s, f.id): f for s, f in facts}
+    pairs = [
+        (f, by_ref[(s, f.pair)])
+        for s, f in facts
+        if f.kind == "hinge" and f.pair is not None and (s, f.pair) in by_ref
+    ]
+    if not pairs:
+        return []
+    units: list[tuple[str, Callable[[str], int]]] = [("words", word_count)]
+    if count_tokens is not None:
+        units.append(("tokens", count_tokens))
+    out = []
+    for form in ("statement", "false_statement"):
+        for unit, fn in units:
+            d = np.array([fn(getattr(h, form)) - fn(getattr(c, form)) for h, c in pairs], dtype=float)
+            out.append(
+                PairLengths(
+                    domain,
+                    form,
+                    unit,
+                    len(pairs),
+                    float(d.mean()),
+                    float(np.abs(d).mean()),
+                    float(np.abs(d).max()),
+                    float(np.mean(d != 0)),
+                )
+            )
+    return out
 
 
 def near_duplicates(

@@ -164,7 +164,10 @@ class Run:
 
     def facts(self) -> pd.DataFrame:
         rows = self.manifest["facts"]
-        return pd.DataFrame([{c: r[c] for c in FACT_COLUMNS} for r in rows], columns=list(FACT_COLUMNS))
+        # template, pair and tags are "" in manifests written before they existed
+        return pd.DataFrame(
+            [{c: r.get(c, "") for c in FACT_COLUMNS} for r in rows], columns=list(FACT_COLUMNS)
+        )
 
     def _model(self, model: str) -> dict[str, Any]:
         try:

@@ -349,3 +349,41 @@ def test_console_script_never_shows_traceback(tmp_path: Path) -> None:
         )
         assert proc.returncode == 1
         assert "Traceback" not in proc.stderr + proc.stdout
+
+
+MATCHED = Path(__file__).parents[1] / "facts" / "fixtures" / "valid" / "matched.yaml"
+
+
+def test_stats_json_carries_surface_pairs_and_markers() -> None:
+    from beliefs.facts.stats import compute_stats
+
+    result = runner.invoke(app, ["facts", "stats", str(MATCHED), "--format", "json"])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    expected = compute_stats([load_fact_set(MATCHED)]).to_dict()
+    for key in ("surface", "pair_lengths", "markers"):
+        assert data[key] == json.loads(json.dumps(expected[key])), key
+    assert [(s["domain"], s["grouping"], s["n_groups"]) for s in data["surface"]] == [
+        ("logical", "template", 4),
+        ("physical", "template", 4),
+    ]
+    assert {p["n_pairs"] for p in data["pair_lengths"]} == {12}
+    assert {(p["form"], p["unit"]) for p in data["pair_lengths"]} == {
+        ("statement", "words"),
+        ("false_statement", "words"),
+    }
+
+
+def test_stats_table_says_when_folds_leave_facts_out(tmp_path: Path) -> None:
+    path = tmp_path / "independent.yaml"
+    path.write_text(INDEPENDENT, encoding="utf-8")
+    result = runner.invoke(app, ["facts", "stats", str(path)], env={"COLUMNS": "200"})
+    assert result.exit_code == 0, result.output
+    assert "facts (no templates)" in result.output
+    assert "named entity" in result.output
+    data = json.loads(runner.invoke(app, ["facts", "stats", str(path), "-f", "json"]).stdout)
+    assert {s["grouping"] for s in data["surface"]} == {"fact"} and data["pair_lengths"] == []
+    physical_hinge = next(m for m in data["markers"] if (m["domain"], m["kind"]) == ("physical", "hinge"))
+    assert physical_hinge["first_person"] == 1.0  # "I have a body."
+    matched = runner.invoke(app, ["facts", "stats", str(MATCHED)], env={"COLUMNS": "200"})
+    assert "templates (4, 4 folds)" in matched.output

@@ -9,7 +9,17 @@ import numpy as np
 import pytest
 
 from beliefs.facts import load_fact_set
-from beliefs.facts.stats import compute_stats, near_duplicates, standardized_difference
+from beliefs.facts.loader import LoadedFactSet
+from beliefs.facts.stats import (
+    MARKERS,
+    compute_stats,
+    markers,
+    near_duplicates,
+    standardized_difference,
+    surface_groups,
+    word_count,
+)
+from beliefs.schema import Fact
 
 CORE = Path(__file__).parents[2] / "fact_sets"
 
@@ -91,3 +101,204 @@ def test_core_set_review_invariants() -> None:
     assert "counting up" in ids["four-before-five"].false_statement
     assert ids["two-hands"].source and "§1" in ids["two-hands"].source
     assert ids["prime-101"].source and "A000040" in ids["prime-101"].source
+
+
+MATCHED = Path(__file__).parent / "fixtures" / "valid" / "matched.yaml"
+
+
+def _independent_surface_bacc(facts: list[Fact], groups: list[str]) -> float:
+    """The surface classifier written out step by step with scikit-learn, without the pipeline."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import balanced_accuracy_score
+    from sklearn.model_selection import GroupKFold
+    from sklearn.preprocessing import StandardScaler
+
+    texts = [f"{f.statement}\n{f.false_statement}" for f in facts]
+    lengths = np.array([[len(t.split()), len(t)] for t in texts], dtype=float)
+    y = np.array([f.kind == "hinge" for f in facts], dtype=int)
+    predicted = np.full(len(facts), -1)
+    n_splits = min(5, len(set(groups)))
+    for train, test in GroupKFold(n_splits=n_splits).split(texts, y, groups):
+        words = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=r"(?u)\b\w+\b").fit(
+            [texts[i] for i in train]
+        )
+        chars = TfidfVectorizer(analyzer="char_wb", ngram_range=(2, 4), sublinear_tf=True)
+        chars.fit([texts[i] for i in train])
+        scale = StandardScaler().fit(lengths[train])
+
+        x_train, x_test = (
+            sparse.hstack(
+                [
+                    words.transform([texts[i] for i in rows]),
+                    chars.transform([texts[i] for i in rows]),
+                    sparse.csr_matrix(scale.transform(lengths[rows])),
+                ]
+            ).tocsr()
+            for rows in (train, test)
+        )
+        model = LogisticRegression(C=1.0, solver="liblinear").fit(x_train, y[train])
+        predicted[test] = model.predict(x_test)
+    assert (predicted >= 0).all()
+    return float(balanced_accuracy_score(y, predicted))
+
+
+@pytest.mark.parametrize("domain", ["logical", "physical"])
+def test_surface_accuracy_matches_an_independent_sklearn_computation(domain: str) -> None:
+    fs = load_fact_set(MATCHED)
+    result = compute_stats([fs])
+    check = next(c for c in result.surface if c.domain == domain)
+    facts = [f for f in fs.facts if f.domain == domain]
+    assert (check.grouping, check.n_groups, check.n_folds, check.n_facts) == ("template", 4, 4, 24)
+    assert check.balanced_accuracy == pytest.approx(
+        _independent_surface_bacc(facts, [f.template or "" for f in facts])
+    )
+    assert check.ci_low is not None and check.ci_high is not None
+    assert check.ci_low <= check.balanced_accuracy <= check.ci_high
+
+
+def test_without_templates_folds_leave_facts_out_and_say_so(tmp_path: Path) -> None:
+    text = "\n".join(line for line in MATCHED.read_text().splitlines() if "template:" not in line)
+    path = tmp_path / "untemplated.yaml"
+    path.write_text(
+        text.replace("    pair:", "    note: x\n    pair:").replace("note: x\n    pair:", "pair:")
+    )
+    fs = load_fact_set(path)
+    check = next(c for c in compute_stats([fs]).surface if c.domain == "logical")
+    facts = [f for f in fs.facts if f.domain == "logical"]
+    assert (check.grouping, check.n_groups, check.n_folds) == ("fact", 24, 5)
+    assert check.balanced_accuracy == pytest.approx(_independent_surface_bacc(facts, [f.id for f in facts]))
+    assert surface_groups([("s", f) for f in facts])[1] == "fact"
+
+
+def test_surface_groups_mix_templates_and_facts() -> None:
+    fs = load_fact_set(MATCHED)
+    a, b = fs.facts[0], fs.facts[1].model_copy(update={"template": None, "pair": None})
+    groups, grouping = surface_groups([("s", a), ("s", b)])
+    assert groups == [f"template:s/{a.template}", f"fact:s/{b.id}"] and grouping == "template+fact"
+
+
+def _generated_set(tmp_path: Path, tell: bool, seed: int) -> LoadedFactSet:
+    """40 pairs per domain on 10 templates of random words; with ``tell``, every hinge says "surely"."""
+    rng = np.random.default_rng(seed)
+    vocab = [f"w{i}" for i in range(60)]
+    lines = ["schema_version: 1", "name: generated", "facts:"]
+    for domain in ("logical", "physical"):
+        for t in range(10):
+            frame = rng.choice(vocab, 3, replace=False)
+            for k in range(4):
+                for kind, other in (("hinge", "contingent"), ("contingent", "hinge")):
+                    slots = " ".join(rng.choice(vocab, 2))
+                    said = f"{'Surely ' if tell and kind == 'hinge' else ''}{frame[0]} {slots} {frame[1]} {frame[2]}"
+                    lines += [
+                        f"  - id: {domain}-t{t}-{k}-{kind}",
+                        f"    domain: {domain}",
+                        f"    kind: {kind}",
+                        f"    statement: {said}.",
+                        f"    false_statement: {said} not.",
+                        "    note: generated",
+                        f"    template: {domain}-t{t}",
+                        f"    pair: {domain}-t{t}-{k}-{other}",
+                    ]
+    path = tmp_path / f"generated-{tell}-{seed}.yaml"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return load_fact_set(path)
+
+
+def test_a_word_that_gives_the_kind_away_is_found(tmp_path: Path) -> None:
+    for check in compute_stats([_generated_set(tmp_path, True, 0)]).surface:
+        assert check.balanced_accuracy is not None and check.balanced_accuracy > 0.95, check
+
+
+def test_without_a_tell_the_accuracy_is_near_chance(tmp_path: Path) -> None:
+    values = [
+        c.balanced_accuracy
+        for seed in range(3)
+        for c in compute_stats([_generated_set(tmp_path, False, seed)]).surface
+    ]
+    assert all(v is not None for v in values)
+    assert 0.35 < float(np.mean([v for v in values if v is not None])) < 0.65, values
+
+
+def test_pair_lengths_against_a_direct_count() -> None:
+    fs = load_fact_set(MATCHED)
+    by_id = {f.id: f for f in fs.facts}
+
+    def n_chars(text: str) -> int:
+        return len(text)
+
+    result = compute_stats([fs], count_tokens=n_chars, tokenizer="chars")
+    got = {(p.domain, p.form, p.unit): p for p in result.pair_lengths}
+    assert len(got) == 8
+    for (domain, form, unit), p in got.items():
+        fn = word_count if unit == "words" else n_chars
+        d = np.array(
+            [
+                fn(getattr(f, form)) - fn(getattr(by_id[f.pair or ""], form))
+                for f in fs.facts
+                if f.domain == domain and f.kind == "hinge"
+            ]
+        )
+        assert p.n_pairs == len(d) == 12
+        assert p.mean_difference == pytest.approx(d.mean())
+        assert p.mean_abs_difference == pytest.approx(np.abs(d).mean())
+        assert p.max_abs_difference == np.abs(d).max()
+        assert p.share_different == pytest.approx(np.mean(d != 0))
+    assert (
+        got[("logical", "statement", "words")].max_abs_difference == 5
+    )  # "if-p-then-q" pair 2: 9 vs 14 words
+    assert compute_stats([load_fact_set(CORE / "core.yaml")]).pair_lengths == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("I am currently on Earth.", {"first_person", "named_entities"}),
+        ("Canberra is the capital of Australia.", {"named_entities"}),
+        ("Canberra is a city.", set()),
+        ("Two is not an odd number.", {"negation"}),
+        ("It isn't 4096.", {"negation", "digits"}),
+        ("The US is large.", {"named_entities"}),
+        ("My hands exist.", {"first_person"}),
+        ("We walked. Then we saw Paris.", {"first_person", "named_entities"}),
+        ("He said: I know; I'm sure.", {"first_person"}),
+        ("Nobody has been to the sun.", {"negation"}),
+        ("Notably, 7 is prime.", {"digits"}),
+        ("1 + 1 = 2.", {"digits"}),
+    ],
+)
+def test_markers(text: str, expected: set[str]) -> None:
+    assert {k for k, v in markers(text).items() if v} == expected
+
+
+def test_marker_shares_are_cell_means() -> None:
+    fs = load_fact_set(MATCHED)
+    result = compute_stats([fs])
+    assert len(result.markers) == 4
+    for m in result.markers:
+        cell = [f.statement for f in fs.facts if (f.domain, f.kind) == (m.domain, m.kind)]
+        assert m.n_facts == len(cell) == 12
+        for key in MARKERS:
+            assert getattr(m, key) == pytest.approx(np.mean([markers(t)[key] for t in cell]))
+    physical_hinge = next(m for m in result.markers if (m.domain, m.kind) == ("physical", "hinge"))
+    assert physical_hinge.first_person == pytest.approx(3 / 12)  # "I have a head." and two more
+
+
+def test_stats_stay_fast_on_600_facts() -> None:
+    import time
+
+    core = load_fact_set(CORE / "core.yaml")
+    facts = [
+        f.model_copy(
+            update={"id": f"{f.id}-{r}", "statement": f"{f.statement} ({r})", "template": f"t{i % 30}"}
+        )
+        for r in range(3)
+        for i, f in enumerate(core.facts)
+    ]
+    big = LoadedFactSet(core.path, core.sha256, core.model.model_copy(update={"facts": facts}), {})
+    compute_stats([load_fact_set(MATCHED)])  # imports
+    start = time.process_time()
+    result = compute_stats([big])
+    assert time.process_time() - start < 4.0
+    assert [c.grouping for c in result.surface] == ["template", "template"]
