@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from scipy.stats import rankdata
 from sklearn.metrics import roc_auc_score
 
 from beliefs.analyses import AnalysisContext, synthetic_run
