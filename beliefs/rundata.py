@@ -135,3 +135,49 @@ class MemoryRun:
 
     def margins(self) -> pd.DataFrame:
         return self.margin_table
+
+
+class SubsetRun:
+    """The facts of one fact set (or any row mask) of a run, as a :class:`RunData` of their own.
+
+    Analyses see only the chosen facts, so a study can analyse each of its fact sets on its own (a
+    matched set and a broad set answer different questions and are not pooled).
+    """
+
+    def __init__(self, run: RunData, fact_set: str) -> None:
+        self.base = run
+        self.fact_set = fact_set
+        facts = run.facts()
+        self._mask = (facts["fact_set"] == fact_set).to_numpy()
+        if not self._mask.any():
+            known = ", ".join(sorted(set(facts["fact_set"]))) or "none"
+            raise KeyError(f"no facts of set '{fact_set}' in the run; sets: {known}")
+        self._facts = facts[self._mask].reset_index(drop=True)
+
+    @property
+    def manifest(self) -> dict[str, object]:
+        """The base run's manifest (when it has one), with only this fact set listed."""
+        manifest = getattr(self.base, "manifest", None)
+        if not isinstance(manifest, dict):
+            return {}
+        sets = manifest.get("fact_sets")
+        out = dict(manifest)
+        if isinstance(sets, dict):
+            out["fact_sets"] = {k: v for k, v in sets.items() if k == self.fact_set}
+        return out
+
+    def models(self) -> list[ModelInfo]:
+        return self.base.models()
+
+    def conditions(self) -> list[str]:
+        return self.base.conditions()
+
+    def facts(self) -> pd.DataFrame:
+        return self._facts
+
+    def states(self, model: str, condition: str, form: str, pooling: str = "last") -> np.ndarray:
+        return self.base.states(model, condition, form, pooling)[self._mask]
+
+    def margins(self) -> pd.DataFrame:
+        m = self.base.margins()
+        return m[m["fact_set"] == self.fact_set].reset_index(drop=True) if len(m) else m

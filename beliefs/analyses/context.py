@@ -40,6 +40,8 @@ class Output:
 
     rows: list[dict[str, Any]] = field(default_factory=list)
     headlines: list[dict[str, Any]] = field(default_factory=list)
+    tables: dict[str, pd.DataFrame] = field(default_factory=dict)
+    """Extra tables written beside the analysis' own (``RUN/results/<name>.csv``), e.g. per-fact scores."""
 
 
 @dataclass

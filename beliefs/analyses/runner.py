@@ -72,6 +72,10 @@ def analyze(
         tmp = out / f".{name}.csv.tmp"
         table.to_csv(tmp, index=False)
         tmp.replace(out / f"{name}.csv")
+        for extra, frame in result.tables.items():
+            tmp = out / f".{extra}.csv.tmp"
+            frame.to_csv(tmp, index=False)
+            tmp.replace(out / f"{extra}.csv")
         headlines.extend(result.headlines)
     _attach_controls(headlines)
     summary = {
@@ -108,6 +112,7 @@ COST = {
     "kind-distance": 7.5,
     "robustness": 2.0,
     "default-belief": 1.0,
+    "hingeness": 6.0,
 }
 """Relative cost of each analysis per layer × width of a model (seconds on the default run; others 0.2)."""
 
@@ -160,6 +165,11 @@ def _merge(outputs: list[Output], order: dict[str, int]) -> Output:
     merged = Output()
     merged.rows = sorted((r for o in outputs for r in o.rows), key=lambda r: order[r[C.MODEL]])
     merged.headlines = sorted((h for o in outputs for h in o.headlines), key=lambda h: order[h[C.MODEL]])
+    for name in dict.fromkeys(k for o in outputs for k in o.tables):
+        frames = [o.tables[name] for o in outputs if name in o.tables]
+        merged.tables[name] = pd.concat(frames, ignore_index=True).sort_values(
+            "model", key=lambda s: s.map(order), kind="stable"
+        )
     return merged
 
 

@@ -90,12 +90,16 @@ def study(
             report=not no_report,
             reanalyze=reanalyze,
         )
-    print_summary(result.summary)
+    for part in result.parts:
+        if len(result.parts) > 1:
+            console.rule(f"fact set {part.fact_set}")
+        print_summary(part.summary)
     times = ", ".join(f"{k} {v:.1f} s" for k, v in result.timings.items())
-    console.print(f"store: {result.store}", highlight=False)
-    console.print(f"tables: {result.results / 'tables'} ({times})", highlight=False)
-    if result.report is not None:
-        console.print(f"report: {result.report} and {result.report.with_suffix('.html')}", highlight=False)
+    console.print(f"store: {result.store} ({times})", highlight=False)
+    for part in result.parts:
+        console.print(f"tables: {part.results / 'tables'}", highlight=False)
+        if part.report is not None:
+            console.print(f"report: {part.report} and {part.report.with_suffix('.html')}", highlight=False)
 
 
 def report(

@@ -14,6 +14,7 @@ from beliefs.errors import InvalidInputError, UsageError
 from beliefs.facts import load_conditions, load_paths
 from beliefs.facts.loader import load_study
 from beliefs.fileio import atomic_write_text
+from beliefs.rundata import SubsetRun
 from beliefs.study.schema import Study
 
 DEFAULT_STUDY = Path("analyses/default/study.yaml")
@@ -30,6 +31,18 @@ class StudyResult:
     results: Path
     summary: dict[str, Any]
     timings: dict[str, float] = field(default_factory=dict)
+    report: Path | None = None
+    parts: list[StudyPart] = field(default_factory=list)
+    """One per fact set, in the study file's order (the first is the primary test)."""
+
+
+@dataclass
+class StudyPart:
+    """The analyses, elicitation and report of one fact set of a study."""
+
+    fact_set: str
+    results: Path
+    summary: dict[str, Any]
     report: Path | None = None
 
 
@@ -71,14 +84,20 @@ def _cached_summary(tables: Path, fingerprint: str) -> dict[str, Any] | None:
     return summary if summary.get("inputs_sha256") == fingerprint else None
 
 
-def _comparison(base: Path, study: Study) -> tuple[str, str, str, dict[str, Any]] | None:
-    """(name, first model, folder, summary) of the study named by ``compare_with``, if it has results."""
+def _comparison(
+    base: Path, study: Study, fact_set: str | None = None
+) -> tuple[str, str, str, dict[str, Any]] | None:
+    """(name, first model, folder, summary) of the study named by ``compare_with``, if it has results
+    (for ``fact_set``, where that study analysed several sets)."""
     if study.compare_with is None:
         return None
     folder = resolve(base, study.compare_with)
     try:
         other = load_study(folder / "study.yaml")
-        summary = json.loads((resolve(folder, other.results) / "tables" / "summary.json").read_text("utf-8"))
+        other_results = resolve(folder, other.results)
+        if fact_set is not None and (other_results / fact_set / "tables").is_dir():
+            other_results = other_results / fact_set
+        summary = json.loads((other_results / "tables" / "summary.json").read_text("utf-8"))
     except (OSError, ValueError, InvalidInputError):
         return None
     return other.name, other.models[0], study.compare_with, summary
@@ -127,44 +146,68 @@ def run_study(
         )
     timings["probe"] = time.perf_counter() - start
     assert run is not None
-    start = time.perf_counter()
-    tables = results / "tables"
-    fingerprint = inputs_fingerprint(run.manifest, study)
-    summary = None if reanalyze else _cached_summary(tables, fingerprint)
-    if summary is None:
-        say(f"analyzing ({study.permutations} permutations)")
-        summary = analyze(
-            run, tables, analyses=study.analyses, permutations=study.permutations, seed=study.seed
-        )
-        summary["inputs_sha256"] = fingerprint
-        atomic_write_text(tables / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
-    else:
-        say("analyses up to date (same measurements, analyses, permutations and seed): reusing the tables")
-    timings["analyze"] = time.perf_counter() - start
-    if study.analyses is None or ELICITATION in study.analyses:
+    names = [fs.name for fs in found.fact_sets]
+    parts: list[StudyPart] = []
+    for fact_set in found.fact_sets:
+        # One set: results go straight to the results folder. Several: each set is analysed on its own
+        # (a matched set and a broad set answer different questions) into results/<set>/.
+        folder = results if len(names) == 1 else results / fact_set.name
+        sub: Any = run if len(names) == 1 else SubsetRun(run, fact_set.name)
+        label = "" if len(names) == 1 else f" [{fact_set.name}]"
+        part = StudyPart(fact_set.name, folder, {})
         start = time.perf_counter()
-        causal = [spec for spec in study.models if resolve_model(spec)[1] != "st"]
-        if causal:
-            from beliefs.elicit import elicit
-
-            say(f"elicitation: sampling from {causal[0]} under each prompt condition")
-            elicited = elicit(
-                causal[0],
-                found.fact_sets,
-                conditions,
-                results / "elicitation",
-                seed=study.seed,
+        tables = folder / "tables"
+        manifest = sub.manifest if len(names) > 1 else run.manifest
+        if len(names) > 1:
+            manifest = {
+                **manifest,
+                "facts": [f for f in run.manifest.get("facts", []) if f.get("fact_set") == fact_set.name],
+            }
+        fingerprint = inputs_fingerprint(manifest, study)
+        summary = None if reanalyze else _cached_summary(tables, fingerprint)
+        if summary is None:
+            say(f"analyzing{label} ({study.permutations} permutations)")
+            summary = analyze(
+                sub,
+                tables,
+                analyses=[a for a in study.analyses if a != ELICITATION] if study.analyses else None,
                 permutations=study.permutations,
+                seed=study.seed,
             )
-            summary = {**summary, "headlines": [*summary.get("headlines", []), *elicited.headlines]}
-        timings["elicitation"] = time.perf_counter() - start
-    result = StudyResult(study, store, results, summary, timings)
-    if report:
-        from beliefs.report import write_report
+            summary["inputs_sha256"] = fingerprint
+            summary["fact_set"] = fact_set.name
+            atomic_write_text(tables / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
+        else:
+            say(
+                f"analyses{label} up to date (same measurements, analyses, permutations and seed): reusing the tables"
+            )
+        timings[f"analyze{label}"] = time.perf_counter() - start
+        if study.analyses is None or ELICITATION in study.analyses:
+            start = time.perf_counter()
+            causal = [spec for spec in study.models if resolve_model(spec)[1] != "st"]
+            if causal:
+                from beliefs.elicit import elicit
 
-        start = time.perf_counter()
-        result.report = write_report(
-            run, results, study=study, summary=summary, compare=_comparison(base, study)
-        )
-        timings["report"] = time.perf_counter() - start
-    return result
+                say(f"elicitation{label}: sampling from {causal[0]} under each prompt condition")
+                elicited = elicit(
+                    causal[0],
+                    [fact_set],
+                    conditions,
+                    folder / "elicitation",
+                    seed=study.seed,
+                    permutations=study.permutations,
+                )
+                summary = {**summary, "headlines": [*summary.get("headlines", []), *elicited.headlines]}
+            timings[f"elicitation{label}"] = time.perf_counter() - start
+        part.summary = summary
+        if report:
+            from beliefs.report import write_report
+
+            start = time.perf_counter()
+            part.report = write_report(
+                sub, folder, study=study, summary=summary, compare=_comparison(base, study, fact_set.name)
+            )
+            timings[f"report{label}"] = time.perf_counter() - start
+        parts.append(part)
+    first = parts[0]
+    return StudyResult(study, store, results, first.summary, timings, first.report, parts)

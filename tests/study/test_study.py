@@ -102,3 +102,23 @@ def test_analyze_and_report_commands_on_a_probed_run(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert (store / "results" / "report.html").is_file()
     assert runner.invoke(app, ["report", str(tmp_path)]).exit_code != 0  # not a run: a message, no traceback
+
+
+def test_study_with_two_sets_analyses_each_on_its_own(tmp_path: Path) -> None:
+    study = _study(tmp_path)
+    second = (tmp_path / "facts.yaml").read_text(encoding="utf-8").replace("name: mini", "name: other")
+    second = second.replace("id: f", "id: g").replace("Statement number", "Claim number")
+    (tmp_path / "other.yaml").write_text(second, encoding="utf-8")
+    text = study.read_text(encoding="utf-8").replace(
+        "fact_sets: [facts.yaml]", "fact_sets: [other.yaml, facts.yaml]"
+    )
+    study.write_text(
+        text.replace("seed: 3", "seed: 3\nanalyses: [kind-probe, default-belief]"), encoding="utf-8"
+    )
+    result = run_study(study)
+    assert [p.fact_set for p in result.parts] == ["other", "mini"]
+    for name in ("other", "mini"):
+        summary = json.loads((tmp_path / "results" / name / "tables" / "summary.json").read_text())
+        assert summary["n_facts"] == 12 and summary["fact_set"] == name
+        assert (tmp_path / "results" / name / "report.md").is_file()
+    assert result.summary == result.parts[0].summary
