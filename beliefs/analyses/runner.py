@@ -20,6 +20,7 @@ from beliefs.analyses.verdict import VERDICT_DEFINITION, attach_verdicts, signif
 from beliefs.errors import UsageError
 from beliefs.rundata import RunData
 
+
 def analyze(
     run: RunData,
     out_dir: str | Path,
