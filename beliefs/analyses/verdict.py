@@ -240,7 +240,7 @@ def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] |
         h["sesoi"] = delta
         if delta is not None and h.get("p_equivalence") is None:
             bounds = equivalence_bounds(h, delta)
-            h["equivalence_bounds"] = list(bounds) if bounds else None
+            h["equivalence_bounds"] = [_finite(b) for b in bounds] if bounds else None
             h["p_equivalence"] = _tost(h, bounds)
         if h.get("mde_80") is None:
             h["mde_80"] = _normal_mde(h)
