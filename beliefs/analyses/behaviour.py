@@ -9,6 +9,7 @@ effect of a context, the baseline margin (a fact held near the ceiling cannot mo
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -121,7 +122,9 @@ def _beyond_surface(
     with np.errstate(invalid="ignore"):
         varies = np.nanstd(cov, axis=0) > 0
     cov = cov[:, varies]
-    fl = freedman_lane(values, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
+    with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
+        warnings.simplefilter("ignore")
+        fl = freedman_lane(values, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
     keys = {
         "p_beyond_surface": fl.p_value,
         "beyond_surface_test": f"Freedman-Lane permutation test of the hinge term, adjusted for {names}",

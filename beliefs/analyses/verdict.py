@@ -109,6 +109,16 @@ MARGIN_PER_TOKEN = Sesoi(
     "margin. Smaller kind differences in how strongly a model prefers the true form are within the spread "
     "of margins between paraphrases of one fact.",
 )
+SALIENCE = Sesoi(
+    0.2,
+    "Cohen's d (pooled SD of the per-fact contrasts)",
+    "zero",
+    "additive",
+    "two",
+    "Salience is a cosine between sentence embeddings with no natural unit, so its SESOI is "
+    "standardised: d = 0.2, Cohen's 'small', converted to cosine units with the pooled within-kind SD "
+    "of the per-fact contrasts (the headline's `sesoi` is the converted value).",
+)
 CENTROID = 0.1
 """Centroid SESOI (RMS standardised difference per feature); the energy SESOI is derived from it."""
 SESOI: dict[tuple[str, str], Sesoi] = {
@@ -149,16 +159,8 @@ SESOI: dict[tuple[str, str], Sesoi] = {
     ("default-belief", "margin_per_token_diff"): MARGIN_PER_TOKEN,
     ("robustness", "delta_margin_per_token_diff"): MARGIN_PER_TOKEN,
     ("robustness", "shift_cliffs_delta"): CLIFF,
-    ("elicitation", "salience_contrast_diff"): Sesoi(
-        0.2,
-        "Cohen's d (pooled SD of the per-fact contrasts)",
-        "zero",
-        "additive",
-        "two",
-        "Salience is a cosine between sentence embeddings with no natural unit, so its SESOI is "
-        "standardised: d = 0.2, Cohen's 'small', converted to cosine units with the pooled within-kind SD "
-        "of the per-fact contrasts (the headline's `sesoi` is the converted value).",
-    ),
+    ("elicitation", "salience_contrast_diff"): SALIENCE,
+    ("elicitation", "salience_csls_diff"): SALIENCE,
 }
 """Smallest effect size of interest per ``(analysis, statistic)`` headline, with its justification."""
 
