@@ -23,7 +23,7 @@ from threadpoolctl import threadpool_limits
 
 from beliefs.stats import cliffs_delta_perm, fact_permutations, permutation_pvalues
 from beliefs.stats.directions import TruthDirections, plain_angle_degrees
-from beliefs.stats.equivalence import mde_planted, mean_diff_perm, tost_from_interval
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se, tost_from_interval
 from beliefs.stats.geometry import mean_centred_cosine_shift
 from beliefs.stats.shift import centred_displacement
 
@@ -82,7 +82,8 @@ def mde_power(seed: int, n: int, perms: int, reps: int) -> tuple[float, float]:
     lab, dom = _labels(n)
     values = rng.normal(size=n)
     labels = fact_permutations(lab, dom, perms, rng)
-    mde = mde_planted(values, labels, mean_diff_perm, 1.0, n_sim=100, n_null=99, seed=seed)
+    scale = mean_diff_se(values, lab)
+    mde = mde_planted(values, labels, mean_diff_perm, scale, n_sim=100, n_null=99, seed=seed)
     hits = []
     for r in range(reps):
         v = rng.normal(size=n) + mde * lab

@@ -30,7 +30,7 @@ from beliefs.stats import (
     middle_third,
     permutation_pvalues,
 )
-from beliefs.stats.equivalence import mde_planted, mean_diff_perm
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se
 from beliefs.stats.shift import centred_displacement
 
 CLAIM_SIGN = {"support": 1.0, "contradict": -1.0}
@@ -137,10 +137,9 @@ def _beyond_surface(
 
 def _mde(ctx: AnalysisContext, values: Array, delta: bool) -> float:
     """80%-power MDE of the headline's permutation test by planted shifts (Cliff's δ or mean difference)."""
-    ok = np.isfinite(values)
-    sd = float(np.std(values[ok])) if ok.sum() > 2 else float("nan")
     stat = cliffs_delta_perm if delta else mean_diff_perm
-    return mde_planted(values, ctx.perms, stat, sd, seed=ctx.seed, n_sim=100, n_null=99)
+    scale = mean_diff_se(values, ctx.labels)
+    return mde_planted(values, ctx.perms, stat, scale, seed=ctx.seed, n_sim=100, n_null=99)
 
 
 @register("default-belief")

@@ -46,7 +46,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
-from beliefs.stats.equivalence import mde_planted, mean_diff_perm, tost_from_bootstrap
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se, tost_from_bootstrap
 
 Array = NDArray[np.float64]
 ANALYSIS = "elicitation"
@@ -278,7 +278,9 @@ def _headline(
         "cliffs_delta": m["delta"],
         f"mean_{main}_hinge": m["mean_h"],
         f"mean_{main}_contingent": m["mean_c"],
-        "mde_80": mde_planted(v, perms, mean_diff_perm, float(np.nanstd(v)), seed=seed, n_sim=100, n_null=99),
+        "mde_80": mde_planted(
+            v, perms, mean_diff_perm, mean_diff_se(v, labels), seed=seed, n_sim=100, n_null=99
+        ),
         "mde_method": "planted shifts of the per-fact values against the permutation null",
     }
     if detailed:

@@ -10,6 +10,7 @@ from beliefs.stats.equivalence import (
     mde_from_null,
     mde_planted,
     mean_diff_perm,
+    mean_diff_se,
     tost_from_bootstrap,
     tost_from_interval,
 )
@@ -77,9 +78,10 @@ def test_mde_planted_matches_the_two_sample_z_test():
     values = rng.normal(size=n)
     labels = (np.arange(n) % 2).astype(np.int8)
     perms = fact_permutations(labels, np.zeros(n), 999, rng)
-    mde = mde_planted(values, perms, mean_diff_perm, 1.0, n_sim=300, n_null=199, seed=1)
+    scale = mean_diff_se(values, labels)
+    mde = mde_planted(values, perms, mean_diff_perm, scale, n_sim=300, n_null=199, seed=1)
     ref = (stats.norm.ppf(0.975) + stats.norm.ppf(0.8)) * np.sqrt(2 / (n / 2))
-    assert mde == pytest.approx(ref, rel=0.15)
+    assert mde == pytest.approx(ref, rel=0.08)
 
 
 def test_tost_size_and_power_in_simulation():
