@@ -1,7 +1,15 @@
-"""``default-belief`` and ``robustness``: margins and representation shifts, hinge vs contingent."""
+"""``default-belief`` and ``robustness``: margins and representation shifts, hinge vs contingent.
+
+Margins are compared **per token** (``logp_true / n_true − logp_false / n_false``, nats per token), so
+that a longer statement's larger sums do not count as a stronger belief. Each headline's beyond-surface
+reading is the hinge term of a Freedman–Lane permutation regression of the per-fact values on the
+surface covariates (:func:`_surface_covariates`): the kinds differ beyond domain, length and, for the
+effect of a context, the baseline margin (a fact held near the ceiling cannot move far).
+"""
 
 from __future__ import annotations
 
+import warnings
 from typing import Any
 
 import numpy as np
@@ -18,11 +26,12 @@ from beliefs.stats import (
     diff_ci,
     freedman_lane,
     mannwhitney,
-    mean_centred_cosine_shift,
     mean_ci,
     middle_third,
     permutation_pvalues,
 )
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se
+from beliefs.stats.shift import centred_displacement
 
 CLAIM_SIGN = {"support": 1.0, "contradict": -1.0}
 """Δmargin is multiplied by this so that movement toward the context's claim is positive."""
@@ -78,20 +87,83 @@ def _compare_rows(
     return [(r1, cmp["diff_null"]), (r2, cmp["delta_null"]), (r3, np.full(len(cmp["diff_null"]), np.nan))]
 
 
+def margin_per_token(m: Any) -> Array:
+    """``logp_true / n_tokens_true − logp_false / n_tokens_false`` of a margins frame (nats per token)."""
+    out: Array = (
+        m["logp_true"] / m["n_tokens_true"].clip(lower=1)
+        - m["logp_false"] / m["n_tokens_false"].clip(lower=1)
+    ).to_numpy(dtype=float)
+    return out
+
+
+def _surface_covariates(ctx: AnalysisContext, model: ModelInfo, baseline: bool) -> tuple[Array, str]:
+    """Per-fact surface covariates and their description: the domain and the statement's length (token
+    counts of both forms for causal LMs, words otherwise), plus, with ``baseline``, the empty-prompt
+    margin per token."""
+    domain = (ctx.domains == DOMAINS[0]).astype(float)
+    if ctx.has_margins(model):
+        m = ctx.margins(model.name, "empty")
+        cols = [domain, m["n_tokens_true"].to_numpy(float), m["n_tokens_false"].to_numpy(float)]
+        names = "domain + token counts"
+        if baseline:
+            cols.append(margin_per_token(m))
+            names += " + baseline margin per token"
+        return np.column_stack(cols), names
+    words = ctx.facts["statement"].astype(str).map(lambda t: len(t.split())).to_numpy(float)
+    return np.column_stack([domain, words]), "domain + word count"
+
+
+def _beyond_surface(
+    ctx: AnalysisContext, values: Array, cov: Array, names: str
+) -> tuple[dict[str, Any], Any]:
+    """Freedman–Lane test of the hinge term adjusted for ``cov``: the headline's beyond-surface keys.
+
+    Covariates that do not vary (every statement one token long, say) are left out."""
+    with np.errstate(invalid="ignore"):
+        varies = np.nanstd(cov, axis=0) > 0
+    cov = cov[:, varies]
+    with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
+        warnings.simplefilter("ignore")
+        fl = freedman_lane(values, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
+    keys = {
+        "p_beyond_surface": fl.p_value,
+        "beyond_surface_test": f"Freedman-Lane permutation test of the hinge term, adjusted for {names}",
+        "adjusted_hinge_coef": fl.estimate,
+        "adjusted_hinge_coef_ci_low": fl.ci_low,
+        "adjusted_hinge_coef_ci_high": fl.ci_high,
+    }
+    return keys, fl
+
+
+def _mde(ctx: AnalysisContext, values: Array, delta: bool) -> float:
+    """80%-power MDE of the headline's permutation test by planted shifts (Cliff's δ or mean difference)."""
+    scale = mean_diff_se(values, ctx.labels)
+    if delta:  # ranks are recomputed for every planted shift: fewer simulated studies (time budget)
+        grid = (1.0, 1.5, 2.0, 2.5, 3.0, 3.5, 4.0, 5.0)
+        return mde_planted(
+            values, ctx.perms, cliffs_delta_perm, scale, seed=ctx.seed, n_sim=50, n_null=49, grid=grid
+        )
+    return mde_planted(values, ctx.perms, mean_diff_perm, scale, seed=ctx.seed, n_sim=100, n_null=99)
+
+
 @register("default-belief")
 def default_belief(ctx: AnalysisContext) -> Output:
-    """Margins per condition (the empty prompt first): share of true-form wins and mean margin, by kind."""
+    """Margins per condition (the empty prompt first): share of true-form wins and margin per token, by kind."""
     out = Output()
     pending: list[tuple[dict[str, Any], Array]] = []
     for model in (m for m in ctx.models if ctx.has_margins(m)):
+        cov, names = _surface_covariates(ctx, model, baseline=False)
         for cond in ctx.conditions:
-            margin = ctx.margins(model.name, cond)["margin"].to_numpy()
+            frame = ctx.margins(model.name, cond)
+            margin = frame["margin"].to_numpy()
+            per_token = margin_per_token(frame)
             for d in DOMAINS:
                 for k, kname in ((1, "hinge"), (0, "contingent")):
                     sel = (ctx.domains == d) & (ctx.labels == k) & np.isfinite(margin)
                     for stat, vals in (
                         ("share_true_wins", (margin[sel] > 0).astype(float)),
                         ("mean_margin", margin[sel]),
+                        ("mean_margin_per_token", per_token[sel]),
                     ):
                         r = row(
                             "default-belief",
@@ -108,6 +180,7 @@ def default_belief(ctx: AnalysisContext) -> Output:
             results = {}
             for subset, mask in (("pooled", None), *((d, ctx.domains == d) for d in DOMAINS)):
                 for name, vals in (
+                    ("margin_per_token", per_token),
                     ("margin", margin),
                     ("true_wins", np.where(np.isfinite(margin), margin > 0, np.nan)),
                 ):
@@ -116,23 +189,33 @@ def default_belief(ctx: AnalysisContext) -> Output:
                         continue
                     pending += _compare_rows("default-belief", model, cond, name, cmp, subset=subset)
                     results[(subset, name)] = cmp
-            if ("pooled", "margin") in results:
-                m, w = results[("pooled", "margin")], results.get(("pooled", "true_wins"), {})
+            if ("pooled", "margin_per_token") in results:
+                m = results[("pooled", "margin_per_token")]
+                total = results.get(("pooled", "margin"), {})
+                w = results.get(("pooled", "true_wins"), {})
+                beyond, _ = _beyond_surface(ctx, per_token, cov, names)
                 out.headlines.append(
                     headline(
                         "default-belief",
                         model,
                         cond,
-                        "margin_diff",
+                        "margin_per_token_diff",
                         None,
                         estimate=m["diff"],
                         ci_low=m["diff_ci"][0],
                         ci_high=m["diff_ci"][1],
                         p_value=float(permutation_pvalues(m["diff_null"])[0]),
+                        **beyond,
+                        mde_80=_mde(ctx, per_token, delta=False),
+                        mde_method="planted shifts of the per-fact values against the permutation null",
                         cliffs_delta=m["delta"],
                         mannwhitney_p=m["p_mw"],
-                        mean_margin_hinge=m["mean_h"],
-                        mean_margin_contingent=m["mean_c"],
+                        mean_margin_per_token_hinge=m["mean_h"],
+                        mean_margin_per_token_contingent=m["mean_c"],
+                        margin_diff=total.get("diff", np.nan),
+                        margin_diff_p_value=float(permutation_pvalues(total["diff_null"])[0])
+                        if total
+                        else np.nan,
                         share_true_wins_hinge=w.get("mean_h", np.nan),
                         share_true_wins_contingent=w.get("mean_c", np.nan),
                         n_facts=m["n"],
@@ -153,24 +236,13 @@ def _finish(out: Output, pending: list[tuple[dict[str, Any], Array]]) -> None:
     out.rows.extend(rows)
 
 
-def _covariates(ctx: AnalysisContext, model: ModelInfo) -> Array:
-    """Baseline margin and token count (causal LMs), statement length otherwise, plus the domain."""
-    domain = (ctx.domains == DOMAINS[0]).astype(float)
-    if ctx.has_margins(model):
-        m = ctx.margins(model.name, "empty")
-        return np.column_stack([domain, m["margin"], m["n_tokens_true"]])
-    return np.column_stack(
-        [domain, ctx.facts["statement"].astype(str).map(lambda t: len(t.split())).astype(float)]
-    )
-
-
 @register("robustness")
 def robustness(ctx: AnalysisContext) -> Output:
-    """How far each detailed condition moves states (shift) and margins (Δmargin), hinge vs contingent."""
+    """How far each detailed condition moves states (displacement) and margins per token, by kind."""
     out = Output()
     pending: list[tuple[dict[str, Any], Array]] = []
     for model in ctx.models:
-        cov = _covariates(ctx, model)
+        cov, names = _surface_covariates(ctx, model, baseline=True)
         for cond in ctx.conditions[1:]:
             head: dict[str, Any] = {}
             for pooling in POOLINGS:
@@ -180,7 +252,7 @@ def robustness(ctx: AnalysisContext) -> Output:
                 n_layers = empty.shape[1]
                 shifts = np.full((ctx.n_facts, n_layers), np.nan)
                 for layer in range(n_layers):
-                    shifts[ok, layer] = mean_centred_cosine_shift(empty[ok, layer], other[ok, layer])
+                    shifts[ok, layer] = centred_displacement(empty[ok, layer], other[ok, layer])
                     null = np.abs(cliffs_delta_perm(shifts[:, layer], ctx.perms))
                     r = row("robustness", model, cond, "shift_cliffs_delta", layer=layer, pooling=pooling)
                     r.update({C.ESTIMATE: float(cliffs_delta_perm(shifts[:, layer], ctx.perms[:1])[0])})
@@ -192,33 +264,10 @@ def robustness(ctx: AnalysisContext) -> Output:
                     head = {"shift": cmp, "agg": agg, "n_layers": n_layers}
                     if cmp["ok"]:
                         pending += _compare_rows("robustness", model, cond, "shift_mid", cmp, pooling=pooling)
-                        fl = freedman_lane(agg, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
+                        head["beyond"], fl = _beyond_surface(ctx, agg, cov, names)
                         out.rows.append(_fl_row(model, cond, "shift_mid_hinge_coef", fl))
-            dm_cmp: dict[str, Any] = {"ok": False}
-            if ctx.has_margins(model):
-                sign = CLAIM_SIGN.get(cond, 1.0)
-                dm = (
-                    sign
-                    * (
-                        ctx.margins(model.name, cond)["margin"] - ctx.margins(model.name, "empty")["margin"]
-                    ).to_numpy()
-                )
-                name = "delta_margin_toward_claim" if cond in CLAIM_SIGN else "delta_margin"
-                dm_cmp = _compare(ctx, dm)
-                if dm_cmp["ok"]:
-                    pending += _compare_rows("robustness", model, cond, name, dm_cmp)
-                    fl = freedman_lane(dm, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
-                    out.rows.append(_fl_row(model, cond, f"{name}_hinge_coef", fl))
             shift = head.get("shift", {"ok": False})
             if shift["ok"]:
-                extra = {}
-                if dm_cmp["ok"]:
-                    extra = {
-                        "delta_margin_cliffs_delta": dm_cmp["delta"],
-                        "delta_margin_p_value": float(permutation_pvalues(dm_cmp["delta_null"])[0]),
-                        "delta_margin_mean_hinge": dm_cmp["mean_h"],
-                        "delta_margin_mean_contingent": dm_cmp["mean_c"],
-                    }
                 out.headlines.append(
                     headline(
                         "robustness",
@@ -230,16 +279,64 @@ def robustness(ctx: AnalysisContext) -> Output:
                         ci_low=shift["delta_ci"][0],
                         ci_high=shift["delta_ci"][1],
                         p_value=float(permutation_pvalues(shift["delta_null"])[0]),
+                        **head["beyond"],
+                        mde_80=_mde(ctx, head["agg"], delta=True),
+                        mde_method="planted shifts of the per-fact values against the permutation null",
                         mannwhitney_p=shift["p_mw"],
                         shift_mean_hinge=shift["mean_h"],
                         shift_mean_contingent=shift["mean_c"],
                         n_facts=shift["n"],
                         n_permutations=ctx.n_permutations,
-                        **extra,
                     )
                 )
+            if ctx.has_margins(model):
+                _margin_shift(ctx, model, cond, cov, names, out, pending)
     _finish(out, pending)
     return out
+
+
+def _margin_shift(
+    ctx: AnalysisContext,
+    model: ModelInfo,
+    cond: str,
+    cov: Array,
+    names: str,
+    out: Output,
+    pending: list[tuple[dict[str, Any], Array]],
+) -> None:
+    """Δmargin per token from ``empty`` to ``cond`` (signed toward the context's claim), hinge vs contingent."""
+    sign = CLAIM_SIGN.get(cond, 1.0)
+    base = margin_per_token(ctx.margins(model.name, "empty"))
+    dm = sign * (margin_per_token(ctx.margins(model.name, cond)) - base)
+    name = "delta_margin_per_token"
+    cmp = _compare(ctx, dm)
+    if not cmp["ok"]:
+        return
+    pending += _compare_rows("robustness", model, cond, name, cmp)
+    beyond, fl = _beyond_surface(ctx, dm, cov, names)
+    out.rows.append(_fl_row(model, cond, f"{name}_hinge_coef", fl))
+    out.headlines.append(
+        headline(
+            "robustness",
+            model,
+            cond,
+            f"{name}_diff",
+            None,
+            estimate=cmp["diff"],
+            ci_low=cmp["diff_ci"][0],
+            ci_high=cmp["diff_ci"][1],
+            p_value=float(permutation_pvalues(cmp["diff_null"])[0]),
+            **beyond,
+            mde_80=_mde(ctx, dm, delta=False),
+            mde_method="planted shifts of the per-fact values against the permutation null",
+            toward_claim=cond in CLAIM_SIGN,
+            cliffs_delta=cmp["delta"],
+            mean_hinge=cmp["mean_h"],
+            mean_contingent=cmp["mean_c"],
+            n_facts=cmp["n"],
+            n_permutations=ctx.n_permutations,
+        )
+    )
 
 
 def _fl_row(model: ModelInfo, cond: str, stat: str, fl: Any) -> dict[str, Any]:
@@ -248,4 +345,4 @@ def _fl_row(model: ModelInfo, cond: str, stat: str, fl: Any) -> dict[str, Any]:
     return r
 
 
-__all__ = ["default_belief", "fill_family", "robustness"]
+__all__ = ["default_belief", "fill_family", "margin_per_token", "robustness"]

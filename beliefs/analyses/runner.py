@@ -16,11 +16,9 @@ import pandas as pd
 from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Output
 from beliefs.analyses.registry import ANALYSES
+from beliefs.analyses.verdict import VERDICT_DEFINITION, attach_verdicts, significant
 from beliefs.errors import UsageError
 from beliefs.rundata import RunData
-
-SURFACE_MARGIN = 0.05
-"""A probe "beats" the surface baseline when its headline exceeds the surface interval's upper end."""
 
 
 def analyze(
@@ -33,7 +31,9 @@ def analyze(
     """Run ``analyses`` (default: all registered) and write ``<out_dir>/<analysis>.csv`` and ``summary.json``.
 
     Returns the summary: one headline per analysis × model × condition (the mean over the middle third of
-    layers with ``last`` pooling where the statistic has layers), with estimate, 95% interval and p-value.
+    layers with ``last`` pooling where the statistic has layers), with estimate, 95% interval, p-value,
+    and the verdict step's ``sesoi``, ``p_equivalence``, ``mde_80`` and ``verdict``
+    (:mod:`beliefs.analyses.verdict`).
     """
     names = list(ANALYSES) if analyses is None else list(analyses)
     unknown = [n for n in names if n not in ANALYSES]
@@ -78,6 +78,7 @@ def analyze(
             tmp.replace(out / f"{extra}.csv")
         headlines.extend(result.headlines)
     _attach_controls(headlines)
+    attach_verdicts(headlines, {m.name: m.width for m in ctx.models})
     summary = {
         "schema_version": C.SUMMARY_SCHEMA_VERSION,
         "n_facts": ctx.n_facts,
@@ -86,6 +87,7 @@ def analyze(
         "analyses": names,
         "headline_definition": "mean over the middle third of layers, last pooling; p from the fact-level "
         "permutation null of that mean (observed counted)",
+        "verdict_definition": VERDICT_DEFINITION,
         "headlines": [_clean(h) for h in headlines],
     }
     tmp = out / ".summary.json.tmp"
@@ -182,9 +184,7 @@ def _attach_controls(headlines: list[dict[str, Any]]) -> None:
         if h[C.ANALYSIS] in ("kind-probe", "kind-distance") and s is not None:
             h["surface_estimate"] = s[C.ESTIMATE]
             h["surface_p_value"] = s[C.P_VALUE]
-            h["surface_confound"] = bool(s[C.P_VALUE] <= 0.05)
-            if h[C.ANALYSIS] == "kind-probe":
-                h["beats_surface"] = bool(h[C.ESTIMATE] > s[C.CI_HIGH])
+            h["surface_confound"] = significant(s[C.P_VALUE])
     for h in headlines:
         if h[C.CONTROL] != "random-init":
             continue

@@ -1,8 +1,8 @@
-"""``truth-geometry``: true-vs-false probes within each kind, transfer between kinds, angle between them."""
+"""``truth-geometry``: true-vs-false probes within each kind, transfer between kinds, and whether the two
+kinds share one truth direction (a strength-invariant test: :mod:`beliefs.stats.directions`)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -14,23 +14,29 @@ from beliefs.analyses.context import (
     Array,
     Output,
     aggregate,
-    attach_layer0,
     headline,
     row,
 )
-from beliefs.analyses.kind import _families, _percentile, weighted_ci
+from beliefs.analyses.kind import _families, weighted_ci
 from beliefs.analyses.registry import register
 from beliefs.rundata import POOLINGS
 from beliefs.stats import TruthProbe, middle_third, permutation_pvalues
+from beliefs.stats.directions import TruthDirections, angle, plain_angle_degrees
+from beliefs.stats.equivalence import mde_from_null
+
+ANGLE = "truth_direction_angle"
+"""The headline: angle between the kinds' truth directions, corrected for estimation noise and blind to
+the strength of each kind's truth signal; its p comes from the studentised statistic's permutations."""
 
 
 @register("truth-geometry")
 def truth_geometry(ctx: AnalysisContext) -> Output:
-    """Truth probes per kind (sign-flip null), transfer between kinds, angle between truth directions."""
+    """Truth probes per kind (sign-flip null), transfer between kinds, shared truth direction (angle)."""
     out = Output()
     rows: list[dict[str, Any]] = []
     nulls: list[Array] = []
-    layer0: dict[tuple[str, str, str], Array] = {}
+    bands: list[tuple[dict[str, Any], Array]] = []
+    layer0: dict[tuple[str, str], tuple[float, Array]] = {}
     for model in ctx.models:
         for cond in ctx.conditions:
             for pooling in POOLINGS:
@@ -46,13 +52,21 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                 flips = ctx.flips[:, facts]
                 perms = ctx.perms[:, facts]
                 folds = ctx.fold_sets[0][facts]
-                boot = ctx.boot[:, facts]
                 per: dict[str, list[Array]] = {}
                 mid = set(middle_third(len(data.z)).tolist())
-                mid_probes: list[TruthProbe] = []
+                g_mid = np.zeros((facts.size, facts.size))
                 for layer in range(len(data.z)):
                     k = data.gram(layer)
                     probe = TruthProbe.from_gram(k, rt, rf)
+                    directions = TruthDirections(probe.g_dd)
+                    # the angle's permutation null on the headline pooling and the layer-0 reference only
+                    # (time budget); other poolings carry the estimate
+                    tested = pooling == "last" or (pooling == LAYER0_POOLING and layer == 0)
+                    rho, t = directions.rho(perms if tested else perms[:1])
+                    if not tested:
+                        rho = np.concatenate([rho, np.full(perms.shape[0] - 1, np.nan)])
+                        t = np.full(perms.shape[0], np.nan)
+                    angles = angle(rho)
                     stats = {
                         "truth_acc_hinge": TruthProbe.from_gram(k, rt[hinge], rf[hinge]).cv_accuracy(
                             flips[:, hinge], folds[hinge]
@@ -62,72 +76,99 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         ),
                         "truth_transfer_hinge->contingent": probe.transfer_accuracy(flips, hinge),
                         "truth_transfer_contingent->hinge": probe.transfer_accuracy(flips, ~hinge),
-                        "truth_angle_degrees": probe.angle_degrees(perms),
+                        ANGLE: _null_t(t),
                     }
-                    angle_boot = (
-                        probe.angle_degrees(np.broadcast_to(perms[0], boot.shape), boot)
-                        if pooling == "last"
-                        else np.full(boot.shape[0], np.nan)
-                    )
                     if pooling == "last" and layer in mid:
-                        mid_probes.append(probe)
+                        g_mid += probe.g_dd
                     for name, null in stats.items():
                         r = row("truth-geometry", model, cond, name, layer=layer, pooling=pooling)
                         r.update(
                             {
-                                C.ESTIMATE: float(null[0]),
+                                C.ESTIMATE: float(angles[0] if name == ANGLE else null[0]),
                                 C.N_FACTS: int(facts.size),
                                 C.N_PERMUTATIONS: ctx.n_permutations,
                             }
                         )
-                        if name == "truth_angle_degrees" and pooling == "last":
-                            r[C.CI_LOW], r[C.CI_HIGH] = _percentile(angle_boot)
                         rows.append(r)
                         nulls.append(null)
+                        if name == ANGLE:
+                            bands.append((r, angles))
                         per.setdefault(name, []).append(null)
                 if pooling == LAYER0_POOLING:
-                    layer0[(model.name, cond, "truth_angle_degrees")] = per["truth_angle_degrees"][0]
+                    layer0[(model.name, cond)] = (float(bands[-len(data.z)][1][0]), per[ANGLE][0])
                 if pooling != "last":
                     continue
                 n_layers = len(data.z)
-                agg = {name: aggregate(v, n_layers) for name, v in per.items()}
-                present = np.zeros(ctx.n_facts, dtype=bool)
-                present[facts] = True
-                lo, hi = weighted_ci(ctx, present, _angle_stat(mid_probes, facts))
-                extras = {}
-                for name, a in agg.items():
-                    if name != "truth_angle_degrees":
-                        extras[name] = float(a[0])
-                        extras[f"{name}_p_value"] = float(permutation_pvalues(a)[0])
-                angle = agg["truth_angle_degrees"]
-                out.headlines.append(
-                    headline(
-                        "truth-geometry",
-                        model,
-                        cond,
-                        "truth_angle_degrees",
-                        n_layers,
-                        estimate=float(angle[0]),
-                        ci_low=lo,
-                        ci_high=hi,
-                        p_value=float(permutation_pvalues(angle)[0]),
-                        null=angle,
-                        n_facts=int(facts.size),
-                        n_permutations=ctx.n_permutations,
-                        **extras,
-                    )
-                )
-    attach_layer0(out.headlines, layer0)
+                out.headlines.append(_headline(ctx, model, cond, n_layers, facts, g_mid, per))
+    for h in out.headlines:  # the layer-0 (lexical) reference: its angle, and the p of its t
+        ref = layer0.get((h[C.MODEL], h[C.CONDITION]))
+        if ref is not None:
+            h["layer0_estimate"], h["layer0_p_value"] = ref[0], float(permutation_pvalues(ref[1])[0])
+            h["layer0_pooling"] = LAYER0_POOLING
     _families(rows, nulls, (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
+    for r, angles in bands:  # the chance band of the angle rows in degrees (their p-values come from t)
+        null = angles[1:]
+        r[C.NULL_LOW], r[C.NULL_HIGH] = (
+            (float(v) for v in np.nanpercentile(null, [2.5, 97.5]))
+            if np.isfinite(null).any()
+            else (np.nan, np.nan)
+        )
     out.rows = rows
     return out
 
 
-def _angle_stat(probes: list[TruthProbe], facts: np.ndarray) -> Callable[[np.ndarray, Array], Array]:
-    """The headline angle (mean over the middle layers' probes) for weighted facts."""
+def _null_t(t: Array) -> Array:
+    """The studentised statistic with undefined permutations (a pseudo-kind without truth signal, whose
+    direction cannot be compared) read as no difference (0); the observed value is kept as it is."""
+    out = t.copy()
+    out[1:] = np.where(np.isfinite(t[1:]), t[1:], 0.0)
+    return out
+
+
+def _headline(
+    ctx: AnalysisContext,
+    model: Any,
+    cond: str,
+    n_layers: int,
+    facts: np.ndarray,
+    g_mid: Array,
+    per: dict[str, list[Array]],
+) -> dict[str, Any]:
+    """The headline angle from the middle third's layers concatenated (their Gram matrices summed)."""
+    perms = ctx.perms[:, facts]
+    directions = TruthDirections(g_mid)
+    rho, t = directions.rho(perms)
+    angles = angle(rho)
+    present = np.zeros(ctx.n_facts, dtype=bool)
+    present[facts] = True
 
     def stat(labels: np.ndarray, weights: Array) -> Array:
-        lab, w = labels[:, facts], weights[:, facts]
-        return np.asarray(np.mean([p.angle_degrees(lab, w) for p in probes], axis=0))
+        return directions.angle_degrees(labels[:, facts], weights[:, facts])
 
-    return stat
+    lo, hi = weighted_ci(ctx, present, stat)
+    extras: dict[str, Any] = {}
+    for name, nl in per.items():
+        if name != ANGLE:
+            a = aggregate(nl, n_layers)
+            extras[name] = float(a[0])
+            extras[f"{name}_p_value"] = float(permutation_pvalues(a)[0])
+    return headline(
+        "truth-geometry",
+        model,
+        cond,
+        ANGLE,
+        n_layers,
+        estimate=float(angles[0]),
+        ci_low=lo,
+        ci_high=hi,
+        p_value=float(permutation_pvalues(_null_t(t))[0]),
+        null=angles,
+        mde_80=mde_from_null(angles),
+        mde_method="location shift of the angle's permutation null",
+        cosine=float(rho[0]),
+        plain_angle_degrees=float(plain_angle_degrees(g_mid, perms[:1])[0]),
+        test_statistic="studentised sqrt(B*D) - A (beliefs.stats.directions)",
+        n_facts=int(facts.size),
+        n_permutations=ctx.n_permutations,
+        **extras,
+    )

@@ -35,12 +35,15 @@ def analyze_command(
     from rich.table import Table
 
     from beliefs.analyses import analyze
+    from beliefs.cli.study import verdict_markup
 
     data = _open_run(run)
     summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
     table = Table(title=f"beliefs analyze · {summary['n_facts']} facts · {permutations} permutations")
-    for col in ("analysis", "model", "condition", "statistic", "estimate", "95% CI", "p", "n"):
-        table.add_column(col, justify="right" if col in ("estimate", "95% CI", "p", "n") else "left")
+    numeric = ("estimate", "95% CI", "p", "p beyond surface", "p equivalence", "n")
+    columns = ("analysis", "model", "condition", "statistic", *numeric[:-1], "verdict", "n")
+    for col in columns:
+        table.add_column(col, justify="right" if col in numeric else "left")
     for h in summary["headlines"]:
         flag = " ⚠ surface" if h.get("surface_confound") else ""
         table.add_row(
@@ -51,8 +54,12 @@ def analyze_command(
             fmt_value(h.get("estimate")),
             f"[{fmt_value(h.get('ci_low'))}, {fmt_value(h.get('ci_high'))}]",
             fmt_value(h.get("p_value")),
+            fmt_value(h.get("p_beyond_surface")),
+            fmt_value(h.get("p_equivalence")),
+            verdict_markup(h),
             str(h.get("n_facts", "")),
         )
     console = Console()
     console.print(table)
+    console.print(f"Verdicts: {summary['verdict_definition']}", highlight=False)
     console.print(f"Tables and summary.json written to {run / 'results'}")

@@ -15,13 +15,31 @@ HYPOTHESES = {
     "kind-distance": "Hinge and contingent states differ in distribution (energy / centroid distance)",
     "default-belief": "Under the empty prompt, hinge and contingent facts differ in margin",
     "robustness": "Detailed prompts move hinge and contingent facts differently",
-    "truth-geometry": "Truth is encoded along the same direction for both kinds",
+    "truth-geometry": "Truth is encoded along different directions for the two kinds (strength-invariant)",
     "surface": "Surface features alone tell hinge from contingent (the baseline to beat)",
+    "elicitation": "Under the empty prompt the model volunteers hinges more than under detailed prompts",
 }
 
 
+VERDICT_STYLE = {
+    "differs": "bold green",
+    "surface-explained": "yellow",
+    "equivalent": "cyan",
+    "inconclusive": "dim",
+}
+
+
+def verdict_markup(h: dict[str, Any]) -> str:
+    """The headline's verdict word, coloured (recomputed with the one rule for older summaries)."""
+    from beliefs.analyses.verdict import verdict_of
+
+    word = str(h.get("verdict") or verdict_of(h))
+    style = VERDICT_STYLE.get(word, "")
+    return f"[{style}]{word}[/{style}]" if style else word
+
+
 def print_summary(summary: dict[str, Any]) -> None:
-    """One table per hypothesis with the figures behind every verdict."""
+    """One table per hypothesis with the figures behind every verdict (see beliefs.analyses.verdict)."""
     from beliefs.report import verdict
 
     headlines = summary.get("headlines", [])
@@ -30,7 +48,16 @@ def print_summary(summary: dict[str, Any]) -> None:
         if not rows:
             continue
         table = Table(title=f"{analysis}: {question}", title_justify="left", show_lines=False)
-        for col in ("model", "condition", "statistic", "estimate [95% CI]", "p", "verdict"):
+        for col in (
+            "model",
+            "condition",
+            "statistic",
+            "estimate [95% CI]",
+            "p",
+            "p beyond surface",
+            "p equivalence",
+            "verdict",
+        ):
             table.add_column(col, overflow="fold")
         for h in rows:
             model = h["model"]  # a control is named model@random-init
@@ -41,15 +68,15 @@ def print_summary(summary: dict[str, Any]) -> None:
                 if est is not None
                 else "–"
             )
-            p = h.get("p_value")
-            found = p is not None and p <= 0.05
             table.add_row(
                 model,
                 h["condition"],
                 h["statistic"],
                 ci,
-                f"{p:.4f}" if p is not None else "–",
-                "[green]found[/green]" if found else "not found",
+                fmt_value(h.get("p_value"), 4),
+                fmt_value(h.get("p_beyond_surface"), 4),
+                fmt_value(h.get("p_equivalence"), 4),
+                verdict_markup(h),
             )
         console.print(table)
         for h in rows:

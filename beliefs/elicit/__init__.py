@@ -27,6 +27,7 @@ from beliefs.elicit.score import (
     Embedder,
     most_least_volunteered,
     salience_table,
+    sample_replicates,
     sentence_embedder,
 )
 from beliefs.elicit.sentences import split_sentences, unique_sentences
@@ -133,12 +134,19 @@ def elicit(
     }
     fact_frame = pd.DataFrame(fact_rows(pairs))
     salience = salience_table(fact_frame, sentences, embed, k=k)
+    per_sample = {
+        c.name: [
+            split_sentences(str(t)) for t in sample_frame.loc[sample_frame["condition"] == c.name, "text"]
+        ]
+        for c in usable
+    }
+    replicates = sample_replicates(fact_frame, per_sample, embed, k=k, seed=seed)
     seconds["score"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
     hook.message("statistics")
     results, headlines = elicitation_stats(
-        salience, [c.name for c in usable], model.name, model.control or "", permutations, seed
+        salience, [c.name for c in usable], model.name, model.control or "", permutations, seed, replicates
     )
     seconds["stats"] = time.perf_counter() - t0
 
@@ -165,7 +173,8 @@ def elicit(
         "generated_this_run": generated,
         "seconds": {key: round(v, 2) for key, v in seconds.items()},
         "salience_definition": f"mean cosine of the statement to its {k} nearest distinct generated "
-        "sentences (sentence-transformers embeddings); endorsement = salience_true - salience_false",
+        "sentences (sentence-transformers embeddings); endorsement = salience_true - salience_false; "
+        "salience_csls: the same with CSLS hubness correction (beliefs.elicit.score)",
         "headlines": headlines,
     }
     atomic_write_text(out_dir / MANIFEST_FILE, json.dumps(manifest, indent=2, default=str))

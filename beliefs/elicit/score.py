@@ -11,8 +11,21 @@ Definitions (per fact and condition), with unit-normalised sentence embeddings:
   to the true form than to the false one. The two forms differ by a word or two, so endorsement is
   small in absolute terms; its sign (the share of facts with endorsement > 0) is the readable figure.
 
-Salience has a per-fact baseline (generic wordings lie closer to any text), so comparisons across
-conditions use the per-fact change ``salience(condition) − salience(empty)``.
+Salience favours hubs twice over: generic *sentences* lie close to many facts, and generic *facts* lie
+close to any text. Two corrections:
+
+- **CSLS** (cross-domain similarity local scaling; Conneau et al. 2018) on the sentence side:
+  ``CSLS(x, y) = 2 cos(x, y) − r_S(x) − r_T(y)``, with ``r_S(x)`` the mean cosine of statement ``x`` to
+  its ``k`` nearest sentences (its raw salience) and ``r_T(y)`` the mean cosine of sentence ``y`` to its
+  ``k`` nearest statements (both forms of every fact). ``salience_csls`` is the mean CSLS of a statement
+  to its ``k`` nearest sentences by CSLS: how much closer it lies to what was said than those sentences
+  lie to statements in general.
+- The **within-fact contrast** across prompts (:mod:`beliefs.elicit.stats`): the same statement's
+  salience under ``empty`` minus under the detailed prompts, so that whatever makes a fact close to any
+  text cancels.
+
+:func:`sample_replicates` recomputes ``salience_csls`` of the true forms on bootstrap resamples of the
+generated samples (a sample is the unit of generation), for intervals that cross facts and samples.
 """
 
 from __future__ import annotations
@@ -42,6 +55,8 @@ SALIENCE_COLUMNS = (
     "salience_true",
     "salience_false",
     "endorsement",
+    "salience_csls_true",
+    "salience_csls_false",
     "n_sentences",
     "nearest_true",
     "nearest_true_cosine",
@@ -90,6 +105,41 @@ def nearest(
     return np.take_along_axis(part, order, axis=1), np.take_along_axis(top, order, axis=1)
 
 
+def hubness(sentences: NDArray[np.float64], statements: NDArray[np.float64], k: int) -> NDArray[np.float64]:
+    """``r_T(y)``: each sentence's mean cosine to its ``k`` nearest statements (unit-normalised rows)."""
+    if len(sentences) == 0:
+        return np.zeros(0)
+    return nearest(sentences, statements, k)[1].mean(axis=1)
+
+
+def csls_salience(
+    queries: NDArray[np.float64],
+    sentences: NDArray[np.float64],
+    hub: NDArray[np.float64],
+    k: int,
+    available: NDArray[np.bool_] | None = None,
+) -> NDArray[np.float64]:
+    """Mean CSLS of each query to its ``k`` nearest sentences by CSLS (see the module docstring).
+
+    ``hub`` is :func:`hubness` of the sentences; ``available`` masks ``(B, m)`` sentence sets (a
+    bootstrap over samples), giving ``(B, n)``; NaN where no sentence is available.
+    """
+    sims = queries @ sentences.T  # (n, m)
+    mask = np.ones((1, sims.shape[1]), dtype=bool) if available is None else np.atleast_2d(available)
+    out = np.full((mask.shape[0], len(queries)), np.nan)
+    for b, avail in enumerate(mask):
+        idx = np.flatnonzero(avail)
+        if idx.size == 0:
+            continue
+        s = sims[:, idx]
+        kk = min(k, idx.size)
+        r_s = -np.partition(-s, kk - 1, axis=1)[:, :kk].mean(axis=1)
+        adjusted = 2.0 * s - hub[idx][None, :]
+        top = -np.partition(-adjusted, kk - 1, axis=1)[:, :kk]
+        out[b] = top.mean(axis=1) - r_s
+    return out[0] if available is None else out
+
+
 def salience_table(
     facts: pd.DataFrame,
     sentences: Mapping[str, Sequence[str]],
@@ -106,6 +156,7 @@ def salience_table(
     f = facts.reset_index(drop=True)
     forms = _unit(embed([*f["statement"].astype(str), *f["false_statement"].astype(str)]))
     true_e, false_e = forms[: len(f)], forms[len(f) :]
+    hub_k = min(k, len(forms))
     frames = []
     for condition, sents in sentences.items():
         sents = list(sents)
@@ -118,8 +169,12 @@ def salience_table(
         if len(sents):
             frame["salience_true"] = cos_t[:, :k].mean(axis=1)
             frame["salience_false"] = cos_f[:, :k].mean(axis=1)
+            hub = hubness(s_e, forms, hub_k)
+            frame["salience_csls_true"] = csls_salience(true_e, s_e, hub, k)
+            frame["salience_csls_false"] = csls_salience(false_e, s_e, hub, k)
         else:
             frame["salience_true"] = frame["salience_false"] = np.nan
+            frame["salience_csls_true"] = frame["salience_csls_false"] = np.nan
         frame["endorsement"] = frame["salience_true"] - frame["salience_false"]
         frame["nearest_true"] = [
             json.dumps([sents[j] for j in row[:kept]], ensure_ascii=False) for row in idx_t
@@ -132,6 +187,44 @@ def salience_table(
     if not frames:
         return pd.DataFrame(columns=list(SALIENCE_COLUMNS))
     return pd.concat(frames, ignore_index=True)
+
+
+def sample_replicates(
+    facts: pd.DataFrame,
+    samples: Mapping[str, Sequence[Sequence[str]]],
+    embed: Embedder,
+    k: int = K_NEAREST,
+    n_boot: int = 500,
+    seed: int = 0,
+) -> dict[str, NDArray[np.float64]]:
+    """Per condition, ``(n_boot, n_facts)`` ``salience_csls`` of the true forms on bootstrap resamples of
+    the generated samples.
+
+    ``samples`` maps a condition to one list of sentences per generated sample. A resample draws as many
+    samples as there are, with replacement; its sentences are the distinct sentences of the samples
+    drawn (as :func:`salience_table` uses the distinct sentences of all of them).
+    """
+    f = facts.reset_index(drop=True)
+    forms = _unit(embed([*f["statement"].astype(str), *f["false_statement"].astype(str)]))
+    true_e = forms[: len(f)]
+    rng = np.random.default_rng(seed)
+    out: dict[str, NDArray[np.float64]] = {}
+    for condition, per_sample in samples.items():
+        distinct = list(dict.fromkeys(s for sample in per_sample for s in sample))
+        if not distinct or not per_sample:
+            out[condition] = np.full((n_boot, len(f)), np.nan)
+            continue
+        position = {s: i for i, s in enumerate(distinct)}
+        member = np.zeros((len(per_sample), len(distinct)), dtype=bool)
+        for i, sample in enumerate(per_sample):
+            member[i, [position[s] for s in sample]] = True
+        draws = rng.integers(0, len(per_sample), size=(n_boot, len(per_sample)))
+        available = np.zeros((n_boot, len(distinct)), dtype=bool)
+        for b in range(n_boot):
+            available[b] = member[draws[b]].any(axis=0)
+        s_e = _unit(embed(distinct))
+        out[condition] = csls_salience(true_e, s_e, hubness(s_e, forms, min(k, len(forms))), k, available)
+    return out
 
 
 def _first(value: Any) -> str:

@@ -11,10 +11,23 @@ for each detailed condition the change from ``empty``: ``delta_salience``, ``del
 
 Each comparison is made pooled and within each domain. ``p_adjusted`` (max-statistic) and ``p_bh`` are
 taken over the conditions of one statistic and subset, as in the analyses.
+
+The **headline** is the empty-prompt-specific contrast, ``salience_contrast_diff``: per fact, its
+hub-corrected salience (``salience_csls``, :mod:`beliefs.elicit.score`) under ``empty`` minus its mean
+under the detailed prompts, compared between kinds. Hinges beating contingent facts under *every* prompt
+(a generic wording lies close to any text) cancels in it; what remains is what the model volunteers
+without context more than with it. Being a within-fact contrast, the statement's wording is the same on
+both sides: its p-value is also the headline's beyond-surface p. Its interval and TOST come from a
+bootstrap that crosses facts (within domain × kind) with generated samples
+(:func:`beliefs.elicit.score.sample_replicates`) when those replicates are given; from facts alone
+otherwise. With ``empty`` as the only condition the headline is ``salience_csls_diff``, without a
+beyond-surface test.
 """
 
 from __future__ import annotations
 
+import warnings
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -22,6 +35,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from beliefs.analyses import columns as C
+from beliefs.analyses.verdict import attach_verdicts, sesoi_for
 from beliefs.schema import EMPTY_CONDITION
 from beliefs.stats import (
     bh_adjust,
@@ -32,12 +46,14 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se, tost_from_bootstrap
 
 Array = NDArray[np.float64]
 ANALYSIS = "elicitation"
 N_BOOT = 2000
-VALUES = ("salience", "endorsement", "endorsed")
-DELTAS = ("delta_salience", "delta_endorsement")
+VALUES = ("salience", "salience_csls", "endorsement", "endorsed")
+DELTAS = ("delta_salience", "delta_salience_csls", "delta_endorsement")
+CONTRAST = "salience_contrast"
 
 
 def _values(
@@ -52,6 +68,10 @@ def _values(
         endo = sel["endorsement"].to_numpy(dtype=float)
         out[cond] = {
             "salience": sal,
+            # older salience tables have no hub-corrected column: the raw salience stands in
+            "salience_csls": sel["salience_csls_true"].to_numpy(dtype=float)
+            if "salience_csls_true" in sel.columns
+            else sal,
             "endorsement": endo,
             "endorsed": np.where(np.isfinite(endo), (endo > 0).astype(float), np.nan),
         }
@@ -60,7 +80,18 @@ def _values(
         for cond in conditions:
             if cond != EMPTY_CONDITION:
                 out[cond]["delta_salience"] = out[cond]["salience"] - base["salience"]
+                out[cond]["delta_salience_csls"] = out[cond]["salience_csls"] - base["salience_csls"]
                 out[cond]["delta_endorsement"] = out[cond]["endorsement"] - base["endorsement"]
+    return out
+
+
+def contrast(empty: Array, detailed: list[Array]) -> Array:
+    """Per fact: ``empty`` minus the mean over the detailed prompts (NaN where either side is missing).
+
+    Works on ``(n,)`` values or ``(B, n)`` bootstrap replicates alike."""
+    with np.errstate(invalid="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # a fact missing under every detailed prompt
+        out: Array = empty - np.nanmean(np.stack(detailed), axis=0)
     return out
 
 
@@ -137,12 +168,14 @@ def elicitation_stats(
     control: str = "",
     permutations: int = 2000,
     seed: int = 0,
+    replicates: Mapping[str, Array] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Result rows (columns :data:`beliefs.analyses.columns.RESULT_COLUMNS`) and one headline per condition.
+    """Result rows (columns :data:`beliefs.analyses.columns.RESULT_COLUMNS`) and the headline (a list of
+    one), with its verdict (:mod:`beliefs.analyses.verdict`).
 
-    The headline under ``empty`` is ``salience_diff`` (hinge − contingent mean salience); under a
-    detailed condition ``delta_salience_diff`` (hinge − contingent mean rise from ``empty``). Each
-    carries the endorsement figures beside it.
+    ``replicates``: per condition, ``(B, n_facts)`` ``salience_csls`` of the true forms on resampled
+    generations (:func:`beliefs.elicit.score.sample_replicates`, facts in the order of ``salience``'s
+    first appearance), for the headline's interval crossing facts and samples.
     """
     facts = salience[["fact_set", "fact_id", "domain", "kind"]].drop_duplicates(["fact_set", "fact_id"])
     facts = facts.reset_index(drop=True)
@@ -153,13 +186,17 @@ def elicitation_stats(
     perms = fact_permutations(labels, domains, permutations, np.random.default_rng(streams[0]))
     boot = fact_bootstrap_weights(cells, N_BOOT, seed=int(streams[1].generate_state(1)[0]))
     values = _values(salience, facts, conditions)
+    detailed = [c for c in conditions if c != EMPTY_CONDITION]
+    if EMPTY_CONDITION in values and detailed:
+        values[EMPTY_CONDITION][CONTRAST] = contrast(
+            values[EMPTY_CONDITION]["salience_csls"], [values[c]["salience_csls"] for c in detailed]
+        )
     subsets = [("pooled", np.ones(len(facts), dtype=bool))]
     subsets += [(str(d), domains == d) for d in sorted(set(domains))]
     rows: list[dict[str, Any]] = []
     pending: list[tuple[dict[str, Any], Array]] = []
-    headlines: list[dict[str, Any]] = []
+    results: dict[tuple[str, str, str], dict[str, Any]] = {}
     for cond in conditions:
-        results: dict[tuple[str, str], dict[str, Any]] = {}
         for name, v in values[cond].items():
             for cell in [*sorted(set(cells)), "pooled"]:
                 mask = np.isfinite(v) & ((cells == cell) if cell != "pooled" else True)
@@ -175,54 +212,113 @@ def elicitation_stats(
                 cmp = _compare(v, labels, perms, boot, smask)
                 if cmp is None:
                     continue
-                results[(name, subset)] = cmp
+                results[(cond, name, subset)] = cmp
                 base = {C.SUBSET: subset, C.N_FACTS: cmp["n"], C.N_PERMUTATIONS: permutations}
                 r1 = _row(model, control, cond, f"{name}_diff", estimate=cmp["diff"], **base)
                 r1[C.CI_LOW], r1[C.CI_HIGH] = cmp["diff_ci"]
                 r2 = _row(model, control, cond, f"{name}_cliffs_delta", estimate=cmp["delta"], **base)
                 pending += [(r1, cmp["diff_null"]), (r2, cmp["delta_null"])]
                 rows += [r1, r2]
-        headline = _headline(cond, model, control, results, permutations)
-        if headline is not None:
-            endorsed = values[cond]["endorsed"]
-            if np.isfinite(endorsed).any():
-                headline["share_endorsed"] = float(np.nanmean(endorsed))
-            headlines.append(headline)
     _fill_families(pending)
+    headlines = []
+    head = _headline(values, results, facts, labels, perms, boot, detailed, replicates, model, control, seed)
+    if head is not None:
+        headlines.append(head)
     return pd.DataFrame(rows, columns=list(C.RESULT_COLUMNS)), headlines
 
 
+def _crossed(
+    replicates: Mapping[str, Array], detailed: list[str], boot: Array, labels: NDArray[np.int8]
+) -> Array:
+    """Hinge − contingent mean contrast on each crossed replicate: fact weights from the fact bootstrap,
+    saliences from the same-numbered resample of the generations."""
+    n_rep = min(len(replicates[EMPTY_CONDITION]), boot.shape[0])
+    c = contrast(replicates[EMPTY_CONDITION][:n_rep], [replicates[d][:n_rep] for d in detailed])
+    w = boot[:n_rep] * np.isfinite(c)
+    c = np.where(np.isfinite(c), c, 0.0)
+    h, k = w * labels, w * (1 - labels)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out: Array = (h * c).sum(axis=1) / h.sum(axis=1) - (k * c).sum(axis=1) / k.sum(axis=1)
+    return out
+
+
 def _headline(
-    cond: str, model: str, control: str, results: dict[tuple[str, str], dict[str, Any]], permutations: int
+    values: dict[str, dict[str, Array]],
+    results: dict[tuple[str, str, str], dict[str, Any]],
+    facts: pd.DataFrame,
+    labels: NDArray[np.int8],
+    perms: NDArray[np.int8],
+    boot: Array,
+    detailed: list[str],
+    replicates: Mapping[str, Array] | None,
+    model: str,
+    control: str,
+    seed: int,
 ) -> dict[str, Any] | None:
-    main = "salience" if cond == EMPTY_CONDITION else "delta_salience"
-    m = results.get((main, "pooled"))
+    main = CONTRAST if detailed else "salience_csls"
+    m = results.get((EMPTY_CONDITION, main, "pooled"))
     if m is None:
         return None
+    v = values[EMPTY_CONDITION][main]
     p = float(permutation_pvalues(m["diff_null"])[0])
+    ok = np.isfinite(v)
+    resid = v[ok] - np.where(labels[ok] == 1, m["mean_h"], m["mean_c"])
     out: dict[str, Any] = {
         C.ANALYSIS: ANALYSIS,
         C.MODEL: model,
         C.CONTROL: control,
-        C.CONDITION: cond,
+        C.CONDITION: EMPTY_CONDITION,
         C.STATISTIC: f"{main}_diff",
         C.ESTIMATE: m["diff"],
         C.CI_LOW: m["diff_ci"][0],
         C.CI_HIGH: m["diff_ci"][1],
         C.P_VALUE: p,
+        "contrast_sd": float(np.sqrt(np.sum(resid**2) / max(resid.size - 2, 1))),
+        "interval": "fact bootstrap within domain x kind",
         "cliffs_delta": m["delta"],
         f"mean_{main}_hinge": m["mean_h"],
         f"mean_{main}_contingent": m["mean_c"],
+        "mde_80": mde_planted(
+            v, perms, mean_diff_perm, mean_diff_se(v, labels), seed=seed, n_sim=100, n_null=99
+        ),
+        "mde_method": "planted shifts of the per-fact values against the permutation null",
     }
-    endo = "endorsement" if cond == EMPTY_CONDITION else "delta_endorsement"
-    e = results.get((endo, "pooled"))
-    if e is not None:
-        out[f"{endo}_diff"] = e["diff"]
-        out[f"{endo}_p_value"] = float(permutation_pvalues(e["diff_null"])[0])
-    share = results.get(("endorsed", "pooled"))
+    if detailed:
+        out["p_beyond_surface"] = p
+        out["beyond_surface_test"] = (
+            "within-fact contrast: the statement's wording is the same under both prompts"
+        )
+        out["detailed_conditions"] = detailed
+    for key, (cond, name) in {
+        "salience_diff_empty": (EMPTY_CONDITION, "salience"),
+        "salience_csls_diff_empty": (EMPTY_CONDITION, "salience_csls"),
+        "endorsement_diff_empty": (EMPTY_CONDITION, "endorsement"),
+        **{f"salience_csls_diff_{d}": (d, "salience_csls") for d in detailed},
+    }.items():
+        r = results.get((cond, name, "pooled"))
+        if r is not None:
+            out[key] = r["diff"]
+            out[f"{key}_p_value"] = float(permutation_pvalues(r["diff_null"])[0])
+    share = results.get((EMPTY_CONDITION, "endorsed", "pooled"))
     if share is not None:
         out["share_endorsed_hinge"] = share["mean_h"]
         out["share_endorsed_contingent"] = share["mean_c"]
+    endorsed = values[EMPTY_CONDITION]["endorsed"]
+    if np.isfinite(endorsed).any():
+        out["share_endorsed"] = float(np.nanmean(endorsed))
+    if replicates is not None and detailed and all(c in replicates for c in (EMPTY_CONDITION, *detailed)):
+        reps = _crossed(replicates, detailed, boot, labels)
+        low, high = percentile_interval(reps[:, None])
+        out[C.CI_LOW], out[C.CI_HIGH] = float(low[0]), float(high[0])
+        out["interval"] = (
+            f"bootstrap crossing facts (within domain x kind) and generated samples, {reps.size} draws"
+        )
+        delta = sesoi_for(out)
+        if delta is not None:
+            out["p_equivalence"] = tost_from_bootstrap(reps, -delta, delta)
+            out["equivalence_bounds"] = [-delta, delta]
     out[C.N_FACTS] = m["n"]
-    out[C.N_PERMUTATIONS] = permutations
-    return {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    out[C.N_PERMUTATIONS] = perms.shape[0] - 1
+    out = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}
+    attach_verdicts([out])
+    return out

@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from beliefs.analyses.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_of
 from beliefs.fileio import atomic_write_text
 from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
@@ -36,31 +37,38 @@ def _p(x: Any) -> str:
     return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
 
 
-def verdict(h: dict[str, Any], alpha: float = 0.05) -> str:
-    """One sentence with the figures behind a headline."""
+def _verdict_word(h: dict[str, Any]) -> str:
+    """The headline's verdict (computed by the verdict step; recomputed for older summaries)."""
+    return str(h.get("verdict") or verdict_of(h))
+
+
+def verdict(h: dict[str, Any], alpha: float = ALPHA) -> str:
+    """One sentence with the verdict word and the figures behind a headline."""
     layers = h.get("layers") or []
     where = (
         f"layers {layers[0]}–{layers[-1]}" if len(layers) > 1 else (f"layer {layers[0]}" if layers else "")
     )
     ci = f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]"
-    found = h.get("p_value") is not None and h["p_value"] <= alpha
+    word = _verdict_word(h)
     text = (
         f"{h['analysis']} ({h['statistic']}) on {h['model']}, condition {h['condition']}"
         f"{', ' + where if where else ''}: {_fmt(h.get('estimate'))} {ci}, p = {_p(h.get('p_value'))}"
     )
+    if h.get("p_beyond_surface") is not None:
+        text += f", beyond surface p = {_p(h['p_beyond_surface'])}"
+    elif significant(h.get("p_value"), alpha):
+        text += ", no beyond-surface test"
     if h.get("surface_estimate") is not None and h["analysis"] == "kind-probe":
         text += f"; surface baseline {_fmt(h['surface_estimate'])}"
-        if h.get("beats_surface") is False:
-            text += " (not beaten)"
-    if not found and h.get("null_critical") is not None:
-        text += (
-            f"; with {h.get('n_facts')} facts an estimate above {_fmt(h['null_critical'])} (null mean "
-            f"{_fmt(h.get('null_mean'))}) was needed for p ≤ {alpha}"
-        )
-    return ("FOUND: " if found else "not found: ") + text + "."
+    if h.get("sesoi") is not None:
+        text += f"; SESOI {_fmt(h['sesoi'])}, equivalence p = {_p(h.get('p_equivalence'))}"
+    if not significant(h.get("p_value"), alpha) and h.get("mde_80") is not None:
+        text += f"; with {h.get('n_facts')} facts the test detects an effect of {_fmt(h['mde_80'])} with 80% power"
+    return f"{word.upper()}: {text}."
 
 
 def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
+    """The report's first table: per headline, the plain, beyond-surface and equivalence p and the verdict."""
     rows = []
     for h in summary.get("headlines", []):
         rows.append(
@@ -72,6 +80,11 @@ def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
                 "estimate": h.get("estimate"),
                 "95% CI": f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]",
                 "p": _p(h.get("p_value")),
+                "p beyond surface": _p(h.get("p_beyond_surface")),
+                "p equivalence": _p(h.get("p_equivalence")),
+                "SESOI": h.get("sesoi"),
+                "MDE 80%": h.get("mde_80"),
+                "verdict": _verdict_word(h),
                 "n_facts": h.get("n_facts"),
                 "surface": h.get("surface_estimate"),
                 "layer 0 (mean pooling)": h.get("layer0_estimate"),
@@ -126,10 +139,10 @@ SIGNED = ("diff", "delta", "coef")
 
 
 def agreement(
-    summary: dict[str, Any], model: str, other: dict[str, Any], other_model: str, alpha: float = 0.05
+    summary: dict[str, Any], model: str, other: dict[str, Any], other_model: str, alpha: float = ALPHA
 ) -> pd.DataFrame:
     """Headline by headline (same analysis, condition, statistic, control), whether two studies agree:
-    both find the effect or both do not, and where both find a signed effect, in the same direction."""
+    the same verdict, and where both find a signed effect, in the same direction."""
 
     def index(s: dict[str, Any], m: str) -> dict[tuple[str, str, str, str], dict[str, Any]]:
         return {
@@ -142,10 +155,9 @@ def agreement(
     rows = []
     for key in [k for k in mine if k in theirs]:
         a, b = mine[key], theirs[key]
-        found_a = a.get("p_value") is not None and a["p_value"] <= alpha
-        found_b = b.get("p_value") is not None and b["p_value"] <= alpha
-        agree = found_a == found_b
-        if agree and found_a and any(t in key[2] for t in SIGNED):
+        word_a, word_b = _verdict_word(a), _verdict_word(b)
+        agree = word_a == word_b
+        if agree and significant(a.get("p_value"), alpha) and any(t in key[2] for t in SIGNED):
             agree = (a["estimate"] > 0) == (b["estimate"] > 0)
         rows.append(
             {
@@ -153,8 +165,8 @@ def agreement(
                 "condition": key[1],
                 "statistic": key[2],
                 "control": key[3],
-                model: f"{_fmt(a.get('estimate'))} (p {_p(a.get('p_value'))})",
-                other_model: f"{_fmt(b.get('estimate'))} (p {_p(b.get('p_value'))})",
+                model: f"{_fmt(a.get('estimate'))} (p {_p(a.get('p_value'))}, {word_a})",
+                other_model: f"{_fmt(b.get('estimate'))} (p {_p(b.get('p_value'))}, {word_b})",
                 "agree": "yes" if agree else "NO",
             }
         )
@@ -193,16 +205,20 @@ def write_report(
         )
     )
     blocks.append(Heading("Verdicts"))
-    for h in summary.get("headlines", []):
-        if (
-            h["analysis"] in ("kind-probe", "kind-distance")
-            and h["condition"] == "empty"
-            and not h.get("control")
-        ):
-            blocks.append(Paragraph(verdict(h)))
     blocks.append(
-        Table(_headline_table(summary), "Every headline (p: fact-level permutation, observed counted)")
+        Table(
+            _headline_table(summary),
+            "Every headline: p from the fact-level permutation null (observed counted), the beyond-surface "
+            "test's p, the equivalence (TOST) p against the smallest effect of interest, the effect detectable "
+            "with 80% power, and the verdict",
+        )
     )
+    blocks.append(
+        Paragraph(f"Verdicts (α = {ALPHA}): {summary.get('verdict_definition') or VERDICT_DEFINITION}.")
+    )
+    for h in summary.get("headlines", []):
+        if h["condition"] == "empty" and not h.get("control"):
+            blocks.append(Paragraph(verdict(h)))
     if compare is not None and study is not None:
         other_name, other_model, other_path, other_summary = compare
         table = agreement(summary, study.models[0], other_summary, other_model)
@@ -214,8 +230,8 @@ def write_report(
             blocks.append(
                 Paragraph(
                     f"{study.models[0]} (this study) against {other_model} ({other_path}): {n_agree} of "
-                    f"{len(table)} headlines agree (both found at p ≤ 0.05, or both not; signed effects in the "
-                    "same direction)."
+                    f"{len(table)} headlines agree (the same verdict; signed effects found in the same "
+                    "direction)."
                 )
             )
             blocks.append(Table(table))
@@ -225,7 +241,7 @@ def write_report(
             path = figures.layer_curves(tables[name], name, fig_dir / f"{name}-layers.png")
             if path:
                 blocks.append(
-                    Figure(path, f"{name} per layer and condition, 95% intervals, p_adj ≤ 0.05 marked")
+                    Figure(path, f"{name} per layer and condition, 95% intervals, p_adj ≤ {ALPHA} marked")
                 )
     blocks.append(Heading("Default belief under the empty prompt"))
     if "default-belief" in tables:
@@ -260,9 +276,11 @@ def write_report(
             Paragraph(
                 "The model's own continuations under each prompt condition (for `empty`, the start-of-text "
                 "token alone), split into sentences and matched to the facts with minilm-l6. Salience: mean "
-                "cosine of a statement to its 3 nearest generated sentences; endorsement: salience of the true "
-                "form minus that of the false form. Intervals resample facts only and understate the noise "
-                "of generation (see the seed-stability figures in the README)."
+                "cosine of a statement to its 3 nearest generated sentences, corrected for hubness (CSLS: "
+                "sentences close to every statement count for less); endorsement: salience of the true form "
+                "minus that of the false form. The headline is the within-fact contrast of salience under "
+                "`empty` against the detailed prompts, so that a fact close to any text gains nothing; its "
+                "interval resamples facts and generated samples together."
             )
         )
         rows = [h for h in summary.get("headlines", []) if h["analysis"] == "elicitation"]
@@ -283,8 +301,10 @@ def write_report(
         Paragraph(
             f"n = {summary.get('n_facts')} facts: cross-validated accuracies at this size carry about ±10 points "
             "of error (Varoquaux 2018); chance level is read from the permutation null, not from 0.5. "
-            "The surface baseline (token count, baseline log-probability, bag of words) is the bar a probe must "
-            "beat: where it separates hinge from contingent as well as the states do, the difference may be lexical."
+            "The surface baseline (token count, baseline log-probability, bag of words) separates the kinds "
+            "too: whether the states add anything beyond it is the beyond-surface test, and a difference found "
+            "without one reads 'surface-explained'. A large p-value alone is not evidence of no difference: "
+            "'equivalent' needs the TOST against the smallest effect of interest."
             + (f" Surface confound flagged for: {', '.join(confounded)}." if confounded else "")
         )
     )

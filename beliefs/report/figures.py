@@ -8,12 +8,17 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from beliefs.analyses.verdict import ALPHA
 from beliefs.rundata import RunData
 
 CURVE_STATISTICS = {
     "kind-probe": ("massmean_bacc", "pooled", "balanced accuracy (hinge vs contingent)"),
     "kind-distance": ("energy", "pooled", "energy distance (z-scored states)"),
-    "truth-geometry": ("truth_angle_degrees", "pooled", "angle between truth directions (degrees)"),
+    "truth-geometry": (
+        "truth_direction_angle",
+        "pooled",
+        "angle between truth directions, noise-corrected (degrees)",
+    ),
 }
 
 
@@ -60,7 +65,7 @@ def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
                 ax.fill_between(
                     rows["layer"], rows["ci_low"], rows["ci_high"], color=line.get_color(), alpha=0.15
                 )
-            sig = rows[rows["p_adjusted"] <= 0.05]
+            sig = rows[rows["p_adjusted"] <= ALPHA]
             ax.scatter(sig["layer"], sig["estimate"], color=line.get_color(), s=12, zorder=3)
         if "null_low" in sub.columns and sub["null_low"].notna().any():
             null = sub.groupby("layer")[["null_low", "null_high"]].mean()
@@ -71,7 +76,9 @@ def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
         ax.set_xlabel("layer (0 = embeddings)")
         ax.set_ylabel(label)
     axes[0][-1].legend(fontsize=7, frameon=False, loc="best")
-    fig.suptitle(f"{analysis}: {statistic} per layer (bands: 95% interval; dots: p_adj ≤ 0.05)", fontsize=9)
+    fig.suptitle(
+        f"{analysis}: {statistic} per layer (bands: 95% interval; dots: p_adj ≤ {ALPHA})", fontsize=9
+    )
     return _save(fig, out)
 
 

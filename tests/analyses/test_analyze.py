@@ -105,3 +105,27 @@ def test_nan_absent_facts_are_left_out(planted):
     empty = table[table["condition"] == "empty"]["n_facts"].iloc[0]
     assert support < empty
     assert np.isfinite(table["estimate"]).all()
+
+
+def test_every_headline_has_a_verdict(planted):
+    from beliefs.analyses.verdict import VERDICTS
+
+    summary, _ = planted
+    assert summary["verdict_definition"].startswith("differs:")
+    for h in summary["headlines"]:
+        assert h["verdict"] in VERDICTS, h
+        assert {"sesoi", "p_equivalence", "mde_80"} <= set(h), h
+    # the margins differ by planted kind, and no surface covariate explains it
+    margin = _head(summary, "default-belief")
+    assert margin["statistic"] == "margin_per_token_diff" and margin["p_beyond_surface"] <= 0.05
+    assert margin["verdict"] == "differs" and margin["mde_80"] > 0
+    # kind probe: found, but no beyond-surface key (yet) reads surface-explained
+    probe = _head(summary, "kind-probe")
+    if probe.get("p_beyond_surface") is None:
+        assert probe["verdict"] == "surface-explained"
+    truth = _head(summary, "truth-geometry")
+    assert truth["statistic"] == "truth_direction_angle" and truth["sesoi"] == 10.0
+    assert {h["statistic"] for h in summary["headlines"] if h["analysis"] == "robustness"} == {
+        "shift_cliffs_delta",
+        "delta_margin_per_token_diff",
+    }

@@ -6,6 +6,7 @@ from typer.testing import CliRunner
 
 import beliefs.elicit as elicit_pkg
 from beliefs.analyses.columns import RESULT_COLUMNS
+from beliefs.analyses.verdict import VERDICTS
 from beliefs.cli.elicit import elicit_command
 from beliefs.elicit import elicit, most_least_volunteered, read_salience
 from beliefs.models import load_model
@@ -40,7 +41,10 @@ def test_end_to_end_files_and_resume(tmp_path, facts, conditions, embed):
     } <= set(sal.columns)
     table = pd.read_csv(out / "elicitation.csv")
     assert list(table.columns) == list(RESULT_COLUMNS)
-    assert [h["condition"] for h in result.headlines] == ["empty", "city"]
+    (head,) = result.headlines
+    assert head["statistic"] == "salience_contrast_diff" and head["detailed_conditions"] == ["city"]
+    assert head["interval"].startswith("bootstrap crossing facts") and head["verdict"] in VERDICTS
+    assert {"salience_csls_true", "salience_csls_false"} <= set(sal.columns)
     manifest = json.loads((out / "elicit.json").read_text())
     assert manifest["schema_version"] == 1 and manifest["skipped_conditions"] == ["support"]
     assert manifest["settings"]["samples"] == 4
@@ -102,7 +106,7 @@ def test_cli(tmp_path, monkeypatch, embed):
     result = CliRunner().invoke(app, args)
     assert result.exit_code == 0, result.output
     assert "skipped (per-fact contexts): support" in result.output
-    assert "empty: salience_diff" in result.output
+    assert "empty: salience_contrast_diff" in result.output
     assert (tmp_path / "o" / "elicitation.csv").is_file()
     bad = CliRunner().invoke(app, [*args[:-4], "--samples", "0"])
     assert bad.exit_code == 2 and "samples should be at least 1" in bad.output

@@ -3,6 +3,7 @@ import pandas as pd
 import pytest
 
 from beliefs.analyses.columns import RESULT_COLUMNS
+from beliefs.analyses.verdict import VERDICTS
 from beliefs.elicit import elicitation_stats
 from beliefs.stats import cliffs_delta
 
@@ -62,8 +63,16 @@ def test_columns_and_reference_values():
         results.loc[results["condition"] == "prompt", "statistic"]
     )
     assert "delta_salience_diff" not in set(results.loc[results["condition"] == "empty", "statistic"])
-    assert [h["condition"] for h in heads] == ["empty", "prompt"]
-    assert heads[0]["statistic"] == "salience_diff" and heads[1]["statistic"] == "delta_salience_diff"
+    (head,) = heads
+    assert head["condition"] == "empty" and head["statistic"] == "salience_contrast_diff"
+    # no salience_csls column: the raw salience stands in; contrast = empty − mean over detailed prompts
+    p_ = t[t["condition"] == "prompt"].set_index("fact_id")["salience_true"]
+    e_ = e.set_index("fact_id")
+    c = e_["salience_true"] - p_.reindex(e_.index)
+    ref = c[e_["kind"] == "hinge"].mean() - c[e_["kind"] == "contingent"].mean()
+    assert head["estimate"] == pytest.approx(ref)
+    assert head["p_beyond_surface"] == head["p_value"]
+    assert head["verdict"] in VERDICTS and head["sesoi"] == pytest.approx(0.2 * head["contrast_sd"])
     for key in (
         "analysis",
         "model",
@@ -78,15 +87,43 @@ def test_columns_and_reference_values():
         "n_permutations",
         "share_endorsed",
     ):
-        assert key in heads[0]
+        assert key in head
 
 
-def test_planted_effects_are_found_and_null_is_not():
-    _results, heads = elicitation_stats(
-        table(effect=0.08, rise=0.1), ["empty", "prompt"], "m", permutations=499
-    )
-    assert heads[0]["p_value"] <= 0.01
-    assert heads[1]["p_value"] <= 0.01 and heads[1]["estimate"] == pytest.approx(0.1, abs=0.02)
+def test_uniform_advantage_cancels_and_empty_specific_one_is_found():
+    """Hinges ahead by the same amount under every prompt (a hub effect): the contrast finds nothing;
+    ahead under the prompt only: found, with the sign of empty − detailed."""
+    results, heads = elicitation_stats(table(effect=0.08), ["empty", "prompt"], "m", permutations=499)
+    assert pick(results, "empty", "salience_diff")["p_value"] <= 0.01  # the plain comparison rejects
+    assert heads[0]["p_value"] > 0.05 and heads[0]["verdict"] in ("equivalent", "inconclusive")
+    _results, heads = elicitation_stats(table(rise=0.1), ["empty", "prompt"], "m", permutations=499)
+    assert heads[0]["p_value"] <= 0.01 and heads[0]["estimate"] == pytest.approx(-0.1, abs=0.02)
+    assert heads[0]["verdict"] == "differs"
+
+
+def test_crossed_bootstrap_widens_the_interval():
+    t = table(effect=0.02)
+    n = 40
+    _r, (facts_only,) = elicitation_stats(t, ["empty", "prompt"], "m", permutations=99)
+    rng = np.random.default_rng(0)
+    noisy = {}
+    for cond in ("empty", "prompt"):
+        base = t[t["condition"] == cond]["salience_true"].to_numpy()
+        noisy[cond] = base[None, :] + rng.normal(0, 0.05, (500, n))  # generation noise
+    _r, (crossed,) = elicitation_stats(t, ["empty", "prompt"], "m", permutations=99, replicates=noisy)
+    assert crossed["interval"].startswith("bootstrap crossing facts")
+    assert crossed["estimate"] == facts_only["estimate"]
+    assert crossed["ci_high"] - crossed["ci_low"] > facts_only["ci_high"] - facts_only["ci_low"]
+    assert 0 < crossed["p_equivalence"] <= 1
+
+
+def test_empty_only_headline_has_no_beyond_surface_test():
+    _r, (head,) = elicitation_stats(table(effect=0.08), ["empty"], "m", permutations=199)
+    assert head["statistic"] == "salience_csls_diff" and "p_beyond_surface" not in head
+    assert head["p_value"] <= 0.01 and head["verdict"] == "surface-explained"
+
+
+def test_null_is_not_found():
     p_null = [
         elicitation_stats(table(seed=s), ["empty"], "m", permutations=199, seed=s)[1][0]["p_value"]
         for s in range(20)

@@ -5,7 +5,14 @@ import pandas as pd
 import pytest
 
 from beliefs.elicit import most_least_volunteered, salience_table
-from beliefs.elicit.score import FACT_COLUMNS, SALIENCE_COLUMNS, nearest
+from beliefs.elicit.score import (
+    FACT_COLUMNS,
+    SALIENCE_COLUMNS,
+    csls_salience,
+    hubness,
+    nearest,
+    sample_replicates,
+)
 
 
 def frame(facts):
@@ -91,3 +98,44 @@ def test_most_least_volunteered_roundtrip(tmp_path, facts, embed):
         top = out[(out["cell"] == "logical/hinge") & (out["rank"] == "most")].iloc[0]
         assert top["fact_id"] == "one-plus-one" and top["example"] == "One plus one equals two."
     assert most_least_volunteered(table, "nope").empty
+
+
+def _unit(x):
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_csls_salience_against_loops():
+    """CSLS(x, y) = 2cos − r_S(x) − r_T(y) (Conneau et al. 2018), computed pair by pair."""
+    rng = np.random.default_rng(1)
+    q, s = _unit(rng.normal(size=(4, 6))), _unit(rng.normal(size=(9, 6)))
+    statements = _unit(rng.normal(size=(7, 6)))
+    k = 3
+    r_t = np.array([np.sort(statements @ y)[::-1][:k].mean() for y in s])
+    assert np.allclose(hubness(s, statements, k), r_t)
+    for i, x in enumerate(q):
+        r_s = np.sort(s @ x)[::-1][:k].mean()
+        csls = [2 * (x @ y) - r_s - r_t[j] for j, y in enumerate(s)]
+        assert csls_salience(q, s, r_t, k)[i] == pytest.approx(np.mean(sorted(csls)[::-1][:k]))
+    # a generic sentence close to every statement (a hub) counts for less after the correction
+    hub_sentence = _unit(statements.mean(axis=0, keepdims=True))
+    plain = csls_salience(q, np.vstack([s, hub_sentence]), np.append(r_t, 1.0), k)
+    assert np.all(np.isfinite(plain))
+    full = csls_salience(q, s, r_t, k, available=np.ones((2, len(s)), dtype=bool))
+    assert np.allclose(full, csls_salience(q, s, r_t, k)[None, :])
+
+
+def test_sample_replicates(facts, embed):
+    samples = {
+        "empty": [["One plus one equals two."], ["I have two hands.", "Copper is a red metal."]],
+        "x": [["Rain falls on the plain today."]],
+    }
+    reps = sample_replicates(frame(facts), samples, embed, k=2, n_boot=50, seed=0)
+    assert reps["empty"].shape == (50, len(facts)) and np.isfinite(reps["x"]).all()
+    table = salience_table(
+        frame(facts), {c: [s for x in v for s in x] for c, v in samples.items()}, embed, k=2
+    )
+    x = table[table["condition"] == "x"]["salience_csls_true"].to_numpy()
+    assert np.allclose(reps["x"], x[None, :])  # one sample: every resample is the full set
+    full = table[table["condition"] == "empty"]["salience_csls_true"].to_numpy()
+    assert any(np.allclose(r, full) for r in reps["empty"])  # resamples that drew both samples
+    assert not all(np.allclose(r, full) for r in reps["empty"])

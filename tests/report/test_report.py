@@ -57,17 +57,24 @@ def test_verdict_sentence_has_figures() -> None:
         "ci_low": 0.64,
         "ci_high": 0.78,
         "p_value": 0.002,
+        "p_beyond_surface": 0.01,
         "surface_estimate": 0.55,
-        "beats_surface": True,
+        "sesoi": 0.03,
+        "p_equivalence": 0.9,
     }
     text = verdict(h)
-    assert text.startswith("FOUND: ")
-    assert (
-        "layers 9–21" in text and "0.710 [0.640, 0.780]" in text and "p = 0.0020" in text and "0.550" in text
-    )
-    missed = verdict({**h, "p_value": 0.3, "null_critical": 0.62, "null_mean": 0.5, "n_facts": 120})
-    assert missed.startswith("not found: ")
-    assert "with 120 facts an estimate above 0.620 (null mean 0.500) was needed for p ≤ 0.05" in missed
+    assert text.startswith("DIFFERS: ")
+    assert "layers 9–21" in text and "0.710 [0.640, 0.780]" in text and "p = 0.0020" in text
+    assert "beyond surface p = 0.0100" in text and "0.550" in text and "equivalence p = 0.9000" in text
+    assert verdict({**h, "p_beyond_surface": 0.3}).startswith("SURFACE-EXPLAINED: ")
+    plain = verdict({k: v for k, v in h.items() if k != "p_beyond_surface"})
+    assert plain.startswith("SURFACE-EXPLAINED: ") and "no beyond-surface test" in plain
+    missed = verdict({**h, "p_value": 0.3, "mde_80": 0.12, "n_facts": 120})
+    assert missed.startswith("INCONCLUSIVE: ")
+    assert "with 120 facts the test detects an effect of 0.120 with 80% power" in missed
+    assert verdict({**h, "p_value": 0.3, "p_equivalence": 0.01}).startswith("EQUIVALENT: ")
+    # a stored verdict is shown as it is
+    assert verdict({**h, "verdict": "inconclusive"}).startswith("INCONCLUSIVE: ")
 
 
 def test_agreement_between_studies() -> None:
@@ -82,6 +89,7 @@ def test_agreement_between_studies() -> None:
             "model": model,
             "estimate": est,
             "p_value": p,
+            "p_equivalence": 0.5,
         }
 
     mine = {
@@ -94,3 +102,13 @@ def test_agreement_between_studies() -> None:
     assert table.loc["acc", "agree"] == "yes"
     assert table.loc["margin_diff", "agree"] == "NO"  # both found, opposite directions
     assert table.loc["x", "agree"] == "NO"  # found in one only
+    assert "surface-explained" in table.loc["acc", "m1"] and "inconclusive" in table.loc["x", "m1"]
+
+
+def test_first_table_has_the_three_p_values_and_the_verdict(report_dir: Path) -> None:
+    md = (report_dir / "report.md").read_text()
+    first = next(line for line in md.splitlines() if line.startswith("| "))
+    for col in ("| p |", "| p beyond surface |", "| p equivalence |", "| verdict |"):
+        assert col in first
+    words = re.findall(r"\| (differs|surface-explained|equivalent|inconclusive) \|", md)
+    assert len(words) >= 10

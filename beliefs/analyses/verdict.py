@@ -1,0 +1,302 @@
+"""Verdicts: one rule, one significance level and one table of smallest effects of interest for every
+headline (the analyses', the surface baseline's and elicitation's).
+
+Every headline in ``summary.json`` gets
+
+- ``sesoi``: the smallest effect size of interest of its statistic (:data:`SESOI`, justified there), and
+  ``equivalence_bounds``, the interval of estimates that count as "no effect of interest";
+- ``p_equivalence``: TOST p of "the effect lies inside ±SESOI" from the headline's 95% interval
+  (:func:`beliefs.stats.equivalence.tost_from_interval`), or an analysis' own bootstrap TOST;
+- ``mde_80``: the effect the test detects with 80% power at α = 0.05, by simulation (the analyses
+  compute it from their data; for headlines that only carry ``null_mean`` and ``null_critical`` it is
+  approximated from those, and ``mde_method`` says so);
+- ``verdict``, one of :data:`VERDICTS`, by :func:`verdict_of`.
+
+Verdict rule (α = :data:`ALPHA` everywhere):
+
+- ``differs``: ``p_value ≤ α`` and ``p_beyond_surface ≤ α`` — a difference that the surface features
+  (wording, length, tokens, baseline log-probability) do not explain;
+- ``surface-explained``: ``p_value ≤ α`` but the beyond-surface test does not reject, **or the headline
+  has no beyond-surface test**: a difference is found, but nothing shows that it goes beyond wording;
+- ``equivalent``: not ``p_value ≤ α``, and ``p_equivalence ≤ α``: the effect is smaller than the SESOI;
+- ``inconclusive``: neither.
+
+Where each analysis takes its beyond-surface p-value from (``beyond_surface_test`` in the headline):
+
+- ``kind-probe``, ``kind-distance``: the incremental / conditional-permutation tests of
+  :mod:`beliefs.analyses.kind` (key ``p_beyond_surface``, when that module provides it);
+- ``default-belief``, ``robustness``: the hinge term of a Freedman–Lane permutation regression on the
+  per-fact values with the surface covariates (domain, token counts and, for context effects, the
+  baseline margin per token): the kinds differ beyond length and baseline;
+- ``elicitation``: the headline is a within-fact contrast (the same statement under the empty and the
+  detailed prompts), so the fact's wording cancels: its p is the beyond-surface p;
+- ``truth-geometry`` and ``surface``: no beyond-surface test; a rejection reads ``surface-explained``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from beliefs.analyses import columns as C
+from beliefs.stats.equivalence import tost_from_interval
+
+ALPHA = 0.05
+"""The one significance level of every verdict, "found" flag and table mark."""
+
+VERDICTS = ("differs", "surface-explained", "equivalent", "inconclusive")
+VERDICT_DEFINITION = (
+    "differs: p_value <= 0.05 and p_beyond_surface <= 0.05; surface-explained: p_value <= 0.05 without a "
+    "beyond-surface rejection (or without a beyond-surface test); equivalent: otherwise, TOST p_equivalence "
+    "<= 0.05 (the effect lies within +-sesoi); inconclusive: neither"
+)
+
+
+def significant(p: float | None, alpha: float = ALPHA) -> bool:
+    """``p ≤ alpha`` for a p-value that exists (None and NaN are not significant)."""
+    return p is not None and math.isfinite(p) and p <= alpha
+
+
+@dataclass(frozen=True)
+class Sesoi:
+    """The smallest effect size of interest of one statistic, and what "no effect" means for it."""
+
+    value: float
+    unit: str
+    reference: str
+    """``zero``: no effect is an estimate of 0 (signed differences); ``null``: no effect is the
+    permutation null's mean (chance accuracy, the small-sample floor of a distance or angle)."""
+    combine: str
+    """How an effect adds to the null's floor: ``additive`` (the effect is ``estimate − null_mean``),
+    ``quadrature`` (``estimate² ≈ effect² + null_mean²``: norms of noisy vectors and angles between
+    them, whose noise adds in quadrature)."""
+    sides: str
+    """``two``: effects in both directions are of interest; ``upper``: the statistic cannot fall below
+    its floor (distances, angles), so only "at least the SESOI above it" is tested."""
+    why: str
+
+
+SESOI_BACC = Sesoi(
+    0.03,
+    "balanced accuracy above chance",
+    "null",
+    "additive",
+    "two",
+    "3 points of balanced accuracy (about 7 of the core set's 229 facts classified better than chance). "
+    "The cross-validated estimate moves by 1-2 points between split seeds alone and carries about ±10 "
+    "points of sampling error at n ≈ 100 (Varoquaux 2018); decoding gains below 3 points are not read "
+    "as an encoding difference in the probing literature. Chance is the permutation null's mean.",
+)
+CLIFF = Sesoi(
+    0.147,
+    "Cliff's δ",
+    "zero",
+    "additive",
+    "two",
+    "|δ| < 0.147 is 'negligible' on the scale of Romano et al. (2006), the usual thresholds for Cliff's δ "
+    "(0.147 / 0.33 / 0.474 for small / medium / large): it corresponds to Cohen's d ≈ 0.2 for normal data.",
+)
+MARGIN_PER_TOKEN = Sesoi(
+    0.2,
+    "nats per token",
+    "zero",
+    "additive",
+    "two",
+    "0.2 nats per token is a likelihood ratio of e^0.2 ≈ 1.22 per token between the true and the false "
+    "form; a 10-token statement then differs by 2 nats (odds 7:1), the size of the default run's mean "
+    "margin. Smaller kind differences in how strongly a model prefers the true form are within the spread "
+    "of margins between paraphrases of one fact.",
+)
+SALIENCE = Sesoi(
+    0.2,
+    "Cohen's d (pooled SD of the per-fact contrasts)",
+    "zero",
+    "additive",
+    "two",
+    "Salience is a cosine between sentence embeddings with no natural unit, so its SESOI is "
+    "standardised: d = 0.2, Cohen's 'small', converted to cosine units with the pooled within-kind SD "
+    "of the per-fact contrasts (the headline's `sesoi` is the converted value).",
+)
+CENTROID = 0.1
+"""Centroid SESOI (RMS standardised difference per feature); the energy SESOI is derived from it."""
+SESOI: dict[tuple[str, str], Sesoi] = {
+    ("kind-probe", "massmean_bacc"): SESOI_BACC,
+    ("surface", "logistic_bacc"): SESOI_BACC,
+    ("kind-distance", "centroid"): Sesoi(
+        CENTROID,
+        "RMS per-feature difference of class means (z-scored states)",
+        "null",
+        "quadrature",
+        "upper",
+        "0.1 SD per feature (root mean square over features) is half of Cohen's 'small' d = 0.2 in every "
+        "feature at once: a location shift this small moves a mass-mean probe by under 3 points of balanced "
+        "accuracy at the core set's size. Noise adds to the squared distance, hence quadrature with the "
+        "null mean (the small-sample floor).",
+    ),
+    ("kind-distance", "energy"): Sesoi(
+        CENTROID**2,
+        "energy distance per √(width/2) (z-scored states)",
+        "null",
+        "additive",
+        "upper",
+        "The energy distance of the centroid SESOI: between distributions of z-scored states that differ by a "
+        "location shift of 0.1 SD per feature, E ≈ ‖δ‖² / √(2 tr Σ) = 0.1² · √(width/2) (first order in "
+        "the shift; tr Σ = width after z-scoring), e.g. 0.17 for width 576. Multiplied by √(width/2) per model.",
+    ),
+    ("truth-geometry", "truth_direction_angle"): Sesoi(
+        10.0,
+        "degrees between the kinds' truth directions",
+        "null",
+        "quadrature",
+        "upper",
+        "Two directions within 10° share 98.5% of their variance (cos² 10° = 0.97 of the projection): a "
+        "probe trained on one kind loses under 2% of its margin on the other. Angles of noisy directions "
+        "add in quadrature, hence the comparison with the null mean (the angle that estimation noise alone "
+        "produces under a shared direction).",
+    ),
+    ("default-belief", "margin_per_token_diff"): MARGIN_PER_TOKEN,
+    ("robustness", "delta_margin_per_token_diff"): MARGIN_PER_TOKEN,
+    ("robustness", "shift_cliffs_delta"): CLIFF,
+    ("elicitation", "salience_contrast_diff"): SALIENCE,
+    ("elicitation", "salience_csls_diff"): SALIENCE,
+}
+"""Smallest effect size of interest per ``(analysis, statistic)`` headline, with its justification."""
+
+INCREMENT_SESOI: dict[str, Sesoi] = {
+    "delta_logloss": Sesoi(
+        0.02,
+        "nats per fact of out-of-fold log-loss",
+        "zero",
+        "additive",
+        "two",
+        "A 3-point gain in balanced accuracy near 0.87 lowers a logistic probe's log-loss by about 0.02 nats "
+        "per fact; smaller increments are not of interest (see the balanced-accuracy SESOI).",
+    ),
+    "delta_bacc": Sesoi(0.03, "balanced accuracy", "zero", "additive", "two", SESOI_BACC.why),
+    "delta_accuracy": Sesoi(0.03, "accuracy", "zero", "additive", "two", SESOI_BACC.why),
+}
+"""SESOI of the beyond-surface increments (``increment_statistic``) where an analysis reports them."""
+
+
+def sesoi_for(h: Mapping[str, Any], width: int | None = None) -> float | None:
+    """The SESOI of headline ``h`` in the units of its estimate (None where none is declared)."""
+    s = SESOI.get((h[C.ANALYSIS], h[C.STATISTIC]))
+    if s is None:
+        return None
+    if h[C.ANALYSIS] == "kind-distance" and h[C.STATISTIC] == "energy":
+        if not width:
+            return None
+        return s.value * math.sqrt(width / 2.0)
+    if h[C.ANALYSIS] == "elicitation":
+        sd = h.get("contrast_sd")
+        return s.value * sd if sd is not None and math.isfinite(sd) and sd > 0 else None
+    return s.value
+
+
+def equivalence_bounds(h: Mapping[str, Any], delta: float) -> tuple[float, float] | None:
+    """``(lower, upper)`` estimates that count as no effect of interest (−inf where one-sided)."""
+    s = SESOI[(h[C.ANALYSIS], h[C.STATISTIC])]
+    ref = 0.0
+    if s.reference == "null":
+        m = h.get("null_mean")
+        if m is None or not math.isfinite(m):
+            return None
+        ref = m
+    if s.combine == "quadrature":
+        upper = math.sqrt(ref**2 + delta**2)
+        lower = -math.sqrt(max(ref**2 - delta**2, 0.0))
+    else:
+        upper, lower = ref + delta, ref - delta
+    return (lower if s.sides == "two" else -math.inf), upper
+
+
+def _normal_mde(h: Mapping[str, Any]) -> float | None:
+    """MDE from the null's mean and 95th percentile (normal approximation), for headlines without one."""
+    m, crit = h.get("null_mean"), h.get("null_critical")
+    if m is None or crit is None or not (math.isfinite(m) and math.isfinite(crit)):
+        return None
+    from scipy.stats import norm
+
+    sd = (crit - m) / norm.ppf(1 - ALPHA)
+    return float(crit - m + norm.ppf(0.8) * sd)
+
+
+def verdict_of(h: Mapping[str, Any], alpha: float = ALPHA) -> str:
+    """The verdict word of a headline (see the module docstring)."""
+    if significant(h.get(C.P_VALUE), alpha):
+        return "differs" if significant(h.get("p_beyond_surface"), alpha) else "surface-explained"
+    if significant(h.get("p_equivalence"), alpha):
+        return "equivalent"
+    return "inconclusive"
+
+
+def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] | None = None) -> None:
+    """Give every headline ``sesoi``, ``equivalence_bounds``, ``p_equivalence``, ``mde_80`` and ``verdict``
+    (in place). Values an analysis already computed (``p_equivalence``, ``mde_80``) are kept.
+    ``widths``: hidden-state width per model (the energy SESOI scales with it)."""
+    for h in headlines:
+        width = (widths or {}).get(h[C.MODEL])
+        delta = sesoi_for(h, width)
+        h["sesoi"] = delta
+        if delta is not None and h.get("p_equivalence") is None:
+            bounds = equivalence_bounds(h, delta)
+            h["equivalence_bounds"] = [_finite(b) for b in bounds] if bounds else None
+            h["p_equivalence"] = _tost(h, bounds)
+        if h.get("mde_80") is None:
+            h["mde_80"] = _normal_mde(h)
+            if h["mde_80"] is not None:
+                h["mde_method"] = "normal approximation from null_mean and null_critical"
+        inc = INCREMENT_SESOI.get(str(h.get("increment_statistic")))
+        if inc is not None and h.get("increment_estimate") is not None:
+            h["increment_sesoi"] = inc.value
+            h["p_equivalence_increment"] = _finite(
+                tost_from_interval(
+                    h["increment_estimate"],
+                    _num(h.get("increment_ci_low")),
+                    _num(h.get("increment_ci_high")),
+                    -inc.value,
+                    inc.value,
+                )
+            )
+        h["verdict"] = verdict_of(h)
+
+
+def _num(x: Any) -> float:
+    return float(x) if x is not None else float("nan")
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+def _tost(h: Mapping[str, Any], bounds: tuple[float, float] | None) -> float | None:
+    if bounds is None or h.get(C.ESTIMATE) is None:
+        return None
+    est, lo, hi = _num(h.get(C.ESTIMATE)), _num(h.get(C.CI_LOW)), _num(h.get(C.CI_HIGH))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        # No interval (a distance at its small-sample floor): the null's spread stands in for the
+        # estimate's, from its mean and 95th percentile.
+        m, crit = h.get("null_mean"), h.get("null_critical")
+        if m is None or crit is None or not math.isfinite(est):
+            return None
+        from scipy.stats import norm
+
+        half = (crit - m) / norm.ppf(1 - ALPHA) * norm.ppf(0.975)
+        lo, hi = est - half, est + half
+    return _finite(tost_from_interval(est, lo, hi, *bounds))
+
+
+__all__ = [
+    "ALPHA",
+    "SESOI",
+    "VERDICTS",
+    "VERDICT_DEFINITION",
+    "Sesoi",
+    "attach_verdicts",
+    "equivalence_bounds",
+    "sesoi_for",
+    "significant",
+    "verdict_of",
+]
