@@ -7,6 +7,7 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -62,7 +63,9 @@ def analyze(
             global _FORK_CTX
             _FORK_CTX = ctx
             try:
-                with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+                with ProcessPoolExecutor(
+                    len(groups), mp_context=multiprocessing.get_context("fork"), initializer=_quiet_interrupt
+                ) as pool:
                     futures = [pool.submit(_run_forked, group) for group in groups]
                     parts = [f.result() for f in futures]
             finally:
@@ -122,7 +125,8 @@ def check_arguments(analyses: list[str] | None, permutations: int, seed: int) ->
 def check_size(run: RunData) -> None:
     """Refuse a run too small for the statistics, saying what is short (instead of a library's error)."""
     facts = run.facts()
-    counts = {f"{d}/{k}": int(n) for (d, k), n in facts.groupby(["domain", "kind"]).size().to_dict().items()}
+    sizes = facts.groupby(["domain", "kind"]).size()
+    counts = {"/".join(map(str, cell)): int(n) for cell, n in zip(sizes.index, sizes.to_numpy(), strict=True)}
     kinds = set(facts["kind"])
     if len(kinds) < 2 or min(counts.values(), default=0) < MIN_PER_CELL:
         have = ", ".join(f"{cell}: {n}" for cell, n in counts.items()) or "no facts"
@@ -236,6 +240,11 @@ def _run_group(ctx: AnalysisContext, tasks: list[tuple[str, str]]) -> dict[tuple
         sub.models = [m for m in ctx.models if m.name == model]
         out[(model, name)] = ANALYSES[name].func(sub)
     return out
+
+
+def _quiet_interrupt() -> None:
+    """In a worker: Ctrl-C ends it silently (the parent says how to resume), not with a traceback."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 
 def _run_forked(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:

@@ -7,24 +7,28 @@ from typing import Annotated, Any
 
 import typer
 
-from beliefs.cli._common import fmt_value
+from beliefs.cli._common import err_console, fmt_value, handle_errors
 from beliefs.errors import StoreError
 
 
 def _open_run(path: Path) -> Any:
     from beliefs.store import open_run
 
-    if not path.is_dir():
+    if not path.exists():
         raise StoreError(f"{path}: no such run directory")
+    if not path.is_dir():
+        raise StoreError(f"{path}: not a run directory (it is a file)")
     return open_run(path)
 
 
 def analyze_command(
     run: Annotated[Path, typer.Argument(help="Run directory written by `beliefs probe` or `beliefs study`.")],
     permutations: Annotated[
-        int, typer.Option(help="Fact-level permutations per test (observed counted).")
+        int, typer.Option(help="Fact-level permutations per test (observed counted); 1 to 100,000.")
     ] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of permutations, folds and bootstraps.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of permutations, folds and bootstraps; 0 to 2**32 − 1.")
+    ] = 0,
     analyses: Annotated[
         list[str] | None,
         typer.Option("--analyses", help="Analyses to run (repeat the option); default: all registered."),
@@ -35,9 +39,16 @@ def analyze_command(
     from rich.table import Table
 
     from beliefs.analyses import analyze
+    from beliefs.analyses.runner import check_arguments
+    from beliefs.store.guard import check_output_dir
 
-    data = _open_run(run)
-    summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
+    with handle_errors():
+        check_arguments(analyses, permutations, seed)
+        data = _open_run(run)
+        check_output_dir(run / "results", "results", "RUN/results")
+        summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
+    for condition, why in summary.get("conditions_left_out", {}).items():
+        err_console.print(f"condition '{condition}' left out: {why}", style="yellow", highlight=False)
     table = Table(title=f"beliefs analyze · {summary['n_facts']} facts · {permutations} permutations")
     for col in ("analysis", "model", "condition", "statistic", "estimate", "95% CI", "p", "n"):
         table.add_column(col, justify="right" if col in ("estimate", "95% CI", "p", "n") else "left")

@@ -243,9 +243,16 @@ def probe(
     Reruns resume: what is stored is not recomputed, and results equal an uninterrupted run. Returns the
     run, which gives ``facts()``, ``states(...)`` and ``margins()``.
     """
-    from beliefs.models import LoadOptions, load_model
+    from beliefs.models import CONTROLS, LoadOptions, load_model
+    from beliefs.store.guard import check_output_dir
 
     hook = progress or ProgressHook()
+    check_output_dir(Path(out), "run", "--out")
+    if batch_size < 1:
+        raise UsageError(f"batch size should be at least 1, but got {batch_size}")
+    if control is not None and control not in CONTROLS:
+        raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
+    LoadOptions(device=device, dtype=dtype, device_map=device_map, seed=seed)  # checks the values
     specs = [model] if isinstance(model, str) else list(model)
     pairs, fact_sets = as_facts(facts)
     conds, conditions_sha = as_conditions(conditions)

@@ -108,6 +108,21 @@ def run_study(
     conditions = load_conditions(resolve(base, study.conditions))
     store = resolve(base, study.store)
     results = resolve(base, study.results)
+    from beliefs.analyses.runner import check_arguments
+    from beliefs.models.base import CONTROLS
+    from beliefs.store.guard import check_output_dir
+
+    # every argument is checked before a model loads
+    registered = None if study.analyses is None else [a for a in study.analyses if a != ELICITATION]
+    if registered != []:
+        check_arguments(registered, study.permutations, study.seed)
+    bad_controls = [c for c in study.controls if c not in CONTROLS]
+    if bad_controls:
+        raise UsageError(
+            f"{path}: unknown control(s) {', '.join(bad_controls)}; known: {', '.join(CONTROLS)}"
+        )
+    check_output_dir(store, "run", f"{path}: store")
+    check_output_dir(results, "results", f"{path}: results", allow={path.name} if results == base else ())
     timings: dict[str, float] = {}
     start = time.perf_counter()
     run = None
@@ -131,11 +146,18 @@ def run_study(
     tables = results / "tables"
     fingerprint = inputs_fingerprint(run.manifest, study)
     summary = None if reanalyze else _cached_summary(tables, fingerprint)
+    if registered == []:  # elicitation only
+        from beliefs.analyses.columns import SUMMARY_SCHEMA_VERSION
+
+        summary = {
+            "schema_version": SUMMARY_SCHEMA_VERSION,
+            "n_facts": len(run.facts()),
+            "analyses": [],
+            "headlines": [],
+        }
     if summary is None:
         say(f"analyzing ({study.permutations} permutations)")
-        summary = analyze(
-            run, tables, analyses=study.analyses, permutations=study.permutations, seed=study.seed
-        )
+        summary = analyze(run, tables, analyses=registered, permutations=study.permutations, seed=study.seed)
         summary["inputs_sha256"] = fingerprint
         atomic_write_text(tables / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
     else:
