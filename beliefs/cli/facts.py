@@ -60,8 +60,11 @@ def validate(paths: PathsArg) -> None:
 
     Exit code 0 when valid (warnings allowed), 1 when any file is invalid, 2 on a usage error.
     """
+    from beliefs.facts.special import special_token_warnings
+
     with handle_errors():
         found = load_paths(paths)
+        found.problems += special_token_warnings(found.fact_sets)
         print_problems(found.problems)
         if not found.files:
             raise UsageError("no .yaml or .yml files under the given paths")

@@ -15,6 +15,7 @@ from typing import Any
 from beliefs.errors import ModelError, StoreError, UsageError
 from beliefs.extract.prompts import SEPARATOR, render, resolve_start_token, text_before
 from beliefs.extract.runner import Batch, Extractor, Row, plan
+from beliefs.facts.special import special_tokens_in
 from beliefs.schema import CONTEXT_KEYS, EMPTY_CONDITION, Condition, Fact, FactSet
 from beliefs.store.keys import entry_key, model_key
 from beliefs.store.run import Run, fact_ref
@@ -318,6 +319,7 @@ def _probe_one(
     mkey = model_key(loaded.identity, list(start.ids), extractor.layers)
     job = _Job()
     unnatural = 0
+    limit = loaded.max_positions
     for condition in conds:
         table: dict[str, dict[str, str]] = {}
         for set_name, fact in pairs:
@@ -326,8 +328,24 @@ def _probe_one(
                 continue
             keys = {}
             for form, statement in (("true", fact.statement), ("false", fact.false_statement)):
+                where = f"fact '{set_name}/{fact.id}' ({form} form) in condition '{condition.name}'"
+                specials = special_tokens_in(loaded.tokenizer, f"{text}\n{statement}")
+                if specials:
+                    raise UsageError(
+                        f"{where}: the text contains {', '.join(specials)}, a special token of "
+                        f"{loaded.name}'s tokenizer; it would be read as a control token, not text. "
+                        "Reword it"
+                    )
                 key = entry_key(mkey, text_before(text), statement, SEPARATOR)
-                prompt = render(loaded.tokenizer, start, text, statement)
+                try:
+                    prompt = render(loaded.tokenizer, start, text, statement)
+                except ModelError as exc:
+                    raise ModelError(f"{where}: {exc}") from None
+                if limit is not None and len(prompt.ids) > limit:
+                    raise UsageError(
+                        f"{where}: the prompt has {len(prompt.ids)} tokens, more than {loaded.name} takes "
+                        f"({limit}); shorten the statement or the condition's text"
+                    )
                 unnatural += not prompt.natural
                 job.rows.append(Row(key, prompt))
                 keys[form] = key

@@ -61,7 +61,7 @@ def _rows(reader: csv.DictReader[str], path: Path) -> Iterator[tuple[int, dict[s
         except StopIteration:
             return
         except csv.Error as exc:
-            raise InvalidInputError([Problem(path, f"malformed CSV: {exc}", reader.line_num)]) from None
+            raise InvalidInputError([Problem(path, f"malformed CSV: {exc}", reader.line_num + 1)]) from None
         yield reader.line_num, row
 
 
