@@ -10,6 +10,7 @@ import typer
 from beliefs.cli import facts, models
 from beliefs.cli._common import report_error
 from beliefs.cli.analyze import analyze_command
+from beliefs.cli.compare import compare_command
 from beliefs.cli.elicit import elicit_command
 from beliefs.cli.probe import probe_command
 from beliefs.cli.study import report, study
@@ -29,6 +30,7 @@ app.command("analyze")(analyze_command)
 app.command("elicit")(elicit_command)
 app.command("study")(study)
 app.command("report")(report)
+app.command("compare")(compare_command)
 
 
 @app.callback()
