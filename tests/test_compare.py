@@ -65,7 +65,7 @@ def test_a_small_difference_is_within_the_tolerance(results, tmp_path):
 
 def test_a_large_difference_is_listed(results, tmp_path):
     other = copy(results, tmp_path)
-    before, after = edit_table(other, "surface", 0, "estimate", lambda v: v + 0.05)
+    edit_table(other, "surface", 0, "estimate", lambda v: v + 0.05)
     result = compare_results(results, other)
     assert not result.agrees and len(result.differences) == 1
     d = result.differences[0]
