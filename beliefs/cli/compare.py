@@ -34,13 +34,21 @@ def compare_command(
     for line in result.missing:
         console.print(f"only one side: {line}", highlight=False, markup=False, soft_wrap=True)
     if result.differences:
-        console.print(f"{len(result.differences):,} figures differ beyond the tolerance:", highlight=False, soft_wrap=True)
+        console.print(
+            f"{len(result.differences):,} figures differ beyond the tolerance:",
+            highlight=False,
+            soft_wrap=True,
+        )
         for d in sorted(result.differences, key=lambda d: -d.delta)[:SHOWN]:
             console.print(f"  {d}", highlight=False, markup=False, soft_wrap=True)
         if len(result.differences) > SHOWN:
-            console.print(f"  … and {len(result.differences) - SHOWN:,} more", highlight=False, soft_wrap=True)
+            console.print(
+                f"  … and {len(result.differences) - SHOWN:,} more", highlight=False, soft_wrap=True
+            )
     if result.verdicts:
-        console.print(f"{len(result.verdicts)} verdict(s) change:", style="bold", highlight=False, soft_wrap=True)
+        console.print(
+            f"{len(result.verdicts)} verdict(s) change:", style="bold", highlight=False, soft_wrap=True
+        )
         for line in result.verdicts:
             console.print(f"  {line}", highlight=False, markup=False, soft_wrap=True)
     else:

@@ -203,6 +203,36 @@ def _condition_text(condition: Condition, fact: Fact) -> str | None:
     return condition.prefix or ""
 
 
+THREADS_ENV = "BELIEFS_THREADS"
+
+
+def deterministic(device: str) -> dict[str, Any]:
+    """Settings that make a rerun on the same machine bit-identical: deterministic kernels, no TF32,
+    no cuDNN autotuning, and a fixed intra-op thread count (``BELIEFS_THREADS``, else torch's default,
+    recorded in the manifest). Batches are composed from the rows alone (:func:`plan`), never from what
+    is already stored, so a resumed run computes every batch as a fresh one would."""
+    import os
+
+    import torch
+
+    if device != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    wanted = os.environ.get(THREADS_ENV)
+    if wanted:
+        try:
+            threads = int(wanted)
+        except ValueError:
+            raise UsageError(f"{THREADS_ENV} should be a whole number, but got '{wanted}'") from None
+        if threads < 1:
+            raise UsageError(f"{THREADS_ENV} should be at least 1, but got {threads}")
+        torch.set_num_threads(threads)
+    return {"torch_threads": torch.get_num_threads(), "deterministic_algorithms": True}
+
+
 def _provenance() -> dict[str, Any]:
     versions = {}
     for pkg in ("beliefs", *PACKAGES):
@@ -269,6 +299,7 @@ def probe(
         changes.extend(replace_inputs(m, rows, inputs, fact_sets, records))
         m["separator"] = SEPARATOR
 
+    settings = deterministic(device)
     run.update_manifest(add_inputs)
     for change in changes:
         hook.message(f"{run.path}: {change}")
@@ -296,6 +327,7 @@ def probe(
                 hook,
                 inputs,
                 records,
+                settings,
             )
     run.write_margins()
     return run
@@ -313,6 +345,7 @@ def _probe_one(
     hook: ProgressHook,
     inputs: dict[str, dict[str, Any]],
     records: list[dict[str, Any]],
+    settings: dict[str, Any],
 ) -> None:
     extractor = Extractor(loaded, layers, padding_side)
     start = resolve_start_token(loaded.tokenizer, start_token, causal=loaded.causal)
@@ -377,6 +410,7 @@ def _probe_one(
             "device": loaded.device,
             "start_token": start.to_dict(),
             "statements_retokenized": unnatural,
+            "extraction": {**settings, "batch_size": batch_size},
             "info": loaded.info,
             "entries": entries,
         }
