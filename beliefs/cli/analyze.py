@@ -46,6 +46,14 @@ def analyze_command(
         check_arguments(analyses, permutations, seed)
         data = _open_run(run)
         check_output_dir(run / "results", "results", "RUN/results")
+        for source in data.changed_sources() if hasattr(data, "changed_sources") else []:
+            err_console.print(
+                f"warning: {source} changed since it was probed; the run holds the version probed "
+                "(probe again into this run to update it)",
+                style="yellow",
+                highlight=False,
+                soft_wrap=True,
+            )
         summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
     for condition, why in summary.get("conditions_left_out", {}).items():
         err_console.print(f"condition '{condition}' left out: {why}", style="yellow", highlight=False)

@@ -272,6 +272,22 @@ class Run:
                 out.extend((model, name, ref) for ref in wanted)
         return out
 
+    def changed_sources(self) -> list[str]:
+        """Fact-set files whose content changed since they were probed into this run (by sha256)."""
+        out = []
+        for name, info in (self.manifest.get("fact_sets") or {}).items():
+            path, sha = (info or {}).get("path"), (info or {}).get("sha256")
+            if not path or not sha:
+                continue
+            try:
+                text = Path(path).read_bytes().decode("utf-8").removeprefix("\ufeff")
+            except (OSError, UnicodeDecodeError):
+                continue
+            now = hashlib.sha256(text.encode("utf-8")).hexdigest()  # as the loader hashes a set
+            if now != sha:
+                out.append(f"{path} (set '{name}')")
+        return out
+
     def facts_in(self, condition: str) -> list[bool]:
         """Whether each fact (in :meth:`facts` order) has a prompt in ``condition``."""
         refs = {ref for _, c, ref in self.needed() if c == condition}

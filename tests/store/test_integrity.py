@@ -237,3 +237,29 @@ def test_old_shards_without_a_hash_get_a_size_check(tmp_path):
     assert check_shard(shard) is None
     shard.write_bytes(shard.read_bytes() + b"x")
     assert "header says" in (check_shard(shard) or "")
+
+
+def test_analyze_warns_when_a_probed_fact_set_file_changed(tmp_path):
+    from typer.testing import CliRunner
+
+    from beliefs.cli import app
+
+    path = tmp_path / "core.yaml"
+    path.write_text(
+        "schema_version: 1\nname: core\nfacts:\n"
+        + "".join(
+            f"  - {{id: f{i}, domain: {'physical' if i % 2 else 'logical'}, "
+            f"kind: {'hinge' if (i // 2) % 2 else 'contingent'}, statement: The city {i} is in France., "
+            f"false_statement: The city {i} is on the Moon., note: n}}\n"
+            for i in range(8)
+        )
+    )
+    run = probe("fake:llama", [path], CONDITIONS[:1], tmp_path / "r")
+    assert run.changed_sources() == []
+    path.write_text(path.read_text().replace("The city 3 is in France.", "The city 3 is in Spain."))
+    assert run.changed_sources() == [f"{path} (set 'core')"]
+    result = CliRunner().invoke(
+        app, ["analyze", str(run.path), "--permutations", "9", "--analyses", "surface"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "changed since it was probed" in result.output

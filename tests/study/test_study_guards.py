@@ -59,7 +59,10 @@ def test_unknown_analysis_is_refused_before_probing(tmp_path: Path, no_probe) ->
 def test_store_that_is_not_a_run_is_refused(tmp_path: Path, no_probe) -> None:
     (tmp_path / "store").mkdir()
     (tmp_path / "store" / "notes.txt").write_text("mine")
-    with pytest.raises(UsageError, match=r"store .* is not empty and not a beliefs run \(no manifest\.json\): it holds notes\.txt"):
+    with pytest.raises(
+        UsageError,
+        match=r"store .* is not empty and not a beliefs run \(no manifest\.json\): it holds notes\.txt",
+    ):
         run_study(_study(tmp_path))
 
 
