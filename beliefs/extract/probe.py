@@ -165,7 +165,11 @@ def replace_inputs(
             f"{len(dropped)} fact(s) no longer in the fact set(s) given are dropped from the run "
             f"(e.g. {', '.join(dropped[:3])})"
         )
-    if changed:
+    if changed and not old_inputs:
+        said.append(
+            "the run was written by an older beliefs without fact digests: its facts are checked again"
+        )
+    elif changed:
         said.append(
             f"{len(changed)} fact(s) changed text and are measured again (e.g. {', '.join(changed[:3])})"
         )
@@ -173,8 +177,11 @@ def replace_inputs(
         said.append(f"condition(s) not in the conditions given are dropped: {', '.join(gone)}")
     if edited:
         said.append(f"condition(s) whose text changed are measured again: {', '.join(edited)}")
-    if (dropped or changed or gone or edited) and len(m["models"]) > 0:
-        said.append("models measured before must be probed again (their stored entries are reused)")
+    if (dropped or changed or gone or edited) and m["models"]:
+        said.append(
+            f"models in the run ({', '.join(m['models'])}) are complete again once each is probed "
+            "with these inputs (stored entries are reused)"
+        )
     return said
 
 
