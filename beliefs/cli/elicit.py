@@ -9,6 +9,7 @@ import typer
 from rich.progress import Progress
 
 from beliefs.cli._common import console, handle_errors, progress_bar
+from beliefs.errors import UsageError
 
 
 def _num(value: Any, spec: str) -> str:
@@ -43,7 +44,6 @@ def rich_elicit_hook(progress: Progress) -> Any:
 
 def check_embedder(name: str) -> None:
     """The embedder is a sentence-transformers model: an embedded one, a local folder or a hub id."""
-    from beliefs.errors import UsageError
     from beliefs.models import EMBEDDED
 
     if name in EMBEDDED:
@@ -69,15 +69,9 @@ def elicit_command(
         ),
     ],
     out: Annotated[Path, typer.Option("--out", "-o", help="Output folder (created; rerun to resume).")],
-    samples: Annotated[
-        int, typer.Option(help="Continuations sampled per condition.", min=1, max=100_000)
-    ] = 64,
-    max_new_tokens: Annotated[
-        int, typer.Option(help="Tokens per continuation, at most.", min=1, max=4096)
-    ] = 48,
-    temperature: Annotated[
-        float, typer.Option(help="Sampling temperature (0 = greedy).", min=0.0, max=100.0)
-    ] = 1.0,
+    samples: Annotated[int, typer.Option(help="Continuations sampled per condition (1 to 100,000).")] = 64,
+    max_new_tokens: Annotated[int, typer.Option(help="Tokens per continuation, at most (1 to 4096).")] = 48,
+    temperature: Annotated[float, typer.Option(help="Sampling temperature (0 = greedy).")] = 1.0,
     seed: Annotated[
         int, typer.Option(help="Seed of the sampling and of the permutations.", min=0, max=2**32 - 1)
     ] = 0,
@@ -85,9 +79,9 @@ def elicit_command(
         str, typer.Option(help="Sentence-transformers model that embeds sentences and statements.")
     ] = "minilm-l6",
     permutations: Annotated[
-        int, typer.Option(help="Fact-level permutations for p-values.", min=1, max=100_000)
+        int, typer.Option(help="Fact-level permutations for p-values (1 to 100,000).")
     ] = 2000,
-    batch_size: Annotated[int, typer.Option(help="Samples generated together.", min=1, max=4096)] = 64,
+    batch_size: Annotated[int, typer.Option(help="Samples generated together (1 to 4096).")] = 64,
     start_token: Annotated[
         str | None, typer.Option(help="Override the start-of-document token (default: the model's own).")
     ] = None,
@@ -98,6 +92,17 @@ def elicit_command(
     from beliefs.store.guard import check_output_dir
 
     with handle_errors():
+        for option, value, low, high in (
+            ("samples", samples, 1, 100_000),
+            ("max_new_tokens", max_new_tokens, 1, 4096),
+            ("permutations", permutations, 1, 100_000),
+            ("batch_size", batch_size, 1, 4096),
+            ("temperature", temperature, 0, 100),
+        ):
+            if value < low:
+                raise UsageError(f"{option} should be at least {low}, but got {value}")
+            if value > high:
+                raise UsageError(f"{option} should be at most {high:,}, but got {value}")
         check_inputs(facts, conditions)
         check_embedder(embedder)
         check_output_dir(out, "elicitation", "--out")
