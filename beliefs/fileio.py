@@ -1,19 +1,65 @@
-"""Atomic file writes: a reader sees the old file or the new one, never half of one."""
+"""File writes that are atomic and polite: a reader sees the old file or the new one, never half of one;
+new files get the user's umask (as ``open`` would give them), a replaced file keeps its mode, and a
+read-only file is never replaced."""
 
 from __future__ import annotations
 
 import os
+import re
+import stat
 import tempfile
+import threading
 from pathlib import Path
+
+_UMASK_LOCK = threading.Lock()
+
+
+def current_umask() -> int:
+    """The process umask (read by setting it and putting it back, under a lock)."""
+    with _UMASK_LOCK:
+        mask = os.umask(0o022)
+        os.umask(mask)
+    return mask
+
+
+def not_regular(path: str | Path) -> str | None:
+    """Why ``path`` cannot be read as an input file (a FIFO, a device, a folder), or None if it can (or
+    does not exist: the caller's open says so)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return None
+    if stat.S_ISREG(mode):
+        return None
+    if stat.S_ISDIR(mode):
+        return "is a folder, not a file"
+    return "is not a regular file (a pipe, socket or device); give a file"
+
+
+def check_writable(path: Path) -> None:
+    """Raise :class:`PermissionError` (naming ``path``) if it exists and is read-only for us."""
+    if path.exists() and not os.access(path, os.W_OK):
+        raise PermissionError(13, "the file is read-only; not replacing it", str(path))
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
-    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``."""
+    """Write ``data`` to ``path`` through a temporary file in the same folder and ``os.replace``.
+
+    The new file gets the mode of the file it replaces, else ``0o666`` less the umask; a read-only
+    ``path`` is refused (:class:`PermissionError`) rather than silently replaced.
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        mode = 0o666 & ~current_umask()
+    else:
+        check_writable(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
     try:
         with os.fdopen(fd, "wb") as fh:
+            os.fchmod(fh.fileno(), mode)
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
@@ -26,3 +72,11 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
 def atomic_write_text(path: str | Path, text: str) -> None:
     """Write UTF-8 text atomically."""
     atomic_write_bytes(path, text.encode("utf-8"))
+
+
+def safe_filename(name: str) -> str:
+    """``name`` (a model name, which may be a path or hub id) as one file-name component: no ``/``,
+    ``\\``, ``..`` or leading dot, only letters, digits, ``-``, ``_``, ``.``, ``@``, ``+``."""
+    out = re.sub(r"[^A-Za-z0-9._@+-]+", "_", name)
+    out = re.sub(r"\.{2,}", "_", out).strip("._") or "model"
+    return out[:120]

@@ -8,6 +8,7 @@ error, not the string "101"). Loading with line numbers and collected errors is 
 
 from __future__ import annotations
 
+import unicodedata
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -20,9 +21,15 @@ CONTEXT_KEYS = ("support", "contradict")
 EMPTY_CONDITION = "empty"
 
 
+INVISIBLE = frozenset({"Zs", "Zl", "Zp", "Cc", "Cf"})
+"""Unicode categories with nothing to see: spaces, separators, control and format (zero-width) characters."""
+
+
 def _not_blank(value: str) -> str:
     if not value.strip():
         raise ValueError("text is empty or blank")
+    if all(unicodedata.category(ch) in INVISIBLE for ch in value):
+        raise ValueError("text has no visible character (only spaces, zero-width or control characters)")
     if "\x00" in value:
         raise ValueError("text contains a NUL character")
     return value

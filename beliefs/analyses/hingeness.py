@@ -103,7 +103,9 @@ def _control_of(ctx: AnalysisContext, model: ModelInfo) -> ModelInfo | None:
     return None
 
 
-def _components(ctx: AnalysisContext, model: str, control: str | None, general: list[str]) -> dict[str, Array]:
+def _components(
+    ctx: AnalysisContext, model: str, control: str | None, general: list[str]
+) -> dict[str, Array]:
     mpt_e, lpt_e = _per_token(ctx.margins(model, "empty"))
     per_g = [_per_token(ctx.margins(model, g)) for g in general]
     out: dict[str, Array] = {}
@@ -217,9 +219,7 @@ def _unit(v: Array) -> Array:
     return np.asarray(v / np.where(norm > 0, norm, 1.0))
 
 
-def rsa_null(
-    state_rdms: list[Array], model_rdms: Array, covariates: Array
-) -> Array:
+def rsa_null(state_rdms: list[Array], model_rdms: Array, covariates: Array) -> Array:
     """Partial correlations ``(n_labellings, n_layers)`` between each layer's state RDM and each of the
     ``model_rdms`` columns (one per labelling, row 0 observed), both residualised on ``covariates``
     (pairs × k, intercept added)."""
@@ -375,7 +375,9 @@ def _rsa(
         nulls: list[Array] = []
         for layer in range(n_layers):
             r = row("hingeness", model, "empty", name, layer=layer, pooling="last")
-            r.update({C.ESTIMATE: float(null[0, layer]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: n_perm})
+            r.update(
+                {C.ESTIMATE: float(null[0, layer]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: n_perm}
+            )
             family_rows.append(r)
             nulls.append(null[:, layer])
         fill_family(family_rows, nulls)
@@ -393,7 +395,8 @@ def _rsa(
                 null=agg,
                 n_facts=int(facts.size),
                 n_permutations=n_perm,
-                partialled=["surface", "layer0", "same-domain"] + (["same-template"] if covariates.shape[1] > 3 else []),
+                partialled=["surface", "layer0", "same-domain"]
+                + (["same-template"] if covariates.shape[1] > 3 else []),
             )
         )
     return rows

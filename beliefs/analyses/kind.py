@@ -183,6 +183,8 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         other = next((o for o in domain_masks if o != d), None)
                         if other is None or transfer is None or transfer_plan is None:
                             continue
+                        if list(domain_masks).index(other) not in transfer_plan.fold_ids:
+                            continue  # no fact of that domain has a prompt in this condition
                         tested = list(domain_masks).index(other)
                         tr = transfer[transfer_plan.fold_ids.index(tested)]
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)

@@ -7,10 +7,12 @@ import json
 import math
 import multiprocessing
 import os
+import signal
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from beliefs.analyses import columns as C
@@ -35,12 +37,14 @@ def analyze(
     and the verdict step's ``sesoi``, ``p_equivalence``, ``mde_80`` and ``verdict``
     (:mod:`beliefs.analyses.verdict`).
     """
-    names = list(ANALYSES) if analyses is None else list(analyses)
-    unknown = [n for n in names if n not in ANALYSES]
-    if unknown:
-        raise UsageError(f"unknown analysis {', '.join(unknown)}; expected one of {', '.join(ANALYSES)}")
-    if permutations < 1:
-        raise UsageError(f"permutations should be at least 1, but got {permutations}")
+    names = check_arguments(analyses, permutations, seed)
+    check = getattr(run, "check_complete", None)
+    if callable(check):  # a stored run: refuse one with absent or damaged measurements
+        check()
+    check_size(run)
+    left_out = conditions_left_out(run)
+    if left_out:
+        run = _WithoutConditions(run, set(left_out))
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     from threadpoolctl import threadpool_limits
@@ -59,7 +63,9 @@ def analyze(
             global _FORK_CTX
             _FORK_CTX = ctx
             try:
-                with ProcessPoolExecutor(len(groups), mp_context=multiprocessing.get_context("fork")) as pool:
+                with ProcessPoolExecutor(
+                    len(groups), mp_context=multiprocessing.get_context("fork"), initializer=_quiet_interrupt
+                ) as pool:
                     futures = [pool.submit(_run_forked, group) for group in groups]
                     parts = [f.result() for f in futures]
             finally:
@@ -90,10 +96,97 @@ def analyze(
         "verdict_definition": VERDICT_DEFINITION,
         "headlines": [_clean(h) for h in headlines],
     }
+    if left_out:
+        summary["conditions_left_out"] = left_out
     tmp = out / ".summary.json.tmp"
     tmp.write_text(json.dumps(summary, indent=2, allow_nan=False))
     tmp.replace(out / "summary.json")
     return summary
+
+
+MAX_PERMUTATIONS = 100_000
+"""Ceiling on ``permutations``: the null distributions take memory in proportion (2,000 is the default;
+100,000 resolves p-values to 1e-5 and takes about 50 times the default's time and memory)."""
+MAX_SEED = 2**32 - 1
+"""Seeds are passed to scikit-learn, whose ``random_state`` takes 0 … 2**32 − 1."""
+MIN_PER_CELL = 2
+"""Cross-validation folds are stratified by domain × kind: every cell needs two facts."""
+
+
+def check_arguments(analyses: list[str] | None, permutations: int, seed: int) -> list[str]:
+    """The analyses to run; a :class:`UsageError` naming the argument when one is out of range."""
+    names = list(ANALYSES) if analyses is None else list(analyses)
+    unknown = [n for n in names if n not in ANALYSES]
+    if unknown:
+        raise UsageError(f"unknown analysis {', '.join(unknown)}; expected one of {', '.join(ANALYSES)}")
+    if not names:
+        raise UsageError("no analyses to run")
+    if not 1 <= permutations <= MAX_PERMUTATIONS:
+        raise UsageError(f"permutations should be between 1 and {MAX_PERMUTATIONS:,}, but got {permutations}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"seed should be between 0 and 2**32 − 1 ({MAX_SEED}), but got {seed}")
+    return names
+
+
+def check_size(run: RunData) -> None:
+    """Refuse a run too small for the statistics, saying what is short (instead of a library's error)."""
+    facts = run.facts()
+    sizes = facts.groupby(["domain", "kind"]).size()
+    counts = {"/".join(map(str, cell)): int(n) for cell, n in zip(sizes.index, sizes.to_numpy(), strict=True)}
+    kinds = set(facts["kind"])
+    if len(kinds) < 2 or min(counts.values(), default=0) < MIN_PER_CELL:
+        have = ", ".join(f"{cell}: {n}" for cell, n in counts.items()) or "no facts"
+        raise UsageError(
+            f"too few facts for the statistics: they need hinge and contingent facts, at least "
+            f"{MIN_PER_CELL} in every domain × kind cell (cross-validation folds), but the run has {have}"
+        )
+
+
+def conditions_left_out(run: RunData) -> dict[str, str]:
+    """Conditions whose facts with a prompt are too few for the statistics -> why. A condition that places
+    a fact's own context has no prompt for a fact without one: such facts are left out of it, counted."""
+    present = getattr(run, "facts_in", None)
+    if not callable(present):
+        return {}
+    facts = run.facts()
+    out: dict[str, str] = {}
+    for condition in run.conditions():
+        mask = np.asarray(present(condition), dtype=bool)
+        counts = (
+            facts[mask]
+            .groupby(["domain", "kind"])
+            .size()
+            .reindex(facts.groupby(["domain", "kind"]).size().index, fill_value=0)
+        )
+        if len(set(facts[mask]["kind"])) < 2 or (counts < MIN_PER_CELL).any():
+            out[condition] = (
+                f"{int(mask.sum())} of {len(facts)} facts have a prompt in it (the others lack its context); "
+                f"the statistics need at least {MIN_PER_CELL} in every domain × kind cell"
+            )
+    return out
+
+
+class _WithoutConditions:
+    """A :class:`RunData` view without some conditions."""
+
+    def __init__(self, run: RunData, drop: set[str]) -> None:
+        self._run, self._drop = run, drop
+
+    def models(self) -> list[Any]:
+        return self._run.models()
+
+    def conditions(self) -> list[str]:
+        return [c for c in self._run.conditions() if c not in self._drop]
+
+    def facts(self) -> pd.DataFrame:
+        return self._run.facts()
+
+    def states(self, model: str, condition: str, form: str, pooling: str = "last") -> Any:
+        return self._run.states(model, condition, form, pooling)
+
+    def margins(self) -> pd.DataFrame:
+        m = self._run.margins()
+        return m[~m["condition"].isin(self._drop)].reset_index(drop=True)
 
 
 _FORK_CTX: AnalysisContext | None = None
@@ -154,6 +247,11 @@ def _run_group(ctx: AnalysisContext, tasks: list[tuple[str, str]]) -> dict[tuple
         sub.models = [m for m in ctx.models if m.name == model]
         out[(model, name)] = ANALYSES[name].func(sub)
     return out
+
+
+def _quiet_interrupt() -> None:
+    """In a worker: Ctrl-C ends it silently (the parent says how to resume), not with a traceback."""
+    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
 
 
 def _run_forked(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:

@@ -8,7 +8,9 @@ import sys
 import typer
 
 from beliefs.cli import facts, models
+from beliefs.cli._common import report_error
 from beliefs.cli.analyze import analyze_command
+from beliefs.cli.compare import compare_command
 from beliefs.cli.elicit import elicit_command
 from beliefs.cli.probe import probe_command
 from beliefs.cli.study import report, study
@@ -28,6 +30,7 @@ app.command("analyze")(analyze_command)
 app.command("elicit")(elicit_command)
 app.command("study")(study)
 app.command("report")(report)
+app.command("compare")(compare_command)
 
 
 @app.callback()
@@ -41,14 +44,27 @@ def _root(
         raise typer.Exit(0)
 
 
+INTERRUPTED = 130
+"""Exit code after Ctrl-C (typer turns KeyboardInterrupt into it)."""
+
+
 def main() -> None:
-    """Console-script entry point: never shows a traceback unless BELIEFS_DEBUG=1."""
+    """Console-script entry point and the one error boundary of every command: a user error is one line
+    and exit 1 (bad input) or 2 (usage); Ctrl-C says how to resume (130); anything else is a bug, shown
+    without a traceback unless BELIEFS_DEBUG=1 (exit 3)."""
     try:
         app()
+    except SystemExit as exc:
+        if exc.code == INTERRUPTED:
+            typer.echo("interrupted; rerun the same command to resume.", err=True)
+        raise
     except KeyboardInterrupt:
         typer.echo("interrupted; rerun the same command to resume.", err=True)
-        sys.exit(130)
-    except Exception as exc:  # last resort: a bug, reported without a traceback
+        sys.exit(INTERRUPTED)
+    except Exception as exc:
+        code = report_error(exc)
+        if code is not None:
+            sys.exit(code)
         if os.environ.get("BELIEFS_DEBUG"):
             raise
         typer.echo(

@@ -23,19 +23,37 @@ def print_problems(problems: list[Problem]) -> None:
         err_console.print(str(p), style=style, markup=False, highlight=False, soft_wrap=True)
 
 
-@contextmanager
-def handle_errors() -> Iterator[None]:
-    """Print a :class:`BeliefsError` as a message and exit with its code (1 input, 2 usage)."""
-    try:
-        yield
-    except InvalidInputError as exc:
+def report_error(exc: BaseException) -> int | None:
+    """Print a user error as one message on stderr and return its exit code (1 bad input, 2 usage);
+    None if ``exc`` is not a user error (a bug). An :class:`OSError` on a named file (unwritable, a file
+    where a folder is needed, a full disk) is the user's environment, so exit 1 naming the file."""
+    if isinstance(exc, InvalidInputError):
         print_problems(exc.problems)
         n = sum(1 for p in exc.problems if p.severity == "error")
         err_console.print(f"{n} error{'s' if n != 1 else ''}.", style="bold red", highlight=False)
-        raise typer.Exit(exc.exit_code) from None
-    except BeliefsError as exc:
-        err_console.print(f"error: {exc}", style="red", markup=False, highlight=False, soft_wrap=True)
-        raise typer.Exit(exc.exit_code) from None
+        return exc.exit_code
+    if isinstance(exc, BeliefsError):
+        message = f"error: {exc}"
+    elif isinstance(exc, OSError) and (exc.filename is not None or exc.strerror):
+        where = f"{exc.filename}: " if exc.filename is not None else ""
+        message = f"error: {where}{exc.strerror or exc}"
+    else:
+        return None
+    err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
+    return exc.exit_code if isinstance(exc, BeliefsError) else 1
+
+
+@contextmanager
+def handle_errors() -> Iterator[None]:
+    """Print a user error as a message and exit with its code (1 input, 2 usage). ``main()`` does the
+    same for every command; this keeps the behaviour when a command is invoked without it (tests)."""
+    try:
+        yield
+    except (BeliefsError, OSError) as exc:
+        code = report_error(exc)
+        if code is None:
+            raise
+        raise typer.Exit(code) from None
 
 
 def progress_bar() -> Progress:

@@ -7,24 +7,28 @@ from typing import Annotated, Any
 
 import typer
 
-from beliefs.cli._common import fmt_value
+from beliefs.cli._common import err_console, fmt_value, handle_errors
 from beliefs.errors import StoreError
 
 
 def _open_run(path: Path) -> Any:
     from beliefs.store import open_run
 
-    if not path.is_dir():
+    if not path.exists():
         raise StoreError(f"{path}: no such run directory")
+    if not path.is_dir():
+        raise StoreError(f"{path}: not a run directory (it is a file)")
     return open_run(path)
 
 
 def analyze_command(
     run: Annotated[Path, typer.Argument(help="Run directory written by `beliefs probe` or `beliefs study`.")],
     permutations: Annotated[
-        int, typer.Option(help="Fact-level permutations per test (observed counted).")
+        int, typer.Option(help="Fact-level permutations per test (observed counted); 1 to 100,000.")
     ] = 2000,
-    seed: Annotated[int, typer.Option(help="Seed of permutations, folds and bootstraps.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of permutations, folds and bootstraps; 0 to 2**32 − 1.")
+    ] = 0,
     analyses: Annotated[
         list[str] | None,
         typer.Option("--analyses", help="Analyses to run (repeat the option); default: all registered."),
@@ -35,10 +39,25 @@ def analyze_command(
     from rich.table import Table
 
     from beliefs.analyses import analyze
+    from beliefs.analyses.runner import check_arguments
     from beliefs.cli.study import verdict_markup
+    from beliefs.store.guard import check_output_dir
 
-    data = _open_run(run)
-    summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
+    with handle_errors():
+        check_arguments(analyses, permutations, seed)
+        data = _open_run(run)
+        check_output_dir(run / "results", "results", "RUN/results")
+        for source in data.changed_sources() if hasattr(data, "changed_sources") else []:
+            err_console.print(
+                f"warning: {source} changed since it was probed; the run holds the version probed "
+                "(probe again into this run to update it)",
+                style="yellow",
+                highlight=False,
+                soft_wrap=True,
+            )
+        summary = analyze(data, run / "results", analyses=analyses, permutations=permutations, seed=seed)
+    for condition, why in summary.get("conditions_left_out", {}).items():
+        err_console.print(f"condition '{condition}' left out: {why}", style="yellow", highlight=False)
     table = Table(title=f"beliefs analyze · {summary['n_facts']} facts · {permutations} permutations")
     numeric = ("estimate", "95% CI", "p", "p beyond surface", "p equivalence", "n")
     columns = ("analysis", "model", "condition", "statistic", *numeric[:-1], "verdict", "n")

@@ -36,14 +36,38 @@ class ExportFormat(StrEnum):
     csv = "csv"
 
 
+def check_destination(out: Path, inputs: list[Path], force: bool) -> None:
+    """An output file may replace an existing one only with --force, never one of its own inputs (or a
+    file inside an input folder), and never a read-only one (:func:`beliefs.fileio.atomic_write_bytes`)."""
+    import os
+
+    from beliefs.fileio import check_writable
+
+    if out.is_dir():
+        raise UsageError(f"--out {out} is a folder; give a file name")
+    if not out.exists():
+        return
+    target = out.resolve()
+    for given in inputs:
+        source = Path(given).resolve()
+        if target == source or source in target.parents or (given.exists() and os.path.samefile(out, given)):
+            raise UsageError(f"--out {out} is an input of this command; write to another file")
+    if not force:
+        raise UsageError(f"{out} exists; pass --force to replace it")
+    check_writable(out)
+
+
 @app.command()
 def validate(paths: PathsArg) -> None:
     """Check fact sets and conditions files (told apart by content); list every problem with file and line.
 
     Exit code 0 when valid (warnings allowed), 1 when any file is invalid, 2 on a usage error.
     """
+    from beliefs.facts.special import special_token_warnings
+
     with handle_errors():
         found = load_paths(paths)
+        found.problems += special_token_warnings(found.fact_sets)
         print_problems(found.problems)
         if not found.files:
             raise UsageError("no .yaml or .yml files under the given paths")
@@ -272,8 +296,7 @@ def import_(
     from beliefs.facts.importer import import_csv
 
     with handle_errors():
-        if out.exists() and not force:
-            raise UsageError(f"{out} exists; pass --force to overwrite it")
+        check_destination(out, [csv_file], force)
         keys = [c.strip() for c in pair_by.split(",") if c.strip()] if pair_by else None
         report = import_csv(
             csv_file,
@@ -299,12 +322,15 @@ def export(
         ExportFormat, typer.Option("--format", "-f", help="jsonl or csv.")
     ] = ExportFormat.jsonl,
     out: Annotated[Path | None, typer.Option(help="Write here instead of standard output.")] = None,
+    force: Annotated[bool, typer.Option(help="Replace OUT if it exists.")] = False,
 ) -> None:
     """One row per statement: set, fact_id, domain, kind, form (true/false), text."""
     from beliefs.facts.export import export_text
     from beliefs.fileio import atomic_write_text
 
     with handle_errors():
+        if out is not None:
+            check_destination(out, paths, force)
         found = load_paths(paths)
         if found.errors:
             print_problems(found.errors)
@@ -313,7 +339,8 @@ def export(
     if out is None:
         typer.echo(text, nl=False)
     else:
-        atomic_write_text(out, text)
+        with handle_errors():
+            atomic_write_text(out, text)
         console.print(f"wrote {out}", highlight=False)
 
 

@@ -10,6 +10,25 @@ from rich.progress import Progress
 
 from beliefs.cli._common import console, handle_errors, progress_bar
 from beliefs.errors import UsageError
+from beliefs.models.base import CONTROLS, DEVICES, DTYPES
+
+
+def _check_control(value: str | None) -> str | None:
+    if value is not None and value not in CONTROLS:
+        raise typer.BadParameter(f"should be one of {', '.join(CONTROLS)}, but got '{value}'")
+    return value
+
+
+def _check_dtype(value: str) -> str:
+    if value not in DTYPES:
+        raise typer.BadParameter(f"should be one of {', '.join(DTYPES)}, but got '{value}'")
+    return value
+
+
+def _check_device(value: str) -> str:
+    if value not in DEVICES and not (value.startswith("cuda:") and value[5:].isdigit()):
+        raise typer.BadParameter(f"should be one of {', '.join(DEVICES)} or cuda:N, but got '{value}'")
+    return value
 
 
 def rich_hook(progress: Progress) -> Any:
@@ -38,17 +57,41 @@ def rich_hook(progress: Progress) -> Any:
     return _RichHook(progress)
 
 
+MAX_LAYER = 1024
+"""Ceiling on a layer number in ``--layers`` (the largest models have under 200 layers)."""
+MAX_BATCH = 4096
+SEED_MAX = 2**32 - 1
+
+
 def _layers(text: str | None) -> list[int] | None:
     if not text:
         return None
+    shown = text if len(text) <= 40 else text[:40] + "…"
     try:
         out: list[int] = []
         for part in text.split(","):
             a, sep, b = part.partition("-") if not part.startswith("-") else (part, "", "")
-            out.extend(range(int(a), int(b) + 1) if sep else [int(a)])
+            lo, hi = int(a), int(b) if sep else int(a)
+            if max(abs(lo), abs(hi)) > MAX_LAYER:
+                raise UsageError(f"--layers: layer numbers are at most {MAX_LAYER}, but got '{shown}'")
+            if hi < lo:
+                raise UsageError(f"--layers: a range should go upwards, but got '{part[:40]}'")
+            out.extend(range(lo, hi + 1))
         return out
     except ValueError:
-        raise UsageError(f"--layers should look like '0,4,8-12' or '-1', but got '{text}'") from None
+        raise UsageError(f"--layers should look like '0,4,8-12' or '-1', but got '{shown}'") from None
+
+
+def check_inputs(facts: list[Path], conditions: Path) -> None:
+    """Input files exist and are regular files (a FIFO would block forever); before any model loads."""
+    from beliefs.fileio import not_regular
+
+    for option, path in [*(("--facts", f) for f in facts), ("--conditions", conditions)]:
+        if not path.exists():
+            raise UsageError(f"{option} {path}: no such file")
+        why = not_regular(path)
+        if why is not None and not (option == "--facts" and path.is_dir()):
+            raise UsageError(f"{option} {path} {why}")
 
 
 def probe_command(
@@ -61,14 +104,23 @@ def probe_command(
     out: Annotated[Path, typer.Option("--out", "-o", help="Run directory (created; rerun to resume).")],
     control: Annotated[
         str | None,
-        typer.Option(help="Also measure a control: 'random-init' (same architecture, seeded weights)."),
+        typer.Option(
+            help="Also measure a control: 'random-init' (same architecture, seeded weights).",
+            callback=_check_control,
+        ),
     ] = None,
     layers: Annotated[
         str | None, typer.Option(help="Layers to keep, e.g. '0,4,8-12' (default: all).")
     ] = None,
-    batch_size: Annotated[int, typer.Option(help="Statements per batch.")] = 16,
-    device: Annotated[str, typer.Option(help="auto, cpu, cuda or mps.")] = "auto",
-    dtype: Annotated[str, typer.Option(help="float32, bfloat16 or float16.")] = "float32",
+    batch_size: Annotated[
+        int, typer.Option(help="Statements per batch (1 to 4096).", min=1, max=MAX_BATCH)
+    ] = 16,
+    device: Annotated[
+        str, typer.Option(help="auto, cpu, cuda, cuda:N or mps.", callback=_check_device)
+    ] = "auto",
+    dtype: Annotated[
+        str, typer.Option(help="float32, bfloat16 or float16.", callback=_check_dtype)
+    ] = "float32",
     device_map: Annotated[
         str | None, typer.Option(help="'auto' spreads a model over several devices (accelerate).")
     ] = None,
@@ -76,11 +128,23 @@ def probe_command(
         str | None, typer.Option(help="Override the start-of-document token (default: the model's own).")
     ] = None,
     trust_remote_code: Annotated[bool, typer.Option(help="Allow a model's own code to run.")] = False,
-    seed: Annotated[int, typer.Option(help="Seed of the random-init control.")] = 0,
+    seed: Annotated[
+        int, typer.Option(help="Seed of the random-init control (0 to 2**32 − 1).", min=0, max=SEED_MAX)
+    ] = 0,
 ) -> None:
-    """Hidden states of every layer and statement log-probs for every fact, form and condition."""
+    """Hidden states of every layer and statement log-probs for every fact, form and condition.
+
+    OUT is created, or resumed if it is a run: what is stored is not recomputed. A folder that is not a
+    run is refused unless empty. Probing a changed fact set into a run replaces that set's facts: facts
+    it no longer has are dropped from the run, edited facts are measured again, and other models in the
+    run must then be probed again before `beliefs analyze` accepts it (their stored entries are reused).
+    The run's conditions become those of --conditions.
+    """
     from beliefs.extract import probe
 
+    with handle_errors():
+        layer_list = _layers(layers)
+        check_inputs(facts, conditions)
     with handle_errors(), progress_bar() as progress:
         run = probe(
             model,
@@ -88,7 +152,7 @@ def probe_command(
             conditions,
             out,
             control=control,
-            layers=_layers(layers),
+            layers=layer_list,
             batch_size=batch_size,
             device=device,
             dtype=dtype,

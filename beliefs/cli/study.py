@@ -149,5 +149,8 @@ def report(
             from beliefs.errors import UsageError
 
             raise UsageError(f"no summary.json in {folder}: run beliefs analyze {run} first")
+        from beliefs.store.guard import check_output_dir
+
+        check_output_dir(folder, "results", "--results")
         path = write_report(opened, folder)
     console.print(f"report: {path} and {path.with_suffix('.html')}", highlight=False)

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import importlib.metadata
+import json
 import subprocess
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from beliefs.errors import ModelError, UsageError
+from beliefs.errors import ModelError, StoreError, UsageError
 from beliefs.extract.prompts import SEPARATOR, render, resolve_start_token, text_before
 from beliefs.extract.runner import Batch, Extractor, Row, plan
-from beliefs.schema import EMPTY_CONDITION, Condition, Fact, FactSet
+from beliefs.facts.special import special_tokens_in
+from beliefs.schema import CONTEXT_KEYS, EMPTY_CONDITION, Condition, Fact, FactSet
 from beliefs.store.keys import entry_key, model_key
 from beliefs.store.run import Run, fact_ref
 
@@ -92,6 +95,99 @@ def fact_rows(pairs: Sequence[tuple[str, Fact]]) -> list[dict[str, str]]:
     ]
 
 
+def fact_inputs(fact: Fact) -> dict[str, Any]:
+    """What a fact's measurements depend on: a digest of its statements and contexts, and which contexts
+    it has (so that a reader knows where it has no prompt)."""
+    contexts = {k: fact.context(k) for k in CONTEXT_KEYS if fact.context(k) is not None}
+    text = json.dumps(
+        {"statement": fact.statement, "false_statement": fact.false_statement, "contexts": contexts},
+        sort_keys=True,
+        ensure_ascii=False,
+    )
+    return {"sha256": hashlib.sha256(text.encode("utf-8")).hexdigest(), "contexts": sorted(contexts)}
+
+
+def condition_record(condition: Condition, sha256: str | None) -> dict[str, Any]:
+    return {
+        "name": condition.name,
+        "prefix": condition.prefix,
+        "context": condition.context,
+        "sha256": sha256,
+    }
+
+
+def _condition_key(record: dict[str, Any]) -> tuple[Any, Any]:
+    return record.get("prefix"), record.get("context")
+
+
+def replace_inputs(
+    m: dict[str, Any],
+    rows: list[dict[str, str]],
+    inputs: dict[str, dict[str, Any]],
+    fact_sets: dict[str, dict[str, Any]],
+    records: list[dict[str, Any]],
+) -> list[str]:
+    """Make the manifest ``m`` a run of these facts and conditions; say what changed.
+
+    The fact sets given replace their earlier versions: facts a set no longer has are dropped, and a fact
+    whose statements or contexts changed loses every model's entries (they measured the old text), as
+    does every fact in a condition whose text changed. Facts of other sets stay. The conditions become
+    exactly those given. Stored shards are never deleted: they are a cache keyed by content.
+    """
+    given = set(fact_sets)
+    old_inputs = m.get("fact_inputs") or {}
+    old_refs = {fact_ref(r["fact_set"], r["fact_id"]): r for r in m["facts"]}
+    kept = [r for r in m["facts"] if r["fact_set"] not in given]
+    kept_refs = {fact_ref(r["fact_set"], r["fact_id"]) for r in kept}
+    dropped = [ref for ref, r in old_refs.items() if r["fact_set"] in given and ref not in inputs]
+    changed = [ref for ref in inputs if ref in old_refs and old_inputs.get(ref) != inputs[ref]]
+    new_conditions = {r["name"]: r for r in records}
+    gone = [c["name"] for c in m["conditions"] if c["name"] not in new_conditions]
+    edited = [
+        c["name"]
+        for c in m["conditions"]
+        if c["name"] in new_conditions and _condition_key(c) != _condition_key(new_conditions[c["name"]])
+    ]
+    stale = set(dropped) | set(changed)
+    for model in m["models"].values():
+        entries = model.get("entries", {})
+        for name in [*gone, *edited]:
+            entries.pop(name, None)
+        for table in entries.values():
+            for ref in stale:
+                table.pop(ref, None)
+    m["facts"] = [*kept, *rows]
+    m["fact_inputs"] = {**{r: old_inputs[r] for r in kept_refs if r in old_inputs}, **inputs}
+    sets_left = {r["fact_set"] for r in kept}
+    m["fact_sets"] = {k: v for k, v in m.get("fact_sets", {}).items() if k in sets_left}
+    m["fact_sets"].update(fact_sets)
+    m["conditions"] = list(records)
+    said = []
+    if dropped:
+        said.append(
+            f"{len(dropped)} fact(s) no longer in the fact set(s) given are dropped from the run "
+            f"(e.g. {', '.join(dropped[:3])})"
+        )
+    if changed and not old_inputs:
+        said.append(
+            "the run was written by an older beliefs without fact digests: its facts are checked again"
+        )
+    elif changed:
+        said.append(
+            f"{len(changed)} fact(s) changed text and are measured again (e.g. {', '.join(changed[:3])})"
+        )
+    if gone:
+        said.append(f"condition(s) not in the conditions given are dropped: {', '.join(gone)}")
+    if edited:
+        said.append(f"condition(s) whose text changed are measured again: {', '.join(edited)}")
+    if (dropped or changed or gone or edited) and m["models"]:
+        said.append(
+            f"models in the run ({', '.join(m['models'])}) are complete again once each is probed "
+            "with these inputs (stored entries are reused)"
+        )
+    return said
+
+
 def as_conditions(conditions: Any) -> tuple[list[Condition], str | None]:
     sha = None
     if isinstance(conditions, str | Path):
@@ -115,6 +211,36 @@ def _condition_text(condition: Condition, fact: Fact) -> str | None:
     if condition.context is not None:
         return fact.context(condition.context)
     return condition.prefix or ""
+
+
+THREADS_ENV = "BELIEFS_THREADS"
+
+
+def deterministic(device: str) -> dict[str, Any]:
+    """Settings that make a rerun on the same machine bit-identical: deterministic kernels, no TF32,
+    no cuDNN autotuning, and a fixed intra-op thread count (``BELIEFS_THREADS``, else torch's default,
+    recorded in the manifest). Batches are composed from the rows alone (:func:`plan`), never from what
+    is already stored, so a resumed run computes every batch as a fresh one would."""
+    import os
+
+    import torch
+
+    if device != "cpu":
+        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")  # deterministic cuBLAS
+    torch.use_deterministic_algorithms(True, warn_only=True)
+    torch.backends.cudnn.benchmark = False
+    torch.backends.cuda.matmul.allow_tf32 = False
+    torch.backends.cudnn.allow_tf32 = False
+    wanted = os.environ.get(THREADS_ENV)
+    if wanted:
+        try:
+            threads = int(wanted)
+        except ValueError:
+            raise UsageError(f"{THREADS_ENV} should be a whole number, but got '{wanted}'") from None
+        if threads < 1:
+            raise UsageError(f"{THREADS_ENV} should be at least 1, but got {threads}")
+        torch.set_num_threads(threads)
+    return {"torch_threads": torch.get_num_threads(), "deterministic_algorithms": True}
 
 
 def _provenance() -> dict[str, Any]:
@@ -158,35 +284,35 @@ def probe(
     Reruns resume: what is stored is not recomputed, and results equal an uninterrupted run. Returns the
     run, which gives ``facts()``, ``states(...)`` and ``margins()``.
     """
-    from beliefs.models import LoadOptions, load_model
+    from beliefs.models import CONTROLS, LoadOptions, load_model
+    from beliefs.store.guard import check_output_dir
 
     hook = progress or ProgressHook()
+    check_output_dir(Path(out), "run", "--out")
+    if batch_size < 1:
+        raise UsageError(f"batch size should be at least 1, but got {batch_size}")
+    if control is not None and control not in CONTROLS:
+        raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
+    LoadOptions(device=device, dtype=dtype, device_map=device_map, seed=seed)  # checks the values
     specs = [model] if isinstance(model, str) else list(model)
     pairs, fact_sets = as_facts(facts)
     conds, conditions_sha = as_conditions(conditions)
     run = Run(Path(out))
     rows = fact_rows(pairs)
 
+    inputs = {fact_ref(s, f.id): fact_inputs(f) for s, f in pairs}
+    records = [condition_record(c, conditions_sha) for c in conds]
+    changes: list[str] = []
+
     def add_inputs(m: dict[str, Any]) -> None:
         m.update(_provenance())
-        known = {fact_ref(r["fact_set"], r["fact_id"]): i for i, r in enumerate(m["facts"])}
-        for r in rows:
-            ref = fact_ref(r["fact_set"], r["fact_id"])
-            if ref in known:
-                m["facts"][known[ref]] = r
-            else:
-                m["facts"].append(r)
-        m["fact_sets"].update(fact_sets)
-        by_name = {c["name"]: i for i, c in enumerate(m["conditions"])}
-        for c in conds:
-            record = {"name": c.name, "prefix": c.prefix, "context": c.context, "sha256": conditions_sha}
-            if c.name in by_name:
-                m["conditions"][by_name[c.name]] = record
-            else:
-                m["conditions"].append(record)
+        changes.extend(replace_inputs(m, rows, inputs, fact_sets, records))
         m["separator"] = SEPARATOR
 
+    settings = deterministic(device)
     run.update_manifest(add_inputs)
+    for change in changes:
+        hook.message(f"{run.path}: {change}")
     variants = [None] if control is None else [None, control]
     for spec in specs:
         for variant in variants:
@@ -199,7 +325,20 @@ def probe(
                 seed=seed,
             )
             loaded = load_model(spec, options, progress=hook.message)
-            _probe_one(run, loaded, pairs, conds, layers, batch_size, start_token, padding_side, hook)
+            _probe_one(
+                run,
+                loaded,
+                pairs,
+                conds,
+                layers,
+                batch_size,
+                start_token,
+                padding_side,
+                hook,
+                inputs,
+                records,
+                settings,
+            )
     run.write_margins()
     return run
 
@@ -214,12 +353,16 @@ def _probe_one(
     start_token: str | None,
     padding_side: str,
     hook: ProgressHook,
+    inputs: dict[str, dict[str, Any]],
+    records: list[dict[str, Any]],
+    settings: dict[str, Any],
 ) -> None:
     extractor = Extractor(loaded, layers, padding_side)
     start = resolve_start_token(loaded.tokenizer, start_token, causal=loaded.causal)
     mkey = model_key(loaded.identity, list(start.ids), extractor.layers)
     job = _Job()
     unnatural = 0
+    limit = loaded.max_positions
     for condition in conds:
         table: dict[str, dict[str, str]] = {}
         for set_name, fact in pairs:
@@ -228,8 +371,24 @@ def _probe_one(
                 continue
             keys = {}
             for form, statement in (("true", fact.statement), ("false", fact.false_statement)):
+                where = f"fact '{set_name}/{fact.id}' ({form} form) in condition '{condition.name}'"
+                specials = special_tokens_in(loaded.tokenizer, f"{text}\n{statement}")
+                if specials:
+                    raise UsageError(
+                        f"{where}: the text contains {', '.join(specials)}, a special token of "
+                        f"{loaded.name}'s tokenizer; it would be read as a control token, not text. "
+                        "Reword it"
+                    )
                 key = entry_key(mkey, text_before(text), statement, SEPARATOR)
-                prompt = render(loaded.tokenizer, start, text, statement)
+                try:
+                    prompt = render(loaded.tokenizer, start, text, statement)
+                except ModelError as exc:
+                    raise ModelError(f"{where}: {exc}") from None
+                if limit is not None and len(prompt.ids) > limit:
+                    raise UsageError(
+                        f"{where}: the prompt has {len(prompt.ids)} tokens, more than {loaded.name} takes "
+                        f"({limit}); shorten the statement or the condition's text"
+                    )
                 unnatural += not prompt.natural
                 job.rows.append(Row(key, prompt))
                 keys[form] = key
@@ -237,6 +396,13 @@ def _probe_one(
         job.entries[condition.name] = table
 
     def add_model(m: dict[str, Any]) -> None:
+        ours = {k: _condition_key(r) for k, r in ((r["name"], r) for r in records)}
+        theirs = {c["name"]: _condition_key(c) for c in m["conditions"]}
+        if any(m.get("fact_inputs", {}).get(ref) != value for ref, value in inputs.items()) or ours != theirs:
+            raise StoreError(
+                f"{run.path}: another probe changed the run's facts or conditions while this one ran; "
+                "probe one fact set and conditions file into a run at a time, then rerun this command"
+            )
         old = m["models"].get(loaded.name, {})
         entries = dict(old.get("entries", {})) if old.get("model_key") == mkey else {}
         for name, table in job.entries.items():
@@ -254,6 +420,7 @@ def _probe_one(
             "device": loaded.device,
             "start_token": start.to_dict(),
             "statements_retokenized": unnatural,
+            "extraction": {**settings, "batch_size": batch_size},
             "info": loaded.info,
             "entries": entries,
         }

@@ -7,6 +7,7 @@ import hashlib
 import io
 import re
 from collections import defaultdict
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -51,6 +52,19 @@ def _label(value: str) -> bool | None:
     return None
 
 
+def _rows(reader: csv.DictReader[str], path: Path) -> Iterator[tuple[int, dict[str, str]]]:
+    """Rows with their line numbers; a malformed row (a field over the csv module's limit of 128 KiB,
+    a stray quote) is an input problem naming its line."""
+    while True:
+        try:
+            row = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as exc:
+            raise InvalidInputError([Problem(path, f"malformed CSV: {exc}", reader.line_num + 1)]) from None
+        yield reader.line_num, row
+
+
 def _short_hash(*parts: str) -> str:
     return hashlib.sha256("\x1f".join(parts).encode("utf-8")).hexdigest()[:6]
 
@@ -83,6 +97,13 @@ def import_csv(
         raise UsageError(f"--kind {kind!r}: expected hinge or contingent")
     if not re.match(SLUG_PATTERN, domain):
         raise UsageError(f"--domain {domain!r} is not a lower-case slug")
+    from beliefs.fileio import not_regular
+
+    if out.exists() and csv_path.exists() and out.resolve() == csv_path.resolve():
+        raise UsageError(f"--out {out} is the CSV being imported; write the fact set to another file")
+    why = not_regular(csv_path)
+    if why is not None:
+        raise UsageError(f"{csv_path} {why}")
     try:
         text = csv_path.read_text(encoding="utf-8-sig")
     except OSError as exc:
@@ -103,7 +124,7 @@ def import_csv(
     report = ImportReport()
     rows: list[tuple[int, str, bool]] = []
     keys: list[tuple[str, ...]] = []
-    for line_no, row in enumerate(reader, start=2):
+    for line_no, row in _rows(reader, csv_path):
         report.n_rows += 1
         statement = (row.get(statement_col) or "").strip()
         label = _label(row.get(label_col) or "")

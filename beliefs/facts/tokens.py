@@ -20,7 +20,8 @@ def load_tokenizer(name: str) -> Any:
     from transformers import AutoTokenizer
 
     try:
-        return AutoTokenizer.from_pretrained(name)
+        # never the model folder's own code, and never a [y/N] question on stdin
+        return AutoTokenizer.from_pretrained(name, trust_remote_code=False)
     except Exception as exc:
         raise ModelError(f"cannot load a tokenizer for {name!r}: {exc}") from None
 

@@ -136,6 +136,11 @@ def round_trip_yaml() -> YAML:
 
 def parse_yaml(path: Path) -> ParsedYaml:
     """Read ``path`` safely; never raises for bad content (problems are returned)."""
+    from beliefs.fileio import not_regular
+
+    why = not_regular(path)
+    if why is not None:
+        return ParsedYaml(path, "", None, [Problem(path, why)])
     try:
         raw = path.read_bytes()
     except OSError as exc:

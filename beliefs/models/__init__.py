@@ -95,7 +95,7 @@ def get_tokenizer(name: str) -> Any:
         raise KeyError(name)
     from transformers import AutoTokenizer
 
-    return AutoTokenizer.from_pretrained(str(EMBEDDED[name].prepare()))
+    return AutoTokenizer.from_pretrained(str(EMBEDDED[name].prepare()), trust_remote_code=False)
 
 
 def load_sentence_encoder(name: str = "minilm-l6") -> Any:
@@ -105,9 +105,11 @@ def load_sentence_encoder(name: str = "minilm-l6") -> Any:
     if name in EMBEDDED:
         if EMBEDDED[name].backend != "st":
             raise ModelError(f"model '{name}' is not a sentence-transformers model")
-        return SentenceTransformer(str(EMBEDDED[name].prepare()), device="cpu", local_files_only=True)
+        return SentenceTransformer(
+            str(EMBEDDED[name].prepare()), device="cpu", local_files_only=True, trust_remote_code=False
+        )
     try:
-        return SentenceTransformer(name, device="cpu")
+        return SentenceTransformer(name, device="cpu", trust_remote_code=False)
     except (OSError, ValueError) as exc:
         raise ModelError(f"cannot load sentence-transformers model '{name}': {exc}") from exc
 

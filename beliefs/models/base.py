@@ -5,12 +5,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from beliefs.errors import ModelError
+from beliefs.errors import ModelError, UsageError
 
 DTYPES = ("float32", "bfloat16", "float16")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 CONTROLS = ("random-init",)
 DEFAULT_SEED = 0
+MAX_SEED = 2**32 - 1
 
 
 @dataclass(frozen=True)
@@ -27,14 +28,16 @@ class LoadOptions:
     seed: int = DEFAULT_SEED
 
     def __post_init__(self) -> None:
+        if not 0 <= self.seed <= MAX_SEED:
+            raise UsageError(f"seed should be between 0 and 2**32 − 1, but got {self.seed}")
         if self.dtype not in DTYPES:
-            raise ModelError(f"dtype should be one of {', '.join(DTYPES)}, but got '{self.dtype}'")
+            raise UsageError(f"dtype should be one of {', '.join(DTYPES)}, but got '{self.dtype}'")
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
-            raise ModelError(f"device should be one of {', '.join(DEVICES)}, but got '{self.device}'")
+            raise UsageError(f"device should be one of {', '.join(DEVICES)}, but got '{self.device}'")
         if self.control is not None and self.control not in CONTROLS:
-            raise ModelError(f"control should be one of {', '.join(CONTROLS)}, but got '{self.control}'")
+            raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{self.control}'")
         if self.device_map not in (None, "auto"):
-            raise ModelError(f"device_map should be 'auto' or absent, but got '{self.device_map}'")
+            raise UsageError(f"device_map should be 'auto' or absent, but got '{self.device_map}'")
 
 
 @dataclass

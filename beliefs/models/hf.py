@@ -90,8 +90,10 @@ def _dequantize(path: Path) -> tuple[Any, Any]:
 
     hf_logging.set_verbosity_error()
     hf_logging.disable_progress_bar()
-    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name)
-    model = AutoModelForCausalLM.from_pretrained(str(path.parent), gguf_file=path.name, dtype=torch.float32)
+    tokenizer = AutoTokenizer.from_pretrained(str(path.parent), gguf_file=path.name, trust_remote_code=False)
+    model = AutoModelForCausalLM.from_pretrained(
+        str(path.parent), gguf_file=path.name, dtype=torch.float32, trust_remote_code=False
+    )
     # The weights are now plain float32; drop the GGUF marks so that transformers saves them.
     model.hf_quantizer = None  # type: ignore[assignment]
     with contextlib.suppress(AttributeError):

@@ -53,7 +53,7 @@ class STBackend:
         identity: dict[str, Any] = _folder_identity(path) if local else {"hub_id": source}
         if options.control == "random-init":
             torch.manual_seed(options.seed)
-            encoder = AutoModel.from_config(encoder.config)
+            encoder = AutoModel.from_config(encoder.config, trust_remote_code=options.trust_remote_code)
             identity["seed"] = options.seed
         encoder.to(device=device, dtype=torch_dtype(options.dtype))
         encoder.eval()

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_of
-from beliefs.fileio import atomic_write_text
+from beliefs.fileio import atomic_write_text, safe_filename
 from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from beliefs.rundata import RunData
@@ -259,7 +259,7 @@ def write_report(
         if m.control:
             continue
         layer = m.n_layers // 2
-        path = figures.projection(run, m.name, layer, fig_dir / f"projection-{m.name}.png")
+        path = figures.projection(run, m.name, layer, fig_dir / f"projection-{safe_filename(m.name)}.png")
         if path:
             blocks.append(Figure(path, f"{m.name}: PCA of the empty-prompt states at layer {layer}"))
     if "truth-geometry" in tables:

@@ -6,11 +6,16 @@ Layout::
     entries/<hash>.safetensors one computed batch: tensors ``<key>.last`` / ``<key>.mean``,
                                metadata ``entries`` = JSON {key: {logp, n_tokens}}
     margins.csv                one row per (model, fact, condition) for causal LMs
-    .lock                      advisory lock for manifest updates
+    .lock                      advisory lock for manifest and margins.csv updates
 
 Every file is written beside its place and renamed into it, so a reader (or a resumed run after
 ``kill -9``) sees a whole shard or none. Entries are keyed by content hashes (:mod:`beliefs.store.keys`),
 so two runs writing the same store at once, or a rerun, only ever add identical entries.
+
+The manifest says what the run is for: its ``facts`` (with ``fact_inputs``, a digest of the text each
+measurement depends on) and ``conditions``, and per model the entry keys of every fact × condition ×
+form. :meth:`Run.check_complete` refuses a run in which a needed entry is absent or a shard is damaged
+(its size disagrees with its header, or its data with the sha256 in its metadata).
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from __future__ import annotations
 import datetime as _dt
 import hashlib
 import json
+import struct
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -28,12 +34,16 @@ import pandas as pd
 from beliefs.errors import StoreError
 from beliefs.models.cache import atomic_write_bytes, atomic_write_text, file_lock
 from beliefs.rundata import FACT_COLUMNS, FORMS, MARGIN_COLUMNS, POOLINGS, ModelInfo
+from beliefs.schema import KINDS
 
 MANIFEST = "manifest.json"
 MARGINS = "margins.csv"
 ENTRIES = "entries"
 SCHEMA_VERSION = 1
 KIND = "beliefs-run"
+SHARD_FORMAT = "2"
+"""Shards of format 2 carry the sha256 of their tensors in their metadata; format 1 only a size check."""
+MODEL_FIELDS: dict[str, type] = {"backend": str, "layers": list, "width": int, "entries": dict}
 
 
 def fact_ref(fact_set: str, fact_id: str) -> str:
@@ -48,6 +58,7 @@ class Run:
         self._index: dict[str, Path] = {}
         self._scanned: set[str] = set()
         self._meta: dict[str, dict[str, Any]] = {}
+        self._unreadable: set[Path] = set()
         self._manifest: dict[str, Any] | None = None
 
     # -- manifest --------------------------------------------------------------------------------------
@@ -65,11 +76,18 @@ class Run:
             raise StoreError(f"{self.path}: not a run directory (no {MANIFEST})") from None
         except (OSError, ValueError) as exc:
             raise StoreError(f"{file}: unreadable manifest: {exc}") from exc
-        if data.get("kind") != KIND or data.get("schema_version") != SCHEMA_VERSION:
+        if (
+            not isinstance(data, dict)
+            or data.get("kind") != KIND
+            or data.get("schema_version") != SCHEMA_VERSION
+        ):
+            got = (data.get("schema_version"), data.get("kind")) if isinstance(data, dict) else (None, None)
             raise StoreError(
-                f"{file}: schema_version should be {SCHEMA_VERSION} of a {KIND}, "
-                f"but got {data.get('schema_version')!r} of {data.get('kind')!r}"
+                f"{file}: not a beliefs run manifest (schema_version should be {SCHEMA_VERSION} of kind "
+                f"'{KIND}', but got {'none' if got[0] is None else repr(got[0])} of kind "
+                f"{'none' if got[1] is None else repr(got[1])})"
             )
+        check_manifest(data, file)
         return dict(data)
 
     def update_manifest(self, change: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
@@ -98,7 +116,9 @@ class Run:
                 with safe_open(str(shard), framework="np") as f:
                     meta = json.loads((f.metadata() or {})["entries"])
             except Exception:  # an unreadable shard is treated as absent and recomputed
+                self._unreadable.add(shard)
                 continue
+            self._unreadable.discard(shard)
             self._scanned.add(shard.name)
             for key, value in meta.items():
                 self._index.setdefault(key, shard)
@@ -122,7 +142,8 @@ class Run:
             meta[key] = {"logp": m.logp, "n_tokens": m.n_tokens}
         name = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
         shard = self.path / ENTRIES / f"{name}.safetensors"
-        atomic_write_bytes(shard, save(tensors, metadata={"entries": json.dumps(meta), "format": "1"}))
+        metadata = {"entries": json.dumps(meta), "format": SHARD_FORMAT, "sha256": tensors_sha256(tensors)}
+        atomic_write_bytes(shard, save(tensors, metadata=metadata))
         self._scanned.add(shard.name)
         for key in keys:
             self._index.setdefault(key, shard)
@@ -225,10 +246,91 @@ class Run:
         return pd.DataFrame(rows, columns=list(MARGIN_COLUMNS))
 
     def write_margins(self) -> Path:
-        """Write ``margins.csv`` from the stored entries (atomically)."""
+        """Write ``margins.csv`` atomically, under the run's lock, from the manifest as it is on disk
+        (not this process's copy: another probe may have changed it meanwhile)."""
         file = self.path / MARGINS
-        atomic_write_text(file, self.margins().to_csv(index=False))
+        with file_lock(self.path / ".lock"):
+            self._manifest = self._read_manifest()
+            atomic_write_text(file, self.margins().to_csv(index=False))
         return file
+
+    # -- integrity ---------------------------------------------------------------------------------------
+    def needed(self) -> list[tuple[str, str, str]]:
+        """``(model, condition, fact ref)`` triples an analysis of the whole run reads (both forms of each).
+        A fact is needed in a condition unless the condition places a context the fact does not have."""
+        m = self.manifest
+        inputs = m.get("fact_inputs")
+        refs = [fact_ref(r["fact_set"], r["fact_id"]) for r in m["facts"]]
+        out: list[tuple[str, str, str]] = []
+        for cond in m["conditions"]:
+            name, ctx = cond["name"], cond.get("context")
+            if inputs is not None:
+                wanted = [r for r in refs if ctx is None or ctx in (inputs.get(r) or {}).get("contexts", [])]
+            elif ctx is None:
+                wanted = refs
+            else:  # a run written before fact_inputs: what any model measured is what all need
+                have = set().union(*(set(x["entries"].get(name, {})) for x in m["models"].values()))
+                wanted = [r for r in refs if r in have]
+            for model in m["models"]:
+                out.extend((model, name, ref) for ref in wanted)
+        return out
+
+    def changed_sources(self) -> list[str]:
+        """Fact-set files whose content changed since they were probed into this run (by sha256)."""
+        out = []
+        for name, info in (self.manifest.get("fact_sets") or {}).items():
+            path, sha = (info or {}).get("path"), (info or {}).get("sha256")
+            if not path or not sha:
+                continue
+            try:
+                text = Path(path).read_bytes().decode("utf-8").removeprefix("\ufeff")
+            except (OSError, UnicodeDecodeError):
+                continue
+            now = hashlib.sha256(text.encode("utf-8")).hexdigest()  # as the loader hashes a set
+            if now != sha:
+                out.append(f"{path} (set '{name}')")
+        return out
+
+    def facts_in(self, condition: str) -> list[bool]:
+        """Whether each fact (in :meth:`facts` order) has a prompt in ``condition``."""
+        refs = {ref for _, c, ref in self.needed() if c == condition}
+        return [fact_ref(r["fact_set"], r["fact_id"]) in refs for r in self.manifest["facts"]]
+
+    def check_complete(self) -> None:
+        """Refuse (:class:`StoreError`) a run that cannot be analysed as it says: no models or facts, a
+        needed fact × condition × form × model absent, or a shard damaged. The message names them."""
+        m = self.manifest
+        if not m["facts"]:
+            raise StoreError(f"{self.path}: the run has no facts; probe a fact set into it first")
+        if not m["models"]:
+            raise StoreError(f"{self.path}: the run has no measured models; run beliefs probe first")
+        self._scan()
+        missing: dict[str, list[str]] = {}
+        shards: set[Path] = set()
+        for model, condition, ref in self.needed():
+            pair = self.manifest["models"][model]["entries"].get(condition, {}).get(ref) or {}
+            for form in FORMS:
+                key = pair.get(form)
+                if key is None or key not in self._index:
+                    missing.setdefault(model, []).append(f"{ref} ({condition}, {form})")
+                else:
+                    shards.add(self._index[key])
+        damaged = [f"{p.name}: unreadable" for p in sorted(self._unreadable)]
+        damaged += [f"{p.name}: {why}" for p in sorted(shards) if (why := check_shard(p)) is not None]
+        if damaged:
+            raise StoreError(
+                f"{self.path}: {len(damaged)} damaged entry file(s): {'; '.join(damaged[:3])}"
+                f"{' …' if len(damaged) > 3 else ''}. Delete them and rerun the probe to measure them again"
+            )
+        if missing:
+            parts = [
+                f"{model}: {len(items)} missing, e.g. {', '.join(items[:3])}"
+                for model, items in missing.items()
+            ]
+            raise StoreError(
+                f"{self.path}: measurements missing ({'; '.join(parts)}). Rerun beliefs probe (or beliefs "
+                "study) with these models, the run's fact sets and conditions to complete it"
+            )
 
     def missing(self, model: str | None = None) -> int:
         """How many entries named in the manifest are not stored yet."""
@@ -242,6 +344,71 @@ class Run:
         return n
 
 
+def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
+    """A digest of named float32 arrays (names and bytes, in name order): what a shard must still hold."""
+    h = hashlib.sha256()
+    for name in sorted(tensors):
+        h.update(name.encode())
+        h.update(np.ascontiguousarray(tensors[name], dtype=np.float32).tobytes())
+    return h.hexdigest()
+
+
+def check_shard(path: Path) -> str | None:
+    """None if the shard is whole, else what is wrong: its size against its header, then (format 2) the
+    sha256 of its tensors against the one recorded when it was written."""
+    from safetensors import safe_open
+
+    try:
+        with path.open("rb") as f:
+            head = f.read(8)
+            if len(head) < 8:
+                return "truncated (no header)"
+            (n,) = struct.unpack("<Q", head)
+            header = json.loads(f.read(n))
+        end = max((v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"), default=0)
+        size = path.stat().st_size
+        if size != 8 + n + end:
+            return f"size {size} bytes, but its header says {8 + n + end}"
+        meta = header.get("__metadata__") or {}
+        if meta.get("format") != SHARD_FORMAT:
+            return None
+        with safe_open(str(path), framework="np") as st:
+            digest = tensors_sha256({k: st.get_tensor(k) for k in st.keys()})  # noqa: SIM118
+        if digest != meta.get("sha256"):
+            return "its data do not match the sha256 recorded when it was written"
+    except (OSError, ValueError, KeyError, TypeError, struct.error) as exc:
+        return f"unreadable ({exc})"
+    return None
+
+
+def check_manifest(data: dict[str, Any], file: Path) -> None:
+    """Refuse a manifest of the wrong shape, naming the field: every later reader trusts these."""
+
+    def bad(where: str, expected: str, got: Any) -> StoreError:
+        return StoreError(f"{file}: {where} should be {expected}, but got {json.dumps(got)[:80]}")
+
+    shapes: tuple[tuple[str, type], ...] = (("facts", list), ("conditions", list), ("models", dict))
+    for name, kind in shapes:
+        if not isinstance(data.get(name), kind):
+            raise bad(f"'{name}'", f"a {'list' if kind is list else 'mapping'}", data.get(name))
+    for i, row in enumerate(data["facts"]):
+        if not isinstance(row, dict) or any(not isinstance(row.get(c), str) for c in FACT_COLUMNS):
+            raise bad(f"facts[{i}]", f"a mapping with text fields {', '.join(FACT_COLUMNS)}", row)
+        if row["kind"] not in KINDS:
+            raise bad(
+                f"facts[{i}] ('{row['fact_set']}/{row['fact_id']}') kind", " or ".join(KINDS), row["kind"]
+            )
+    for i, cond in enumerate(data["conditions"]):
+        if not isinstance(cond, dict) or not isinstance(cond.get("name"), str):
+            raise bad(f"conditions[{i}]", "a mapping with a name", cond)
+    for name, model in data["models"].items():
+        if not isinstance(model, dict):
+            raise bad(f"models['{name}']", "a mapping", model)
+        for field, kind in MODEL_FIELDS.items():
+            if not isinstance(model.get(field), kind):
+                raise bad(f"models['{name}'].{field}", f"a {kind.__name__}", model.get(field))
+
+
 def _now() -> str:
     return _dt.datetime.now(_dt.UTC).isoformat(timespec="seconds")
 
@@ -253,6 +420,7 @@ def _new_manifest() -> dict[str, Any]:
         "created": _now(),
         "facts": [],
         "fact_sets": {},
+        "fact_inputs": {},
         "conditions": [],
         "models": {},
     }

@@ -127,6 +127,28 @@ def run_study(
     conditions = load_conditions(resolve(base, study.conditions))
     store = resolve(base, study.store)
     results = resolve(base, study.results)
+    from beliefs.analyses.runner import check_arguments
+    from beliefs.models.base import CONTROLS
+    from beliefs.store.guard import check_output_dir
+
+    # every argument is checked before a model loads
+    registered = None if study.analyses is None else [a for a in study.analyses if a != ELICITATION]
+    if registered != []:
+        check_arguments(registered, study.permutations, study.seed)
+    bad_controls = [c for c in study.controls if c not in CONTROLS]
+    if bad_controls:
+        raise UsageError(
+            f"{path}: unknown control(s) {', '.join(bad_controls)}; known: {', '.join(CONTROLS)}"
+        )
+    check_output_dir(store, "run", f"{path}: store")
+    set_names = [fs.name for fs in found.fact_sets]
+    if len(set_names) == 1:
+        check_output_dir(results, "results", f"{path}: results", allow={path.name} if results == base else ())
+    else:  # one results folder per set inside ``results``
+        allow = {*set_names, *([path.name] if results == base else [])}
+        check_output_dir(results, "results", f"{path}: results", allow=allow)
+        for name in set_names:
+            check_output_dir(results / name, "results", f"{path}: results/{name}")
     timings: dict[str, float] = {}
     start = time.perf_counter()
     run = None
@@ -165,14 +187,19 @@ def run_study(
             }
         fingerprint = inputs_fingerprint(manifest, study)
         summary = None if reanalyze else _cached_summary(tables, fingerprint)
+        if registered == []:  # elicitation only
+            from beliefs.analyses.columns import SUMMARY_SCHEMA_VERSION
+
+            summary = {
+                "schema_version": SUMMARY_SCHEMA_VERSION,
+                "n_facts": len(sub.facts()),
+                "analyses": [],
+                "headlines": [],
+            }
         if summary is None:
             say(f"analyzing{label} ({study.permutations} permutations)")
             summary = analyze(
-                sub,
-                tables,
-                analyses=[a for a in study.analyses if a != ELICITATION] if study.analyses else None,
-                permutations=study.permutations,
-                seed=study.seed,
+                sub, tables, analyses=registered, permutations=study.permutations, seed=study.seed
             )
             summary["inputs_sha256"] = fingerprint
             summary["fact_set"] = fact_set.name

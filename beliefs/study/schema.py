@@ -31,16 +31,16 @@ class Study(BaseModel):
     conditions: str
     """The conditions file."""
     analyses: list[str] | None = None
-    """Analyses to run (default: all)."""
-    permutations: int = Field(default=2000, ge=1)
+    """Analyses to run (default: all registered, and ``elicitation``)."""
+    permutations: int = Field(default=2000, ge=1, le=100_000)
     """Permutations of every permutation test."""
-    seed: int = 0
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
     """Seed of permutations, bootstraps, splits and the random-init control."""
     store: str = "runs/default"
     """Folder of the activation store (large; not committed)."""
     results: str = "."
     """Folder the tables, figures and report are written to (committed for the project's own studies)."""
-    batch_size: int = Field(default=32, ge=1)
+    batch_size: int = Field(default=32, ge=1, le=4096)
     """Statements per forward pass."""
     compare_with: str | None = None
     """Another study's results folder whose headlines the report compares with (replication)."""

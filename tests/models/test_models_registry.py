@@ -1,6 +1,6 @@
 import pytest
 
-from beliefs.errors import ModelError
+from beliefs.errors import ModelError, UsageError
 from beliefs.models import EMBEDDED, LoadOptions, list_models, load_model, resolve
 from beliefs.models.registry import BACKENDS, register_backend, register_embedded
 
@@ -33,10 +33,16 @@ def test_resolve():
 
 @pytest.mark.parametrize(
     ("kwargs", "match"),
-    [({"dtype": "float8"}, "dtype"), ({"device": "tpu"}, "device"), ({"control": "shuffled"}, "control")],
+    [
+        ({"dtype": "float8"}, "dtype"),
+        ({"device": "tpu"}, "device"),
+        ({"control": "shuffled"}, "control"),
+        ({"seed": -1}, "seed"),
+        ({"seed": 2**32}, "seed"),
+    ],
 )
 def test_load_options_validated(kwargs, match):
-    with pytest.raises(ModelError, match=match):
+    with pytest.raises(UsageError, match=match):  # a usage error: exit 2 at the command line
         LoadOptions(**kwargs)
 
 

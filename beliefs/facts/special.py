@@ -1,0 +1,61 @@
+"""Text a tokenizer would read as a control token: ``<|endoftext|>``, ``</s>``, ``[SEP]``…
+
+``validate`` warns (it does not know the model: ``<s>`` is plain text to some tokenizers); ``probe``
+refuses a fact or condition whose text contains a special token of the model being probed, since the
+tokenizer would turn it into a control token and measure something other than the text.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from beliefs.errors import Problem
+
+SPECIAL_PATTERN = re.compile(
+    r"<\|[^|<>\s]{1,40}\|>"  # <|endoftext|>, <|im_start|>, <|begin_of_text|>
+    r"|</?s>|<(?:unk|pad|bos|eos|mask|start_of_turn|end_of_turn)>"
+    r"|\[(?:CLS|SEP|PAD|MASK|UNK|BOS|EOS|INST|/INST)\]",
+    re.IGNORECASE,
+)
+
+
+def fact_texts(fact: Any) -> Iterator[tuple[str, str]]:
+    """``(field, text)`` of every text of a fact that goes into a prompt."""
+    yield "statement", fact.statement
+    yield "false_statement", fact.false_statement
+    for key in ("support", "contradict"):
+        text = fact.context(key)
+        if text is not None:
+            yield f"contexts.{key}", text
+
+
+def special_token_warnings(fact_sets: Iterable[Any]) -> list[Problem]:
+    """A warning for each fact text that looks like a model's special token."""
+    out = []
+    for s in fact_sets:
+        for fact in s.facts:
+            for field, text in fact_texts(fact):
+                found = SPECIAL_PATTERN.search(text)
+                if found:
+                    out.append(
+                        Problem(
+                            s.path,
+                            f"'{found.group(0)}' looks like a special token; a model whose tokenizer has it "
+                            "reads it as a control token, not text (beliefs probe refuses that)",
+                            line=s.lines.get(fact.id),
+                            fact_id=fact.id,
+                            field=field,
+                            severity="warning",
+                        )
+                    )
+    return out
+
+
+def special_tokens_in(tokenizer: Any, text: str) -> list[str]:
+    """The tokenizer's special tokens that occur in ``text``."""
+    specials = set(getattr(tokenizer, "all_special_tokens", []) or [])
+    decoder = getattr(tokenizer, "added_tokens_decoder", {}) or {}
+    specials |= {t.content for t in decoder.values() if getattr(t, "special", False)}
+    return sorted(s for s in specials if s and s in text)
