@@ -63,7 +63,9 @@ def _pairs(ctx: AnalysisContext) -> list[tuple[int, int]]:
     facts = ctx.facts
     if "pair" not in facts.columns:
         return []
-    where = {(str(s), str(f)): i for i, (s, f) in enumerate(zip(facts["fact_set"], facts["fact_id"], strict=True))}
+    where = {
+        (str(s), str(f)): i for i, (s, f) in enumerate(zip(facts["fact_set"], facts["fact_id"], strict=True))
+    }
     out = []
     for i, (s, twin) in enumerate(zip(facts["fact_set"], facts["pair"], strict=True)):
         if not isinstance(twin, str) or not twin or ctx.labels[i] != 1:
@@ -82,7 +84,9 @@ def causal_trace(ctx: AnalysisContext) -> Output:
     if tables is None:
         return out
     fact_table, profiles, record = tables
-    fact_table = fact_table.assign(control=fact_table["control"].fillna(""), reason=fact_table["reason"].fillna(""))
+    fact_table = fact_table.assign(
+        control=fact_table["control"].fillna(""), reason=fact_table["reason"].fillna("")
+    )
     index = pd.MultiIndex.from_frame(ctx.facts[["fact_set", "fact_id"]].astype(str))
     pairs = _pairs(ctx)
     for model in ctx.models:
@@ -95,14 +99,18 @@ def causal_trace(ctx: AnalysisContext) -> Output:
     return out
 
 
-def _counts(ctx: AnalysisContext, model: ModelInfo, cond: str, ft: pd.DataFrame) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+def _counts(
+    ctx: AnalysisContext, model: ModelInfo, cond: str, ft: pd.DataFrame
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     rows = []
     status = ft["status"].fillna("").to_numpy()
     reason = ft["reason"].fillna("").to_numpy()
     summary: dict[str, Any] = {"n_traced": int((status == "traced").sum()), "untraceable": {}}
     for k, kname in ((1, "hinge"), (0, "contingent")):
         sel = ctx.labels == k
-        r = row(ANALYSIS, model, cond, "n_traced", subset=kname, estimate=float((status[sel] == "traced").sum()))
+        r = row(
+            ANALYSIS, model, cond, "n_traced", subset=kname, estimate=float((status[sel] == "traced").sum())
+        )
         r.update({C.N_FACTS: int(sel.sum()), C.N_PERMUTATIONS: 0})
         rows.append(r)
         summary[f"n_traced_{kname}"] = int((status[sel] == "traced").sum())
@@ -139,30 +147,41 @@ def _model_condition(
             index=["fact_set", "fact_id"], columns=["component", "position", "layer"], values="fraction"
         )
         wide = wide.reindex(pd.MultiIndex.from_frame(ft.reset_index()[["fact_set", "fact_id"]]))
-        values = wide.to_numpy(dtype=float)
-        ok = traced & np.all(np.isfinite(values), axis=1)
+        grid = wide.to_numpy(dtype=float)
+        cells: list[tuple[Any, ...]] = [tuple(c) for c in wide.columns.to_list()]
+        ok = traced & np.all(np.isfinite(grid), axis=1)
         labels, domains = ctx.labels[ok], ctx.domains[ok]
         if min((labels == 1).sum(), (labels == 0).sum()) >= 2:
-            test = profile_test(values[ok], labels, domains, B, seed)
+            ptest = profile_test(grid[ok], labels, domains, B, seed)
             family: list[dict[str, Any]] = []
             nulls: list[Array] = []
-            for m, (component, position, layer) in enumerate(wide.columns):
-                base = {C.SUBSET: f"{component}/{position}", C.LAYER: int(layer), C.N_FACTS: test.n}
-                r = row(ANALYSIS, model, cond, "recovery_diff", estimate=float(test.diff[m]), **base)
-                r.update({C.CI_LOW: float(test.ci_low[m]), C.CI_HIGH: float(test.ci_high[m]), C.N_PERMUTATIONS: B})
+            for m, (component, position, layer) in enumerate(cells):
+                base = {C.SUBSET: f"{component}/{position}", C.LAYER: int(layer), C.N_FACTS: ptest.n}
+                r = row(ANALYSIS, model, cond, "recovery_diff", estimate=float(ptest.diff[m]), **base)
+                r.update(
+                    {
+                        C.CI_LOW: float(ptest.ci_low[m]),
+                        C.CI_HIGH: float(ptest.ci_high[m]),
+                        C.N_PERMUTATIONS: B,
+                    }
+                )
                 family.append(r)
-                nulls.append(test.null[:, m])
-                for kname, mean in (("hinge", test.mean_hinge[m]), ("contingent", test.mean_contingent[m])):
+                nulls.append(ptest.null[:, m])
+                for kname, mean in (("hinge", ptest.mean_hinge[m]), ("contingent", ptest.mean_contingent[m])):
                     r = row(ANALYSIS, model, cond, "recovery_mean", estimate=float(mean), **base)
                     r.update({C.SUBSET: f"{component}/{position}/{kname}", C.N_PERMUTATIONS: 0})
                     out.rows.append(r)
             fill_family(family, nulls)
             out.rows.extend(family)
         mid = set(int(x) for x in middle_third(n_layers))
-        cols = [m for m, (component, _p, layer) in enumerate(wide.columns) if component == "state" and int(layer) in mid]
+        cols = [
+            m for m, (component, _p, layer) in enumerate(cells) if component == "state" and int(layer) in mid
+        ]
         if cols:
             with np.errstate(invalid="ignore"):
-                per_fact[MID] = np.where(ok, np.nanmean(values[:, cols], axis=1) if ok.any() else np.nan, np.nan)
+                per_fact[MID] = np.where(
+                    ok, np.nanmean(grid[:, cols], axis=1) if ok.any() else np.nan, np.nan
+                )
     for s in SUMMARIES:
         per_fact[s] = np.where(traced, pd.to_numeric(ft[s], errors="coerce").to_numpy(dtype=float), np.nan)
     # -- summaries: one headline each -------------------------------------------------------------------
@@ -194,7 +213,15 @@ def _model_condition(
             )
             continue
         assert values is not None
-        r = row(ANALYSIS, model, cond, f"{name}_diff", estimate=test.diff, ci_low=test.ci_low, ci_high=test.ci_high)
+        r = row(
+            ANALYSIS,
+            model,
+            cond,
+            f"{name}_diff",
+            estimate=test.diff,
+            ci_low=test.ci_low,
+            ci_high=test.ci_high,
+        )
         r.update({C.P_VALUE: test.p_value, C.N_FACTS: test.n_hinge + test.n_contingent, C.N_PERMUTATIONS: B})
         if np.isfinite(test.null[1:]).any():
             r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))

@@ -110,7 +110,9 @@ class Tracer:
         with torch.inference_mode():
             weight = self.arch.embed.weight
             ids = torch.arange(weight.shape[0], device=weight.device)
-            sd = torch.cat([self.arch.embed(ids[i : i + 4096]).float().flatten() for i in range(0, len(ids), 4096)])
+            sd = torch.cat(
+                [self.arch.embed(ids[i : i + 4096]).float().flatten() for i in range(0, len(ids), 4096)]
+            )
             self.embed_sd = float(sd.std())
         self.noise_sd = NOISE_FACTOR * self.embed_sd
         self.arch.entry_ok = allow_entry and self._check_entry()
@@ -184,7 +186,9 @@ class Tracer:
             rows = []
             for i, j in jobs:
                 for form in FORMS:
-                    rows.append(self._restored_row(pairs[i], i, form, clean[i], corrupt[i], restorations[j], entry))
+                    rows.append(
+                        self._restored_row(pairs[i], i, form, clean[i], corrupt[i], restorations[j], entry)
+                    )
             logp, _ = self._passes(pairs, rows, entry=entry)
             for k, (i, j) in enumerate(jobs):
                 out[i, j] = logp[2 * k] - logp[2 * k + 1]
@@ -213,14 +217,18 @@ class Tracer:
     ) -> tuple[list[float], dict[str, list[Any]]]:
         """Run ``rows`` in batches; the traced log-probability of each row, and captured outputs per row
         (``(n_blocks, n_tokens, W)`` each)."""
-        logp: list[float] = []
-        captured: dict[str, list[Any]] = {k: [] for k in capture}
+        # batches of similar length waste less on padding; results go back in the rows' order
+        order = sorted(range(len(rows)), key=lambda i: rows[i].embeds.shape[0])
+        logp: list[float] = [0.0] * len(rows)
+        captured: dict[str, list[Any]] = {k: [None] * len(rows) for k in capture}
         for lo in range(0, len(rows), self.batch_size):
-            chunk = rows[lo : lo + self.batch_size]
+            idx = order[lo : lo + self.batch_size]
+            chunk = [rows[i] for i in idx]
             lp, cap = self._batch([pairs[r.pair] for r in chunk], chunk, entry, capture)
-            logp += lp
-            for k in capture:
-                captured[k] += cap[k]
+            for j, i in enumerate(idx):
+                logp[i] = lp[j]
+                for k in capture:
+                    captured[k][i] = cap[k][j]
         return logp, captured
 
     def _batch(
@@ -254,7 +262,9 @@ class Tracer:
                 hooks.append(module.register_forward_hook(_patcher(index, values)))
             for kind in capture:
                 for block in range(entry, self.n_blocks):
-                    hooks.append(self._module(kind, block).register_forward_hook(_capturer(store, (kind, block))))
+                    hooks.append(
+                        self._module(kind, block).register_forward_hook(_capturer(store, (kind, block)))
+                    )
             with torch.inference_mode(), self.arch.starting_at(entry):
                 out = self.arch.body(
                     inputs_embeds=x.to(device=self.device, dtype=dtype),
@@ -262,17 +272,21 @@ class Tracer:
                     return_dict=True,
                 )
                 hidden = out.last_hidden_state
-                logp = []
+                # every row's scored positions through the head at once (the head's weight is read once)
+                rows_i: list[int] = []
+                pos_i: list[int] = []
+                targets: list[int] = []
                 for b, r in enumerate(rows):
                     p = pairs[b]
                     ids = p.ids(r.form)
-                    if p.diff >= len(ids):
-                        logp.append(0.0)
-                        continue
-                    targets = torch.tensor(ids[p.diff :], device=self.device)
-                    logits = self.arch.logits(hidden[b, p.diff - 1 : len(ids) - 1])
-                    lp = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None]).sum()
-                    logp.append(float(lp))
+                    rows_i += [b] * (len(ids) - p.diff)
+                    pos_i += list(range(p.diff - 1, len(ids) - 1))
+                    targets += list(ids[p.diff :])
+                logits = self.arch.logits(hidden[torch.tensor(rows_i), torch.tensor(pos_i)])
+                tok = torch.tensor(targets, device=logits.device)
+                lp = (logits.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)).double().cpu()
+                sums = torch.zeros(len(rows), dtype=torch.float64).index_add_(0, torch.tensor(rows_i), lp)
+                logp = [float(v) for v in sums]
         finally:
             for h in hooks:
                 h.remove()

@@ -137,12 +137,16 @@ def trace_run(
     known = {c["name"]: c for c in manifest["conditions"]}
     missing = [c for c in conditions if c not in known]
     if missing:
-        raise UsageError(f"condition {', '.join(missing)} is not in {run_path}; conditions: {', '.join(known)}")
+        raise UsageError(
+            f"condition {', '.join(missing)} is not in {run_path}; conditions: {', '.join(known)}"
+        )
     causal = {n: m for n, m in manifest["models"].items() if m["backend"] == "hf"}
     if models:
         unknown = [m for m in models if m not in manifest["models"]]
         if unknown:
-            raise UsageError(f"model {', '.join(unknown)} is not in {run_path}; models: {', '.join(manifest['models'])}")
+            raise UsageError(
+                f"model {', '.join(unknown)} is not in {run_path}; models: {', '.join(manifest['models'])}"
+            )
         causal = {n: m for n, m in causal.items() if n in models}
     if not causal:
         raise UsageError(f"{run_path} has no causal LM to trace (encoders have no next-token margins)")
@@ -172,7 +176,9 @@ def trace_run(
                     if text is None:
                         continue
                 pairs.append(
-                    pair_prompt(tracer.model.tokenizer, start, text, ref, f["statement"], f["false_statement"])
+                    pair_prompt(
+                        tracer.model.tokenizer, start, text, ref, f["statement"], f["false_statement"]
+                    )
                 )
                 rows.append(f)
             hook.start(f"{name} · {cond}", len(pairs))

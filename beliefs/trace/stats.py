@@ -136,7 +136,9 @@ class PairTest:
 
 def pair_test(values: Array, pairs: list[tuple[int, int]], n_permutations: int, seed: int) -> PairTest | None:
     """Mean of ``values[hinge] − values[twin]`` over ``pairs`` (both finite); two-sided sign-flip p."""
-    d = np.array([values[i] - values[j] for i, j in pairs if np.isfinite(values[i]) and np.isfinite(values[j])])
+    d = np.array(
+        [values[i] - values[j] for i, j in pairs if np.isfinite(values[i]) and np.isfinite(values[j])]
+    )
     if d.size < 2:
         return None
     flips = sign_flips(d.size, n_permutations, np.random.default_rng(seed))

@@ -107,7 +107,9 @@ def test_noise_is_per_fact_and_seed_and_independent_of_order(setup):
 def test_untraceable_pairs_are_reported_not_dropped():
     lm = load_model("fake:llama")
     start = resolve_start_token(lm.tokenizer)
-    first = pair_prompt(lm.tokenizer, start, None, "x/a", "Canberra is the capital.", "Sydney is the capital.")
+    first = pair_prompt(
+        lm.tokenizer, start, None, "x/a", "Canberra is the capital.", "Sydney is the capital."
+    )
     one = pair_prompt(lm.tokenizer, start, None, "x/b", "I am here.", "I was here.")
     good = _pairs(lm)[0]
     assert first.reason == DIFFERS_AT_FIRST and one.reason == ONE_SHARED
