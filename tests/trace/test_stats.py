@@ -64,7 +64,11 @@ def test_pair_test_sign_flips():
     t = pair_test(values, pairs, 999, seed=0)
     d = values[:10] - values[10:]
     assert t.mean == pytest.approx(d.mean()) and t.n_pairs == 10
-    assert t.p_value < 0.01
+    # the exact sign-flip p by enumerating all 2^10 patterns, within Monte-Carlo error
+    signs = np.array(np.meshgrid(*[[-1.0, 1.0]] * 10)).reshape(10, -1).T
+    exact = np.mean(np.abs(signs @ d / 10) >= abs(d.mean()) - 1e-12)
+    assert t.p_value == pytest.approx(exact, abs=0.015)
+    assert t.p_value < 0.05
     # exact sign-flip p by enumeration for a tiny case
     small = pair_test(np.array([1.0, 0.2, 0.0, 0.0]), [(0, 2), (1, 3)], 4000, seed=1)
     # all 4 sign patterns: |mean| in {0.6, 0.4, 0.4, 0.6} -> P(|m| >= 0.6) = 1/2
