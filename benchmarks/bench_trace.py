@@ -1,7 +1,7 @@
 """Causal-tracing speed on smollm2-135m and its random-init control (prints figures; not a timed test).
 
     .venv/bin/python benchmarks/bench_trace.py [--facts fact_sets/core.yaml] [--sample 48] [--repeats 3]
-        [--noise-seeds 3] [--stride 3] [--window 5] [--batch-size 64] [--matched 330]
+        [--noise-seeds 2] [--stride 5] [--window 5] [--batch-size 64] [--matched 330]
 
 Traces a fixed random sample of the set's facts (all of them, untraceable ones included, so the mix is
 the real one) under the empty condition ``--repeats`` times for the model and once per repeat for its
@@ -23,9 +23,10 @@ import torch
 from beliefs.extract.prompts import resolve_start_token
 from beliefs.facts import load_fact_set
 from beliefs.models import LoadOptions, load_model
-from beliefs.trace.core import centers, restorations, trace_pairs
+from beliefs.trace.core import DEFAULT_SEEDS, DEFAULT_WINDOW, centers, restorations, trace_pairs
 from beliefs.trace.engine import Tracer
 from beliefs.trace.prompts import pair_prompt
+from beliefs.trace.run import DEFAULT_STRIDE
 
 
 def matmul_rate() -> float:
@@ -43,9 +44,9 @@ def main() -> None:
     ap.add_argument("--facts", default="fact_sets/core.yaml")
     ap.add_argument("--sample", type=int, default=48)
     ap.add_argument("--repeats", type=int, default=3)
-    ap.add_argument("--noise-seeds", type=int, default=3)
-    ap.add_argument("--stride", type=int, default=3)
-    ap.add_argument("--window", type=int, default=5)
+    ap.add_argument("--noise-seeds", type=int, default=DEFAULT_SEEDS)
+    ap.add_argument("--stride", type=int, default=DEFAULT_STRIDE)
+    ap.add_argument("--window", type=int, default=DEFAULT_WINDOW)
     ap.add_argument("--batch-size", type=int, default=64)
     ap.add_argument("--matched", type=int, default=330)
     args = ap.parse_args()

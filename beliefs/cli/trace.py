@@ -45,7 +45,7 @@ def trace_command(
     ] = None,
     noise_seeds: Annotated[
         int, typer.Option(help="Noise draws per fact (the same noise for its true and false form).")
-    ] = 3,
+    ] = 2,
     window: Annotated[
         int, typer.Option(help="Layers of MLP/attention outputs restored around each centre.")
     ] = 5,
@@ -57,7 +57,7 @@ def trace_command(
     ] = None,
     stride: Annotated[
         int, typer.Option(help="Spacing of the default centre layers (the last layer is added).")
-    ] = 3,
+    ] = 5,
     batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 64,
     models: Annotated[
         list[str] | None,

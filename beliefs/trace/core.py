@@ -17,7 +17,7 @@ Below it the recovered fraction divides by little more than noise: such facts ar
 ``small-gap``."""
 SMALL_GAP = "small-gap"
 DEFAULT_WINDOW = 5
-DEFAULT_SEEDS = 3
+DEFAULT_SEEDS = 2
 
 
 def centers(n_layers: int, stride: int) -> list[int]:

@@ -37,8 +37,9 @@ FACTS_FILE = "facts.csv"
 PROFILES_FILE = "profiles.csv"
 MANIFEST_FILE = "trace.json"
 SCHEMA_VERSION = 1
-DEFAULT_STRIDE = 3
-"""Centre layers every third layer by default (with the last layer): the budget (benchmarks/bench_trace.py)."""
+DEFAULT_STRIDE = 5
+"""Centre layers every fifth layer (and the last) by default: with the default window of 5 the MLP and
+attention windows then tile the blocks, and the default study fits its budget (benchmarks/bench_trace.py)."""
 FACT_COLUMNS = (
     "model",
     "control",
