@@ -50,6 +50,17 @@ def test_trace_files_and_untraceable_facts(traced, trace_facts):
     )
 
 
+def test_clean_traced_margin_equals_the_probed_margin(traced):
+    """The shared tokens score the same in both forms, so the traced margin is the whole margin that
+    ``probe`` stored (computed by the extractor, prefix-cached, independently of the tracer)."""
+    run, result = traced
+    margins = open_run(run).margins()
+    probed = margins[margins["condition"] == "empty"].set_index(["model", "fact_id"])["margin"]
+    facts = result.facts[result.facts["clean_margin"].notna()].set_index(["model", "fact_id"])
+    assert len(facts) > 10
+    np.testing.assert_allclose(facts["clean_margin"], probed.reindex(facts.index), atol=2e-3)
+
+
 def test_causal_trace_analysis(traced, tmp_path):
     run, _ = traced
     summary = analyze(open_run(run), tmp_path, analyses=["causal-trace"], permutations=99)
