@@ -6,7 +6,8 @@ returns nothing). Per model × condition:
 - **profiles**: for every component × position group × centre layer, the difference of mean recovered
   fraction (hinge − contingent), fact-level permutation p (kind permuted among traced facts within
   domain), max-statistic adjusted over the whole profile (``p_adjusted``) and BH beside it
-  (``recovery_diff`` rows, subset ``component/position``); kind means per cell (``recovery_mean`` rows);
+  (``recovery_diff`` rows, subset ``component/position``; cells constant by construction are left out);
+  kind means per cell (``recovery_mean`` rows);
 - **summaries** (:data:`beliefs.trace.summary.SUMMARIES`, and ``state_recovery_mid``: mean state
   recovery over the middle third of layers, both positions): difference of means with its fact-bootstrap
   BCa interval and permutation p, Cliff's δ, Mann–Whitney; one headline each;
@@ -151,11 +152,15 @@ def _model_condition(
         cells: list[tuple[Any, ...]] = [tuple(c) for c in wide.columns.to_list()]
         ok = traced & np.all(np.isfinite(grid), axis=1)
         labels, domains = ctx.labels[ok], ctx.domains[ok]
-        if min((labels == 1).sum(), (labels == 0).sum()) >= 2:
-            ptest = profile_test(grid[ok], labels, domains, B, seed)
+        # cells fixed by construction (the state at layer 0 recovers exactly 1 at the content tokens and 0 at
+        # the uncorrupted last token) would test float rounding: left out of the family
+        varying = np.std(grid[ok], axis=0) > 1e-4 if ok.any() else np.zeros(len(cells), dtype=bool)
+        if min((labels == 1).sum(), (labels == 0).sum()) >= 2 and varying.any():
+            tested = [c for c, v in zip(cells, varying, strict=True) if v]
+            ptest = profile_test(grid[ok][:, varying], labels, domains, B, seed)
             family: list[dict[str, Any]] = []
             nulls: list[Array] = []
-            for m, (component, position, layer) in enumerate(cells):
+            for m, (component, position, layer) in enumerate(tested):
                 base = {C.SUBSET: f"{component}/{position}", C.LAYER: int(layer), C.N_FACTS: ptest.n}
                 r = row(ANALYSIS, model, cond, "recovery_diff", estimate=float(ptest.diff[m]), **base)
                 r.update(
@@ -178,10 +183,9 @@ def _model_condition(
             m for m, (component, _p, layer) in enumerate(cells) if component == "state" and int(layer) in mid
         ]
         if cols:
-            with np.errstate(invalid="ignore"):
-                per_fact[MID] = np.where(
-                    ok, np.nanmean(grid[:, cols], axis=1) if ok.any() else np.nan, np.nan
-                )
+            mean_mid = np.full(len(ok), np.nan)
+            mean_mid[ok] = grid[ok][:, cols].mean(axis=1)
+            per_fact[MID] = mean_mid
     for s in SUMMARIES:
         per_fact[s] = np.where(traced, pd.to_numeric(ft[s], errors="coerce").to_numpy(dtype=float), np.nan)
     # -- summaries: one headline each -------------------------------------------------------------------
