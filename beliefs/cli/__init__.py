@@ -14,6 +14,7 @@ from beliefs.cli.compare import compare_command
 from beliefs.cli.elicit import elicit_command
 from beliefs.cli.probe import probe_command
 from beliefs.cli.study import report, study
+from beliefs.cli.trace import trace_command
 
 app = typer.Typer(
     name="beliefs",
@@ -29,6 +30,7 @@ app.command("probe")(probe_command)
 app.command("analyze")(analyze_command)
 app.command("elicit")(elicit_command)
 app.command("study")(study)
+app.command("trace")(trace_command)
 app.command("report")(report)
 app.command("compare")(compare_command)
 

@@ -40,6 +40,7 @@ def test_registry_rejects_duplicates():
         "default-belief",
         "robustness",
         "truth-geometry",
+        "causal-trace",
     }
     with pytest.raises(ValueError, match="already registered"):
         register("surface")(lambda ctx: None)

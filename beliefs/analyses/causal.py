@@ -1,0 +1,268 @@
+"""``causal-trace``: hinge vs contingent on causal-tracing profiles (``RUN/trace/``, from ``beliefs trace``).
+
+Reads the stored per-fact profiles and summaries (it does not run the model; without ``RUN/trace/`` it
+returns nothing). Per model × condition:
+
+- **profiles**: for every component × position group × centre layer, the difference of mean recovered
+  fraction (hinge − contingent), fact-level permutation p (kind permuted among traced facts within
+  domain), max-statistic adjusted over the whole profile (``p_adjusted``) and BH beside it
+  (``recovery_diff`` rows, subset ``component/position``; cells constant by construction are left out);
+  kind means per cell (``recovery_mean`` rows);
+- **summaries** (:data:`beliefs.trace.summary.SUMMARIES`, and ``state_recovery_mid``: mean state
+  recovery over the middle third of layers, both positions): difference of means with its fact-bootstrap
+  BCa interval and permutation p, Cliff's δ, Mann–Whitney; one headline each;
+- **within pairs**, where the facts table has a ``pair`` column: hinge minus its contingent twin, sign
+  flips (``<summary>_pair_diff`` rows, subset ``pairs``; ``pair_*`` keys in the headline);
+- **counts**: traced and untraceable facts by reason and kind (``n_traced``, ``n_untraceable:<reason>``
+  rows), also in each headline, so that a control whose facts are all untraceable says so.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from beliefs.analyses import columns as C
+from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
+from beliefs.analyses.registry import register
+from beliefs.rundata import ModelInfo
+from beliefs.stats import middle_third, permutation_pvalues
+from beliefs.trace.stats import diff_null, pair_test, profile_test, summary_test
+from beliefs.trace.summary import SUMMARIES
+
+ANALYSIS = "causal-trace"
+MID = "state_recovery_mid"
+HEADLINE_SUMMARIES = (*SUMMARIES, MID)
+
+
+def beyond_surface_permutations(ctx: AnalysisContext, traced: np.ndarray) -> np.ndarray | None:
+    """HOOK(stats-surface): kind labels of the traced facts permuted within label-free surface strata.
+
+    Return ``(P + 1, traced.sum())`` labels (row 0 observed), e.g.
+    ``conditional_permutations(ctx.labels[traced], surface_strata(...)[traced], P, rng)`` from
+    ``beliefs.stats.conditional`` once it is merged; every summary headline then gets
+    ``p_beyond_surface`` from the same |difference of means| statistic under those permutations.
+    Until then: None, and the headlines carry ``p_beyond_surface = None``.
+    """
+    return None
+
+
+def _trace_tables(ctx: AnalysisContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
+    from beliefs.trace.run import read_trace
+
+    path = getattr(ctx.run, "path", None)
+    if path is None:
+        return None
+    return read_trace(Path(path))
+
+
+def _pairs(ctx: AnalysisContext) -> list[tuple[int, int]]:
+    """(hinge index, twin index) for each declared pair whose twin is in the run (optional ``pair`` column)."""
+    facts = ctx.facts
+    if "pair" not in facts.columns:
+        return []
+    where = {
+        (str(s), str(f)): i for i, (s, f) in enumerate(zip(facts["fact_set"], facts["fact_id"], strict=True))
+    }
+    out = []
+    for i, (s, twin) in enumerate(zip(facts["fact_set"], facts["pair"], strict=True)):
+        if not isinstance(twin, str) or not twin or ctx.labels[i] != 1:
+            continue
+        j = where.get((str(s), twin))
+        if j is not None and ctx.labels[j] == 0:
+            out.append((i, j))
+    return out
+
+
+@register(ANALYSIS)
+def causal_trace(ctx: AnalysisContext) -> Output:
+    """Causal tracing (RUN/trace/, from `beliefs trace`): restoration profiles and summaries, hinge vs contingent."""
+    out = Output()
+    tables = _trace_tables(ctx)
+    if tables is None:
+        return out
+    fact_table, profiles, record = tables
+    fact_table = fact_table.assign(
+        control=fact_table["control"].fillna(""), reason=fact_table["reason"].fillna("")
+    )
+    index = pd.MultiIndex.from_frame(ctx.facts[["fact_set", "fact_id"]].astype(str))
+    pairs = _pairs(ctx)
+    for model in ctx.models:
+        mine = fact_table[fact_table["model"] == model.name]
+        for cond in dict.fromkeys(mine["condition"]):
+            ft = mine[mine["condition"] == cond].astype({"fact_set": str, "fact_id": str})
+            ft = ft.drop_duplicates(["fact_set", "fact_id"]).set_index(["fact_set", "fact_id"]).reindex(index)
+            n_layers = int(record.get("models", {}).get(model.name, {}).get("n_layers", model.n_layers))
+            _model_condition(ctx, out, model, str(cond), ft, profiles, n_layers, pairs)
+    return out
+
+
+def _counts(
+    ctx: AnalysisContext, model: ModelInfo, cond: str, ft: pd.DataFrame
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    rows = []
+    status = ft["status"].fillna("").to_numpy()
+    reason = ft["reason"].fillna("").to_numpy()
+    summary: dict[str, Any] = {"n_traced": int((status == "traced").sum()), "untraceable": {}}
+    for k, kname in ((1, "hinge"), (0, "contingent")):
+        sel = ctx.labels == k
+        r = row(
+            ANALYSIS, model, cond, "n_traced", subset=kname, estimate=float((status[sel] == "traced").sum())
+        )
+        r.update({C.N_FACTS: int(sel.sum()), C.N_PERMUTATIONS: 0})
+        rows.append(r)
+        summary[f"n_traced_{kname}"] = int((status[sel] == "traced").sum())
+        for why in sorted({x for x in reason[sel & (status == "untraceable")]}):
+            n = int(((reason == why) & sel & (status == "untraceable")).sum())
+            r = row(ANALYSIS, model, cond, f"n_untraceable:{why}", subset=kname, estimate=float(n))
+            r.update({C.N_FACTS: int(sel.sum()), C.N_PERMUTATIONS: 0})
+            rows.append(r)
+            summary["untraceable"][why] = summary["untraceable"].get(why, 0) + n
+    summary["n_not_in_trace"] = int((status == "").sum())
+    return rows, summary
+
+
+def _model_condition(
+    ctx: AnalysisContext,
+    out: Output,
+    model: ModelInfo,
+    cond: str,
+    ft: pd.DataFrame,
+    profiles: pd.DataFrame,
+    n_layers: int,
+    pairs: list[tuple[int, int]],
+) -> None:
+    count_rows, counts = _counts(ctx, model, cond, ft)
+    out.rows.extend(count_rows)
+    traced = (ft["status"] == "traced").to_numpy()
+    seed = ctx.seed
+    B = ctx.n_permutations
+    # -- profiles: one family per model × condition ----------------------------------------------------
+    prof = profiles[(profiles["model"] == model.name) & (profiles["condition"] == cond)]
+    per_fact: dict[str, Array] = {}
+    if len(prof) and traced.sum() >= 4:
+        wide = prof.astype({"fact_set": str, "fact_id": str}).pivot_table(
+            index=["fact_set", "fact_id"], columns=["component", "position", "layer"], values="fraction"
+        )
+        wide = wide.reindex(pd.MultiIndex.from_frame(ft.reset_index()[["fact_set", "fact_id"]]))
+        grid = wide.to_numpy(dtype=float)
+        cells: list[tuple[Any, ...]] = [tuple(c) for c in wide.columns.to_list()]
+        ok = traced & np.all(np.isfinite(grid), axis=1)
+        labels, domains = ctx.labels[ok], ctx.domains[ok]
+        # cells fixed by construction (the state at layer 0 recovers exactly 1 at the content tokens and 0 at
+        # the uncorrupted last token) would test float rounding: left out of the family
+        varying = np.std(grid[ok], axis=0) > 1e-4 if ok.any() else np.zeros(len(cells), dtype=bool)
+        if min((labels == 1).sum(), (labels == 0).sum()) >= 2 and varying.any():
+            tested = [c for c, v in zip(cells, varying, strict=True) if v]
+            ptest = profile_test(grid[ok][:, varying], labels, domains, B, seed)
+            family: list[dict[str, Any]] = []
+            nulls: list[Array] = []
+            for m, (component, position, layer) in enumerate(tested):
+                base = {C.SUBSET: f"{component}/{position}", C.LAYER: int(layer), C.N_FACTS: ptest.n}
+                r = row(ANALYSIS, model, cond, "recovery_diff", estimate=float(ptest.diff[m]), **base)
+                r.update(
+                    {
+                        C.CI_LOW: float(ptest.ci_low[m]),
+                        C.CI_HIGH: float(ptest.ci_high[m]),
+                        C.N_PERMUTATIONS: B,
+                    }
+                )
+                family.append(r)
+                nulls.append(ptest.null[:, m])
+                for kname, mean in (("hinge", ptest.mean_hinge[m]), ("contingent", ptest.mean_contingent[m])):
+                    r = row(ANALYSIS, model, cond, "recovery_mean", estimate=float(mean), **base)
+                    r.update({C.SUBSET: f"{component}/{position}/{kname}", C.N_PERMUTATIONS: 0})
+                    out.rows.append(r)
+            fill_family(family, nulls)
+            out.rows.extend(family)
+        mid = set(int(x) for x in middle_third(n_layers))
+        cols = [
+            m for m, (component, _p, layer) in enumerate(cells) if component == "state" and int(layer) in mid
+        ]
+        if cols:
+            mean_mid = np.full(len(ok), np.nan)
+            mean_mid[ok] = grid[ok][:, cols].mean(axis=1)
+            per_fact[MID] = mean_mid
+    for s in SUMMARIES:
+        per_fact[s] = np.where(traced, pd.to_numeric(ft[s], errors="coerce").to_numpy(dtype=float), np.nan)
+    # -- summaries: one headline each -------------------------------------------------------------------
+    beyond = beyond_surface_permutations(ctx, traced)
+    for name in HEADLINE_SUMMARIES:
+        values = per_fact.get(name)
+        test = None if values is None else summary_test(values, ctx.labels, ctx.domains, B, seed)
+        extra: dict[str, Any] = {**counts, "p_beyond_surface": None}
+        if name == MID:
+            mid_layers = middle_third(n_layers)
+            extra["layers"] = [int(mid_layers[0]), int(mid_layers[-1])]
+        if test is None:
+            out.headlines.append(
+                headline(
+                    ANALYSIS,
+                    model,
+                    cond,
+                    f"{name}_diff",
+                    None,
+                    estimate=float("nan"),
+                    ci_low=float("nan"),
+                    ci_high=float("nan"),
+                    p_value=float("nan"),
+                    n_facts=int(np.isfinite(values).sum()) if values is not None else 0,
+                    n_permutations=B,
+                    note="too few traced facts of each kind to compare",
+                    **extra,
+                )
+            )
+            continue
+        assert values is not None
+        r = row(
+            ANALYSIS,
+            model,
+            cond,
+            f"{name}_diff",
+            estimate=test.diff,
+            ci_low=test.ci_low,
+            ci_high=test.ci_high,
+        )
+        r.update({C.P_VALUE: test.p_value, C.N_FACTS: test.n_hinge + test.n_contingent, C.N_PERMUTATIONS: B})
+        if np.isfinite(test.null[1:]).any():
+            r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
+        out.rows.append(r)
+        if beyond is not None:
+            v = values[traced]
+            keep = np.isfinite(v)
+            null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
+            extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
+        pt = pair_test(values, pairs, B, seed) if pairs else None
+        if pt is not None:
+            pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
+            pr.update({C.P_VALUE: pt.p_value, C.N_FACTS: 2 * pt.n_pairs, C.N_PERMUTATIONS: B})
+            out.rows.append(pr)
+            extra.update(pair_estimate=pt.mean, pair_p_value=pt.p_value, n_pairs=pt.n_pairs)
+        out.headlines.append(
+            headline(
+                ANALYSIS,
+                model,
+                cond,
+                f"{name}_diff",
+                None,
+                estimate=test.diff,
+                ci_low=test.ci_low,
+                ci_high=test.ci_high,
+                p_value=test.p_value,
+                n_facts=test.n_hinge + test.n_contingent,
+                n_permutations=B,
+                null=test.null,
+                mean_hinge=test.mean_hinge,
+                mean_contingent=test.mean_contingent,
+                cliffs_delta=test.cliffs_delta,
+                cliffs_delta_p_value=test.delta_p_value,
+                mannwhitney_p=test.mannwhitney_p,
+                **extra,
+            )
+        )
+
+
+__all__ = ["beyond_surface_permutations", "causal_trace"]
