@@ -41,6 +41,7 @@ def test_registry_rejects_duplicates():
         "robustness",
         "truth-geometry",
         "causal-trace",
+        "hingeness",
     }
     with pytest.raises(ValueError, match="already registered"):
         register("surface")(lambda ctx: None)
