@@ -32,7 +32,13 @@ from beliefs.analyses.surface import (
 )
 from beliefs.rundata import ModelInfo
 from beliefs.stats import zscore
-from beliefs.stats.increment import IncrementalProbe, residual_features, ridge_operator, unit_kernel
+from beliefs.stats.increment import (
+    RESIDUAL_RIDGE,
+    IncrementalProbe,
+    residual_features,
+    ridge_operator,
+    unit_kernel,
+)
 
 INCREMENT_STATISTIC = (
     "mean per-fact reduction in out-of-fold Brier score, ridge probe of kind: surface features -> surface "
@@ -80,7 +86,7 @@ class Beyond:
             rf = self.row_fact
             k_form = (self.form[:, None] == self.form[None, :]).astype(np.float64)
             k = self.kernels[which][np.ix_(rf, rf)] + k_form
-            self._operators[which] = ridge_operator(k, self.ctx.fold_sets[0][rf])
+            self._operators[which] = ridge_operator(k, self.ctx.fold_sets[0][rf], RESIDUAL_RIDGE)
         return self._operators[which]
 
     def state_kernel(self, gram: Array) -> Array:
