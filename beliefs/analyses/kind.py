@@ -192,6 +192,13 @@ def _mean_p(nulls: list[Array]) -> tuple[float, float]:
     return float(agg[0]), float(permutation_pvalues(agg)[0])
 
 
+def _null_mean(nulls: list[Array]) -> float:
+    """Mean of the permutation null of the mean over layers (the statistic's chance level)."""
+    if not nulls:
+        return float("nan")
+    return float(np.nanmean(np.mean(np.column_stack(nulls), axis=1)[1:]))
+
+
 @register("kind-probe")
 def kind_probe(ctx: AnalysisContext) -> Output:
     """Cross-validated linear probe hinge vs contingent per layer: pooled, within domain, across domains,
@@ -269,7 +276,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         r.update({C.SUBSET: f"{d}->{other}", C.ESTIMATE: float(tr[0]), C.N_FACTS: n_present})
                         out.rows.append(r)
                         nulls.append(tr)
-                    if beyond is not None and layer in mid:
+                    if beyond is not None and cplan is not None and layer in mid:
                         tests: list[tuple[str, str, Array | None]] = []
                         incs = beyond.increments(gram)
                         for which in ("surface", "lexical"):
@@ -348,6 +355,7 @@ def _beyond_keys(
     keys: dict[str, Any] = {}
     est, keys["p_beyond_surface"] = _mean_p(extra.get("beyond-surface", []))
     keys["increment_estimate"] = est
+    keys["increment_null_mean"] = _null_mean(extra.get("beyond-surface", []))
     if diffs["surface"]:
         d = np.column_stack(diffs["surface"])
         d = d[np.isfinite(d).all(axis=1)].mean(axis=1)  # facts present in these rows (NaN: absent)
@@ -495,6 +503,7 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             increment_estimate=inc,
                             increment_ci_low=inc_lo,
                             increment_ci_high=inc_hi,
+                            increment_null_mean=_null_mean(extra.get((name, "surface-residual"), [])),
                             increment_statistic=RESIDUAL_STATISTIC.format(name=name),
                             increment_ci_method="fact bootstrap (BCa) of the residual distance; the "
                             "residualisation is not refitted on each resample",
