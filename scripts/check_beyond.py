@@ -5,10 +5,10 @@
    the kind only through the wording. Expected: the plain kind tests reject, ``p_beyond_surface`` stays
    above 0.05 in most seeds.
 2. **Meaning without telling words.** One city per country, kind = its country is in Asia (vs Africa).
-   Each false form names the country of a twin of the other kind (and the twin's false form names this
-   one), so every country word occurs in exactly two facts, one of each kind, and every city once: no word
-   that tells the kinds apart occurs in two facts. The twins are declared as ``pair``s. Expected:
-   ``p_beyond_surface`` ≤ 0.05.
+   Facts are paired, an Asian with an African city; both false forms of a pair name one European or
+   American country used by no other pair, so every word occurs in one fact of each kind or in one fact
+   only: no word that tells the kinds apart occurs in two facts. The twins are declared as ``pair``s in a
+   second analysis. Expected: ``p_beyond_surface`` ≤ 0.05.
 
     python scripts/check_beyond.py [--n 160] [--seeds 10] [--permutations 999] [--out /tmp/beliefs-beyond]
 
@@ -114,12 +114,15 @@ def meaning_set() -> tuple[FactSet, list[str]]:
             cities = rows[rows["correct_country"] == country]
             if len(cities):
                 picks[continent].append(cities.iloc[rng.randrange(len(cities))])
-    k = min(len(picks["Asia"]), len(picks["Africa"]))
+    others = sorted(set(rows["correct_country"]) - ASIA - AFRICA - {"North Korea"})
+    others = [c for c in others if "Republic" not in c and "Congo" not in c]
+    rng.shuffle(others)
+    k = min(len(picks["Asia"]), len(picks["Africa"]), len(others))
     asia, africa = rng.sample(picks["Asia"], k), rng.sample(picks["Africa"], k)
     facts, pairs = [], []
-    for a, b in zip(asia, africa, strict=True):
-        fa = _fact(a.city, "hinge", a.statement, f"The city of {a.city} is in {b.correct_country}.")
-        fb = _fact(b.city, "contingent", b.statement, f"The city of {b.city} is in {a.correct_country}.")
+    for a, b, z in zip(asia, africa, others[:k], strict=True):
+        fa = _fact(a.city, "hinge", a.statement, f"The city of {a.city} is in {z}.")
+        fb = _fact(b.city, "contingent", b.statement, f"The city of {b.city} is in {z}.")
         facts += [fa, fb]
         pairs += [fb.id, fa.id]
     return FactSet(schema_version=1, name="cities-asia", domains=["physical"], facts=facts), pairs
@@ -150,6 +153,7 @@ def main() -> int:
     parser.add_argument("--slope", type=float, default=2.0, help="log-odds of hinge per SD of length")
     parser.add_argument("--permutations", type=int, default=999)
     parser.add_argument("--out", type=Path, default=Path("/tmp/beliefs-beyond"))
+    parser.add_argument("--sets", nargs="+", choices=["length", "meaning"], default=["length", "meaning"])
     args = parser.parse_args()
     if not EXTERNAL.is_dir():
         print(f"{EXTERNAL} not found", file=sys.stderr)
@@ -159,13 +163,20 @@ def main() -> int:
     keys = ["p_value", "p_beyond_surface", "p_beyond_lexical", "p_conditional", "increment_estimate"]
     print("set / seed      analysis       statistic  " + " ".join(f"{k[:16]:>16}" for k in keys))
 
+    if "length" in args.sets:
+        check_length(args, conditions, keys)
+    if "meaning" in args.sets:
+        check_meaning(args, conditions, keys)
+    return 0
+
+
+def check_length(args: argparse.Namespace, conditions: ConditionsFile, keys: list[str]) -> None:
     start = time.perf_counter()
     cities = length_set(args.n)
     run = probe("smollm2-135m", [cities], conditions, out=args.out / "run-length")
     print(f"# length-tied set: {len(cities.facts)} facts, states in {time.perf_counter() - start:.0f} s")
     chars = np.array([len(f.statement) for f in cities.facts], dtype=float)
     zc = (chars - chars.mean()) / chars.std()
-    plain_rejects = beyond_rejects = 0
     tally: Counter[str] = Counter()
     for seed in range(args.seeds):
         rng = np.random.default_rng(seed)
@@ -181,12 +192,12 @@ def main() -> int:
             print(f"length/{seed:<8} {analysis:14} {stat:10} " + " ".join(f"{_fmt(h, k):>16}" for k in keys))
             tally[f"{analysis}/{stat} plain p<=0.05"] += h["p_value"] <= 0.05
             tally[f"{analysis}/{stat} beyond p>0.05"] += h["p_beyond_surface"] > 0.05
-        plain_rejects += heads[("kind-probe", "massmean_bacc")]["p_value"] <= 0.05
-        beyond_rejects += heads[("kind-probe", "massmean_bacc")]["p_beyond_surface"] <= 0.05
     print(f"# over {args.seeds} seeds:")
     for k, v in tally.items():
         print(f"#   {k}: {v}/{args.seeds}")
 
+
+def check_meaning(args: argparse.Namespace, conditions: ConditionsFile, keys: list[str]) -> None:
     start = time.perf_counter()
     meaning, pairs = meaning_set()
     run = probe("smollm2-135m", [meaning], conditions, out=args.out / "run-meaning")
@@ -204,7 +215,6 @@ def main() -> int:
                 continue
             line = " ".join(f"{_fmt(h, k):>16}" for k in keys)
             print(f"meaning/{label:9} {analysis:14} {stat:10} {line}{extra}")
-    return 0
 
 
 if __name__ == "__main__":
