@@ -52,12 +52,12 @@ AFRICA = {"Algeria", "Benin", "Burkina Faso", "Burundi", "Cameroon", "Chad", "CÃ
 class Relabelled:
     """A run seen with other kinds (and optional pairs): the states stay, the fact table changes."""
 
-    def __init__(self, run: Any, kinds: list[str], pairs: list[str] | None = None) -> None:
+    def __init__(self, run: Any, kinds: dict[str, str], pairs: dict[str, str] | None = None) -> None:
         self.run = run
-        facts = run.facts().copy()
-        facts["kind"] = kinds
+        facts = run.facts().copy()  # the run's own fact order: map by id, never by position
+        facts["kind"] = facts["fact_id"].map(kinds)
         if pairs is not None:
-            facts["pair"] = pairs
+            facts["pair"] = facts["fact_id"].map(pairs)
         self._facts = facts
         kind_of = dict(zip(facts["fact_id"], facts["kind"], strict=True))
         margins = run.margins().copy()
@@ -105,7 +105,7 @@ def length_set(n: int) -> FactSet:
     return FactSet(schema_version=1, name="cities-length", domains=["physical"], facts=facts)
 
 
-def meaning_set() -> tuple[FactSet, list[str]]:
+def meaning_set() -> tuple[FactSet, dict[str, str]]:
     rows = _true_rows()
     rng = random.Random(0)
     picks: dict[str, list[Any]] = {"Asia": [], "Africa": []}
@@ -119,12 +119,13 @@ def meaning_set() -> tuple[FactSet, list[str]]:
     rng.shuffle(others)
     k = min(len(picks["Asia"]), len(picks["Africa"]), len(others))
     asia, africa = rng.sample(picks["Asia"], k), rng.sample(picks["Africa"], k)
-    facts, pairs = [], []
+    facts: list[Fact] = []
+    pairs: dict[str, str] = {}
     for a, b, z in zip(asia, africa, others[:k], strict=True):
         fa = _fact(a.city, "hinge", a.statement, f"The city of {a.city} is in {z}.")
         fb = _fact(b.city, "contingent", b.statement, f"The city of {b.city} is in {z}.")
         facts += [fa, fb]
-        pairs += [fb.id, fa.id]
+        pairs.update({fa.id: fb.id, fb.id: fa.id})
     return FactSet(schema_version=1, name="cities-asia", domains=["physical"], facts=facts), pairs
 
 
@@ -175,13 +176,14 @@ def check_length(args: argparse.Namespace, conditions: ConditionsFile, keys: lis
     cities = length_set(args.n)
     run = probe("smollm2-135m", [cities], conditions, out=args.out / "run-length")
     print(f"# length-tied set: {len(cities.facts)} facts, states in {time.perf_counter() - start:.0f} s")
-    chars = np.array([len(f.statement) for f in cities.facts], dtype=float)
+    ids = run.facts()["fact_id"].tolist()
+    chars = run.facts()["statement"].str.len().to_numpy(dtype=float)
     zc = (chars - chars.mean()) / chars.std()
     tally: Counter[str] = Counter()
     for seed in range(args.seeds):
         rng = np.random.default_rng(seed)
         hinge = rng.random(zc.size) < 1 / (1 + np.exp(-args.slope * zc))
-        kinds = np.where(hinge, "hinge", "contingent").tolist()
+        kinds = dict(zip(ids, np.where(hinge, "hinge", "contingent").tolist(), strict=True))
         summary = analyze(
             Relabelled(run, kinds), args.out / f"length-{seed}", ANALYSES, args.permutations, seed
         )
@@ -205,7 +207,7 @@ def check_meaning(args: argparse.Namespace, conditions: ConditionsFile, keys: li
         f"# meaning set: {len(meaning.facts)} facts ({len(meaning.facts) // 2} Asia, rest Africa), "
         f"{telling_words(meaning)} telling words in two or more facts, states in {time.perf_counter() - start:.0f} s"
     )
-    kinds = [f.kind for f in meaning.facts]
+    kinds = {f.id: f.kind for f in meaning.facts}
     for label, rd in (("no pairs", Relabelled(run, kinds)), ("pairs", Relabelled(run, kinds, pairs))):
         summary = analyze(rd, args.out / f"meaning-{label.replace(' ', '-')}", ANALYSES, args.permutations, 0)
         for (analysis, stat), h in _heads(summary).items():
