@@ -271,6 +271,8 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         if other is None or transfer is None or transfer_plan is None:
                             continue
                         tested = list(domain_masks).index(other)
+                        if tested not in transfer_plan.fold_ids:  # no present facts of that domain
+                            continue
                         tr = transfer[transfer_plan.fold_ids.index(tested)]
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)
                         r.update({C.SUBSET: f"{d}->{other}", C.ESTIMATE: float(tr[0]), C.N_FACTS: n_present})
