@@ -16,6 +16,7 @@ from beliefs.analyses import columns as C
 from beliefs.rundata import ModelInfo, RunData
 from beliefs.stats import (
     bh_adjust,
+    bootstrap_ci,
     fact_bootstrap_weights,
     fact_folds,
     fact_permutations,
@@ -25,6 +26,7 @@ from beliefs.stats import (
     sign_flips,
     zscore,
 )
+from beliefs.stats.conditional import pair_keys
 
 Array = NDArray[np.float64]
 N_SPLIT_SEEDS = 5
@@ -81,11 +83,30 @@ class AnalysisContext:
         self.labels = (self.facts["kind"].to_numpy() == "hinge").astype(np.int8)
         self.domains = self.facts["domain"].to_numpy().astype(str)
         self.cells = np.char.add(np.char.add(self.domains, "/"), self.facts["kind"].to_numpy().astype(str))
+        self.templates = _optional(self.facts, "template")
+        """Declared sentence frame per fact (``""`` where none, or the column is absent)."""
+        self.tags = _optional(self.facts, "tags")
+        self.pairs = _optional(self.facts, "pair")
+        """Per fact, the id of its matched twin of the other kind (``""`` where none)."""
+        self.pair_keys = pair_keys(self.facts["fact_id"].astype(str).to_numpy(), self.pairs)
+        """Per fact, one key shared by both twins of a declared pair (``""`` where none)."""
         rng = np.random.SeedSequence(seed).spawn(4)
         self.perms = fact_permutations(self.labels, self.domains, permutations, np.random.default_rng(rng[0]))
         self.flips = sign_flips(self.n_facts, permutations, np.random.default_rng(rng[1]))
-        self.fold_sets = [fact_folds(self.cells, seed=seed + s) for s in range(N_SPLIT_SEEDS)]
+        # Folds are stratified by domain only (never by the observed kinds, which the nulls permute) and
+        # keep the twins of a declared pair together.
+        groups = np.where(self.pair_keys != "", self.pair_keys, np.arange(self.n_facts).astype(str))
+        self.fold_sets = [
+            fact_folds(self.domains, seed=seed + s, groups=groups) for s in range(N_SPLIT_SEEDS)
+        ]
+        self.group_folds, self.group_kind = _leave_group_out(
+            self.domains, self.templates, self.tags, groups, seed
+        )
+        """Folds that leave whole templates out (else whole first tags), or None where neither is declared;
+        ``group_kind`` says which (``leave-template-out``, ``leave-tag-out``)."""
         self.boot = fact_bootstrap_weights(self.cells, N_BOOT, seed=seed + 7)
+        self.shared: dict[str, Any] = {}
+        """Caches shared by the analyses of one call (surface features, conditional permutations)."""
         self.models: list[ModelInfo] = run.models()
         self.conditions: list[str] = run.conditions()
         self._cache: OrderedDict[tuple[str, str, str], Layered] = OrderedDict()
@@ -143,6 +164,49 @@ class AnalysisContext:
             return False
         m = self.run.margins()
         return bool(len(m)) and bool((m["model"] == model.name).any())
+
+
+def _optional(facts: pd.DataFrame, column: str) -> NDArray[np.str_]:
+    """An optional fact column as strings, ``""`` where missing (or where the run has no such column)."""
+    if column not in facts:
+        return np.full(len(facts), "", dtype=object).astype(str)
+    return np.array(["" if pd.isna(v) else str(v) for v in facts[column].tolist()], dtype=str)
+
+
+def _leave_group_out(
+    domains: np.ndarray, templates: np.ndarray, tags: np.ndarray, fallback: np.ndarray, seed: int
+) -> tuple[NDArray[np.intp] | None, str]:
+    """Folds stratified by domain that keep whole templates (else first tags) in one fold."""
+    for values, name in (
+        (templates, "leave-template-out"),
+        (np.char.partition(tags, ";")[:, 0], "leave-tag-out"),
+    ):
+        if not (values != "").any():
+            continue
+        groups = np.where(values != "", np.char.add("g:", values), fallback)
+        per_domain = [np.unique(groups[domains == d]).size for d in np.unique(domains)]
+        if min(per_domain) < 2:
+            continue
+        return fact_folds(domains, seed=seed, groups=groups), name
+    return None, ""
+
+
+def bacc_ci(ctx: AnalysisContext, correct: Array, rows: Array, labels: np.ndarray) -> tuple[float, float]:
+    """Fact-bootstrap interval of a balanced accuracy from per-fact correct counts ``(n, k)`` (mean over k).
+
+    The probes are not refitted: the interval holds the sampling of the test facts given the out-of-fold
+    predictions, not the variability of refitting on resampled training facts."""
+    pos = labels.astype(bool)
+
+    def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = index.astype(np.intp)
+        c, r, p = correct[idx], rows[idx], pos[idx]
+        tpr = (c * p[..., None]).sum(axis=-2) / (r * p).sum(axis=-1)[..., None]
+        tnr = (c * ~p[..., None]).sum(axis=-2) / (r * ~p).sum(axis=-1)[..., None]
+        return np.asarray((0.5 * (tpr + tnr)).mean(axis=-1))
+
+    facts = np.flatnonzero(rows > 0).astype(np.float64)
+    return bootstrap_ci((facts,), stat, n_resamples=2000, seed=ctx.seed)
 
 
 def row(analysis: str, model: ModelInfo, condition: str, statistic: str, **values: Any) -> dict[str, Any]:

@@ -1,4 +1,24 @@
-"""``kind-probe`` and ``kind-distance``: do hinge and contingent states differ, layer by layer?"""
+"""``kind-probe`` and ``kind-distance``: do hinge and contingent states differ, layer by layer, beyond wording?
+
+Plain tests: the fact-level permutation null (kind shuffled within domain). Beyond-surface tests
+(:mod:`beliefs.analyses.beyond`) run on the headline pooling (``last``) and the headline layers (the middle
+third) only, and use the *conditional* permutation null (kind shuffled within label-free surface strata).
+
+Pre-registered beyond-surface tests (each headline's ``p_beyond_surface``):
+
+- ``kind-probe``: the **incremental probe** (surface → surface + states, same ridge probe and folds; the
+  mean per-fact reduction in out-of-fold Brier score). It asks the question directly: do the states
+  predict the kind better than the wording does? A probe on residualised states or a conditional null
+  alone answers it only partly (a residualised probe can lose kind signal that the surface shares, and a
+  conditional null alone does not stop the probe from reading the wording within a stratum);
+- ``kind-distance``: the same distance (energy or centroid) on **cross-fitted surface residuals** of the
+  states, against the conditional null: a distance has no "surface-only" model to compare against, so
+  the wording is removed from the states (out of fold) and what remains is tested.
+
+``p_beyond_lexical`` repeats the pre-registered test with the lexical set (surface + layer-0 states, mean
+pooling) in place of the surface set. Both are corrected across layers like ``p_value``: the headline is
+the mean over the middle third of layers, tested against the null of that mean.
+"""
 
 from __future__ import annotations
 
@@ -8,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from beliefs.analyses import columns as C
+from beliefs.analyses.beyond import INCREMENT_CI, INCREMENT_STATISTIC, RESIDUAL_STATISTIC, Beyond
 from beliefs.analyses.context import (
     LAYER0_POOLING,
     AnalysisContext,
@@ -15,12 +36,14 @@ from beliefs.analyses.context import (
     Output,
     aggregate,
     attach_layer0,
+    bacc_ci,
     fill_family,
     headline,
     row,
 )
 from beliefs.analyses.registry import register
-from beliefs.rundata import POOLINGS
+from beliefs.analyses.surface import surface_features
+from beliefs.rundata import POOLINGS, ModelInfo
 from beliefs.stats import (
     CVPlan,
     GramProbe,
@@ -30,6 +53,7 @@ from beliefs.stats import (
     energy_distance_perm,
     gram_distances,
     logistic_cv,
+    mean_ci,
     membership,
     middle_third,
     percentile_interval,
@@ -47,19 +71,7 @@ def _families(rows: list[dict[str, Any]], nulls: list[Array], keys: tuple[str, .
         fill_family([rows[i] for i in idx], [nulls[i] for i in idx])
 
 
-def _bacc_ci(ctx: AnalysisContext, correct: Array, rows: Array, labels: np.ndarray) -> tuple[float, float]:
-    """Fact-bootstrap interval of a balanced accuracy from per-fact correct counts ``(n, k)`` (mean over k)."""
-    pos = labels.astype(bool)
-
-    def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
-        idx = index.astype(np.intp)
-        c, r, p = correct[idx], rows[idx], pos[idx]
-        tpr = (c * p[..., None]).sum(axis=-2) / (r * p).sum(axis=-1)[..., None]
-        tnr = (c * ~p[..., None]).sum(axis=-2) / (r * ~p).sum(axis=-1)[..., None]
-        return np.asarray((0.5 * (tpr + tnr)).mean(axis=-1))
-
-    facts = np.flatnonzero(rows > 0).astype(np.float64)
-    return bootstrap_ci((facts,), stat, n_resamples=2000, seed=ctx.seed)
+_bacc_ci = bacc_ci  # the name other modules imported
 
 
 def _percentile(boot: Array) -> tuple[float, float]:
@@ -117,15 +129,87 @@ def _distance_stat(
     return stat
 
 
+def _boot_band(ctx: AnalysisContext, correct: Array, rows_per_fact: Array) -> tuple[float, float]:
+    """95% percentile band of a balanced accuracy over the context's fact-bootstrap weights.
+
+    From per-fact out-of-fold correct counts: the probe is not refitted on each resample."""
+    pos = ctx.labels.astype(np.float64)
+    w = ctx.boot
+    with np.errstate(invalid="ignore", divide="ignore"):
+        bacc = 0.5 * (
+            (w @ (correct * pos)) / (w @ (rows_per_fact * pos))
+            + (w @ (correct * (1 - pos))) / (w @ (rows_per_fact * (1 - pos)))
+        )
+    return _percentile(np.asarray(bacc))
+
+
+def _domain_folds(domain_masks: dict[str, np.ndarray], n: int) -> np.ndarray:
+    fold = np.full(n, -1, dtype=np.intp)
+    for j, mask in enumerate(domain_masks.values()):
+        fold[mask] = j
+    return fold
+
+
+def _surface_transfer(
+    ctx: AnalysisContext,
+    model: ModelInfo,
+    domain_masks: dict[str, np.ndarray],
+    out: Output,
+    nulls: list[Array],
+) -> float:
+    """Rows of the surface features' own cross-domain transfer (mass-mean probe); returns its mean."""
+    if len(domain_masks) != 2:
+        return float("nan")
+    x = surface_features(ctx, model).matrix()
+    rf = np.arange(ctx.n_facts)
+    dom_fold = _domain_folds(domain_masks, ctx.n_facts)
+    plan = CVPlan(ctx.perms, dom_fold, rf, np.ones(ctx.n_facts), dom_fold >= 0)
+    per_fold = GramProbe(x, rf, ctx.n_facts).cv_accuracy_plan(plan, per_fold=True)
+    names = list(domain_masks)
+    values = []
+    for i, tested in enumerate(plan.fold_ids):
+        trained = names[1 - tested]
+        r = row("kind-probe", model, "empty", "surface_massmean_bacc")
+        r.update(
+            {
+                C.SUBSET: f"{trained}->{names[tested]}",
+                C.ESTIMATE: float(per_fold[i][0]),
+                C.N_FACTS: ctx.n_facts,
+                C.N_PERMUTATIONS: ctx.n_permutations,
+            }
+        )
+        out.rows.append(r)
+        nulls.append(per_fold[i])
+        values.append(float(per_fold[i][0]))
+    return float(np.mean(values))
+
+
+def _mean_p(nulls: list[Array]) -> tuple[float, float]:
+    """Estimate and p-value of the mean over layers of per-layer nulls (NaN when there are none)."""
+    if not nulls:
+        return float("nan"), float("nan")
+    agg = np.mean(np.column_stack(nulls), axis=1)
+    return float(agg[0]), float(permutation_pvalues(agg)[0])
+
+
+def _null_mean(nulls: list[Array]) -> float:
+    """Mean of the permutation null of the mean over layers (the statistic's chance level)."""
+    if not nulls:
+        return float("nan")
+    return float(np.nanmean(np.mean(np.column_stack(nulls), axis=1)[1:]))
+
+
 @register("kind-probe")
 def kind_probe(ctx: AnalysisContext) -> Output:
-    """Cross-validated linear probe hinge vs contingent per layer: pooled, within domain, across domains."""
+    """Cross-validated linear probe hinge vs contingent per layer: pooled, within domain, across domains,
+    and beyond surface (incremental probe, residualised states, conditional null, leave-template-out)."""
     out = Output()
     nulls: list[Array] = []
     domain_masks = {d: ctx.domains == d for d in DOMAINS if (ctx.domains == d).any()}
     layer0: dict[tuple[str, str, str], Array] = {}
     for model in ctx.models:
         logit_ci, logit_est = (np.nan, np.nan), np.nan
+        surface_transfer = _surface_transfer(ctx, model, domain_masks, out, nulls)
         for condition in ctx.conditions:
             for pooling in POOLINGS:
                 data = ctx.states(model.name, condition, pooling)
@@ -136,9 +220,6 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 # label-dependent parts of the CV probes, shared by every layer of these rows
                 rows_per_fact = _per_fact(np.ones(data.row_fact.size), data.row_fact, ctx.n_facts)
                 plan = CVPlan(ctx.perms, ctx.fold_sets[0], data.row_fact, rows_per_fact)
-                seed_plans = [
-                    CVPlan(ctx.perms[:1], f, data.row_fact, rows_per_fact) for f in ctx.fold_sets[1:]
-                ]
                 domain_plans = {
                     d: CVPlan(ctx.perms, ctx.fold_sets[0], data.row_fact, rows_per_fact, mask)
                     for d, mask in (domain_masks.items() if pooling == "last" else ())
@@ -146,33 +227,39 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 # transfer: the domains as two folds, so each fold's accuracy is "train on the other"
                 transfer_plan = None
                 if domain_plans and len(domain_masks) == 2:
-                    dom_fold = np.full(ctx.n_facts, -1, dtype=np.intp)
-                    for j, mask in enumerate(domain_masks.values()):
-                        dom_fold[mask] = j
+                    dom_fold = _domain_folds(domain_masks, ctx.n_facts)
                     transfer_plan = CVPlan(ctx.perms, dom_fold, data.row_fact, rows_per_fact, dom_fold >= 0)
+                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                cplan = gplan = None
+                if beyond is not None:
+                    cplan = CVPlan(beyond.perms, ctx.fold_sets[0], data.row_fact, rows_per_fact)
+                    if ctx.group_folds is not None:
+                        gplan = CVPlan(ctx.perms, ctx.group_folds, data.row_fact, rows_per_fact)
+                extra: dict[str, list[Array]] = {}
+                diffs: dict[str, list[Array]] = {"surface": [], "lexical": []}
+                transfers: list[Array] = []
                 logistic: dict[int, tuple[Array, Array]] = {}
-                seed_est: dict[int, float] = {}
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
-                    probe = GramProbe(None, data.row_fact, ctx.n_facts, gram=data.gram(layer))
+                    gram = data.gram(layer)
+                    probe = GramProbe(None, data.row_fact, ctx.n_facts, gram=gram)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_accuracy_plan(plan)
-                    seeds = [null[0]] + [float(probe.cv_accuracy_plan(sp)[0]) for sp in seed_plans]
-                    est = float(np.mean(seeds))
-                    seed_est[layer] = est
-                    if pooling == "last" and layer in mid:
-                        mm_correct[layer] = _per_fact(
-                            probe.cv_correct(ctx.labels, ctx.fold_sets[0]), data.row_fact, ctx.n_facts
-                        )
-                    r = row("kind-probe", model, condition, "massmean_bacc", **base)
-                    r.update(
-                        {C.ESTIMATE: est, C.CI_LOW: min(seeds), C.CI_HIGH: max(seeds), C.N_FACTS: n_present}
+                    correct = _per_fact(
+                        probe.cv_correct(ctx.labels, ctx.fold_sets[0]), data.row_fact, ctx.n_facts
                     )
+                    if pooling == "last" and layer in mid:
+                        mm_correct[layer] = correct
+                    lo, hi = _boot_band(ctx, correct, rows_per_fact)
+                    r = row("kind-probe", model, condition, "massmean_bacc", **base)
+                    r.update({C.ESTIMATE: float(null[0]), C.CI_LOW: lo, C.CI_HIGH: hi, C.N_FACTS: n_present})
                     out.rows.append(r)
                     nulls.append(null)
                     agg_layers.append(null)
                     # Within-domain and transfer probes on the headline pooling only (time budget).
                     transfer = probe.cv_accuracy_plan(transfer_plan, per_fold=True) if transfer_plan else None
+                    if transfer is not None and layer in mid and len(transfer) == 2:
+                        transfers.append(np.mean(transfer, axis=0))
                     for d, mask in domain_masks.items() if pooling == "last" else ():
                         sub = probe.cv_accuracy_plan(domain_plans[d])
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)
@@ -186,33 +273,58 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         if list(domain_masks).index(other) not in transfer_plan.fold_ids:
                             continue  # no fact of that domain has a prompt in this condition
                         tested = list(domain_masks).index(other)
+                        if tested not in transfer_plan.fold_ids:  # no present facts of that domain
+                            continue
                         tr = transfer[transfer_plan.fold_ids.index(tested)]
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)
                         r.update({C.SUBSET: f"{d}->{other}", C.ESTIMATE: float(tr[0]), C.N_FACTS: n_present})
                         out.rows.append(r)
                         nulls.append(tr)
+                    if beyond is not None and cplan is not None and layer in mid:
+                        tests: list[tuple[str, str, Array | None]] = []
+                        incs = beyond.increments(gram)
+                        for which in ("surface", "lexical"):
+                            tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
+                            diffs[which].append(incs[which][1])
+                        tests.append(("massmean_bacc", "conditional", probe.cv_accuracy_plan(cplan)))
+                        residual = GramProbe(beyond.residual(z), data.row_fact, ctx.n_facts)
+                        tests.append(("massmean_bacc", "surface-residual", residual.cv_accuracy_plan(cplan)))
+                        if gplan is not None:
+                            tests.append(("massmean_bacc", ctx.group_kind, probe.cv_accuracy_plan(gplan)))
+                        tests.append(("pair_score_diff", "within-pair", beyond.within_pair(gram)))
+                        for stat, subset, t in tests:
+                            if t is None:
+                                continue
+                            r = row("kind-probe", model, condition, stat, **base)
+                            r.update({C.SUBSET: subset, C.ESTIMATE: float(t[0]), C.N_FACTS: n_present})
+                            out.rows.append(r)
+                            nulls.append(t)
+                            extra.setdefault(subset, []).append(t)
                     if pooling == "last" and layer in mid and condition == ctx.conditions[0]:
                         y = ctx.labels[data.row_fact]
-                        accs, correct = logistic_cv(z, y, data.row_fact, ctx.fold_sets)
-                        logistic[layer] = (accs, _per_fact(correct, data.row_fact, ctx.n_facts))
+                        accs, lcorrect = logistic_cv(z, y, data.row_fact, ctx.fold_sets)
+                        logistic[layer] = (accs, _per_fact(lcorrect, data.row_fact, ctx.n_facts))
                         r = row("kind-probe", model, condition, "logistic_bacc", **base)
                         r.update({C.ESTIMATE: float(accs.mean()), C.N_FACTS: n_present, C.N_PERMUTATIONS: 0})
-                        r[C.CI_LOW], r[C.CI_HIGH] = float(accs.min()), float(accs.max())
+                        r[C.CI_LOW], r[C.CI_HIGH] = _boot_band(ctx, logistic[layer][1], rows_per_fact)
                         out.rows.append(r)
                         nulls.append(np.full(ctx.n_rows_null, np.nan))
                 if pooling == LAYER0_POOLING:
                     layer0[(model.name, condition, "massmean_bacc")] = agg_layers[0]
-                if pooling != "last":
+                if pooling != "last" or beyond is None:
                     continue
                 agg = aggregate(agg_layers, n_layers)
                 layers = middle_third(n_layers)
                 if logistic:
-                    correct = np.column_stack([logistic[i][1] for i in layers])
-                    logit_ci = _bacc_ci(ctx, correct, rows_per_fact, ctx.labels)
+                    lc = np.column_stack([logistic[i][1] for i in layers])
+                    logit_ci = bacc_ci(ctx, lc, rows_per_fact, ctx.labels)
                     logit_est = float(np.mean([logistic[i][0].mean() for i in layers]))
-                lo, hi = _bacc_ci(
+                lo, hi = bacc_ci(
                     ctx, np.column_stack([mm_correct[i] for i in layers]), rows_per_fact, ctx.labels
                 )
+                keys = _beyond_keys(ctx, beyond, extra, diffs)
+                keys["transfer_estimate"], keys["transfer_p_value"] = _mean_p(transfers)
+                keys["surface_transfer_estimate"] = surface_transfer
                 out.headlines.append(
                     headline(
                         "kind-probe",
@@ -220,11 +332,13 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         condition,
                         "massmean_bacc",
                         n_layers,
-                        estimate=float(np.mean([seed_est[i] for i in layers])),
+                        estimate=float(agg[0]),
                         ci_low=lo,
                         ci_high=hi,
+                        ci_method="fact bootstrap (BCa) of out-of-fold correctness, probes not refitted",
                         p_value=float(permutation_pvalues(agg)[0]),
                         null=agg,
+                        **keys,
                         logistic_estimate=logit_est,
                         logistic_ci_low=logit_ci[0],
                         logistic_ci_high=logit_ci[1],
@@ -238,9 +352,36 @@ def kind_probe(ctx: AnalysisContext) -> Output:
     return out
 
 
+def _beyond_keys(
+    ctx: AnalysisContext, beyond: Beyond, extra: dict[str, list[Array]], diffs: dict[str, list[Array]]
+) -> dict[str, Any]:
+    """Headline keys of the kind-probe's beyond-surface tests (mean over the headline layers)."""
+    keys: dict[str, Any] = {}
+    est, keys["p_beyond_surface"] = _mean_p(extra.get("beyond-surface", []))
+    keys["increment_estimate"] = est
+    keys["increment_null_mean"] = _null_mean(extra.get("beyond-surface", []))
+    if diffs["surface"]:
+        d = np.column_stack(diffs["surface"])
+        d = d[np.isfinite(d).all(axis=1)].mean(axis=1)  # facts present in these rows (NaN: absent)
+        keys["increment_ci_low"], keys["increment_ci_high"] = mean_ci(d, seed=ctx.seed)
+    keys["increment_statistic"] = INCREMENT_STATISTIC
+    keys["increment_ci_method"] = INCREMENT_CI
+    keys["lexical_increment_estimate"], keys["p_beyond_lexical"] = _mean_p(extra.get("beyond-lexical", []))
+    keys["conditional_strata"] = beyond.strata
+    keys["conditional_estimate"], keys["p_conditional"] = _mean_p(extra.get("conditional", []))
+    keys["residual_estimate"], keys["p_residualised"] = _mean_p(extra.get("surface-residual", []))
+    if ctx.group_folds is not None:
+        keys["leave_group_folds"] = ctx.group_kind
+        keys["leave_group_estimate"], keys["leave_group_p_value"] = _mean_p(extra.get(ctx.group_kind, []))
+    if extra.get("within-pair"):
+        keys["within_pair_estimate"], keys["p_within_pair"] = _mean_p(extra["within-pair"])
+    return keys
+
+
 @register("kind-distance")
 def kind_distance(ctx: AnalysisContext) -> Output:
-    """Energy and centroid distance between hinge and contingent states per layer (z-scored features)."""
+    """Energy and centroid distance between hinge and contingent states per layer (z-scored features), and
+    the same distances on cross-fitted surface (and lexical) residuals against the conditional null."""
     out = Output()
     nulls: list[Array] = []
     layer0: dict[tuple[str, str, str], Array] = {}
@@ -256,6 +397,9 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
                 mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
+                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                extra: dict[tuple[str, str], list[Array]] = {}
+                res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
                     k_ff = collapse(k, member)
@@ -295,16 +439,57 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     if want_boot and layer in mid:
                         mats["energy"].append(d_ff)
                         mats["centroid"].append(k_ff)
+                    if beyond is None or layer not in mid:
+                        continue
+                    tests = {
+                        ("energy", "conditional"): energy_distance_perm(d_ff, beyond.perms, rows_per_fact),
+                        ("centroid", "conditional"): centroid_distance_perm(
+                            k_ff, beyond.perms, rows_per_fact, width
+                        ),
+                    }
+                    for which in ("surface", "lexical"):
+                        rz = beyond.residual(z, which)
+                        kr = rz @ rz.T
+                        kr_ff = collapse(kr, member)
+                        dr_ff = collapse(gram_distances(kr), member)
+                        tests[("energy", f"{which}-residual")] = energy_distance_perm(
+                            dr_ff, beyond.perms, rows_per_fact
+                        )
+                        tests[("centroid", f"{which}-residual")] = centroid_distance_perm(
+                            kr_ff, beyond.perms, rows_per_fact, width
+                        )
+                        if which == "surface":
+                            res_mats["energy"].append(dr_ff)
+                            res_mats["centroid"].append(kr_ff)
+                    for (name, subset), t in tests.items():
+                        r = row("kind-distance", model, condition, name, layer=layer, pooling=pooling)
+                        r.update(
+                            {
+                                C.SUBSET: subset,
+                                C.ESTIMATE: float(t[0]),
+                                C.N_FACTS: n_present,
+                                C.N_PERMUTATIONS: ctx.n_permutations,
+                            }
+                        )
+                        out.rows.append(r)
+                        nulls.append(t)
+                        extra.setdefault((name, subset), []).append(t)
                 if pooling == LAYER0_POOLING:
                     for name in ("energy", "centroid"):
                         layer0[(model.name, condition, name)] = per_stat[name][0]
-                if pooling != "last":
+                if pooling != "last" or beyond is None:
                     continue
                 for name in ("energy", "centroid"):
                     agg = aggregate(per_stat[name], n_layers)
                     lo, hi = weighted_ci(
                         ctx, rows_per_fact > 0, _distance_stat(name, mats[name], rows_per_fact, width)
                     )
+                    inc, p_bs = _mean_p(extra.get((name, "surface-residual"), []))
+                    inc_lo, inc_hi = weighted_ci(
+                        ctx, rows_per_fact > 0, _distance_stat(name, res_mats[name], rows_per_fact, width)
+                    )
+                    lex, p_bl = _mean_p(extra.get((name, "lexical-residual"), []))
+                    cond, p_cond = _mean_p(extra.get((name, "conditional"), []))
                     out.headlines.append(
                         headline(
                             "kind-distance",
@@ -317,6 +502,19 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             ci_high=hi,
                             p_value=float(permutation_pvalues(agg)[0]),
                             null=agg,
+                            p_beyond_surface=p_bs,
+                            p_beyond_lexical=p_bl,
+                            increment_estimate=inc,
+                            increment_ci_low=inc_lo,
+                            increment_ci_high=inc_hi,
+                            increment_null_mean=_null_mean(extra.get((name, "surface-residual"), [])),
+                            increment_statistic=RESIDUAL_STATISTIC.format(name=name),
+                            increment_ci_method="fact bootstrap (BCa) of the residual distance; the "
+                            "residualisation is not refitted on each resample",
+                            lexical_increment_estimate=lex,
+                            conditional_strata=beyond.strata,
+                            conditional_estimate=cond,
+                            p_conditional=p_cond,
                             n_facts=n_present,
                             n_permutations=ctx.n_permutations,
                         )

@@ -1,57 +1,271 @@
-"""``surface``: can token counts, baseline log-probabilities and bag-of-words tell the kinds apart?"""
+"""Surface features, defined once, and the ``surface`` analysis: can the wording alone tell the kinds apart?
+
+Every beyond-surface test (``kind-probe``, ``kind-distance``; causal-trace and hingeness analyses may reuse
+them) starts from :func:`surface_features`: per fact, from its true and false statements,
+
+- ``words``: word 1–2-grams (binary, in at least two facts);
+- ``tokens``: the model's subword-token identities (binary bag of token ids, in at least two facts), from
+  the model's own tokenizer (``tokenizer.json`` of an embedded model or a local folder); where none can
+  be loaded the headline's ``features`` says so;
+- ``lengths``: characters and words of both forms, and tokens (the margins' counts, else the tokenizer's);
+- ``logp``: log-probabilities of both forms under ``empty`` and per token (causal LMs with margins; a
+  random-init control uses its base model's);
+- ``negation``: a negation word in either form;
+- ``template`` and ``tags``: the fact set's declared sentence frame and tags, one-hot, where present.
+
+Each block is z-scored per column and scaled so that its kernel has a mean diagonal of 1: every block
+weighs the same in the ridge probes, however many columns it has. The stricter *lexical* set adds the
+layer-0 states (mean pooling: the embeddings of the statement's own tokens), see :func:`lexical_kernel`.
+"""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
 import numpy as np
+import pandas as pd
 
 from beliefs.analyses import columns as C
-from beliefs.analyses.context import AnalysisContext, Array, Output, headline, row
-from beliefs.analyses.kind import _bacc_ci
+from beliefs.analyses.context import AnalysisContext, Array, Output, bacc_ci, headline, row
 from beliefs.analyses.registry import register
-from beliefs.stats import GramProbe, logistic_cv, permutation_pvalues, zscore
+from beliefs.rundata import ModelInfo
+from beliefs.stats import logistic_cv, permutation_pvalues, zscore
+from beliefs.stats.increment import unit_kernel
+
+NEGATION = re.compile(r"\b(not|no|never|none|nothing|nobody|neither|nor|cannot)\b|n't\b", re.IGNORECASE)
 
 
-def surface_features(ctx: AnalysisContext, model: str | None) -> Array:
-    """Per-fact surface features: lengths, (the model's) empty-prompt log-probs, bag-of-words."""
+@dataclass(frozen=True)
+class SurfaceFeatures:
+    """Per-fact surface feature blocks (z-scored, each scaled to unit mean squared norm)."""
+
+    blocks: dict[str, Array]
+    features: str
+    """What the blocks are, for the headline (says when no tokenizer or margins were available)."""
+
+    def matrix(self) -> Array:
+        """All blocks side by side ``(n_facts, n_features)``."""
+        return np.column_stack(list(self.blocks.values()))
+
+    def kernel(self) -> Array:
+        """``X Xᵀ`` of :meth:`matrix`: the sum of the blocks' unit kernels."""
+        x = self.matrix()
+        out: Array = x @ x.T
+        return out
+
+
+def _block(x: np.ndarray) -> Array | None:
+    z = zscore(np.asarray(x, dtype=np.float64))
+    keep = np.any(z != 0, axis=0)
+    if not keep.any():
+        return None
+    z = z[:, keep]
+    out: Array = z / np.sqrt(keep.sum())
+    return out
+
+
+def _binary_bag(docs_a: list[list[Any]], docs_b: list[list[Any]], min_df: int = 2) -> np.ndarray:
+    """Binary presence of each item in either document of a fact, items in at least ``min_df`` facts."""
+    from sklearn.preprocessing import MultiLabelBinarizer
+
+    sets = [set(a) | set(b) for a, b in zip(docs_a, docs_b, strict=True)]
+    mlb = MultiLabelBinarizer(sparse_output=False)
+    x = np.asarray(mlb.fit_transform(sets), dtype=np.float64)
+    return x[:, x.sum(axis=0) >= min_df] if x.size else np.zeros((len(sets), 0))
+
+
+def _ngrams(texts: list[str]) -> list[list[str]]:
     from sklearn.feature_extraction.text import CountVectorizer
 
-    text = (ctx.facts["statement"].astype(str) + " " + ctx.facts["false_statement"].astype(str)).tolist()
-    bow = CountVectorizer(binary=True, min_df=2).fit_transform(text).toarray().astype(float)
-    lengths = np.column_stack(
-        [
-            ctx.facts["statement"].astype(str).map(lambda t: len(t.split())),
-            ctx.facts["statement"].astype(str).str.len(),
-            ctx.facts["false_statement"].astype(str).str.len(),
-        ]
-    ).astype(float)
-    parts = [lengths, bow]
+    analyzer = CountVectorizer(ngram_range=(1, 2), token_pattern=r"(?u)\b\w+\b").build_analyzer()
+    return [analyzer(t) for t in texts]
+
+
+@lru_cache(maxsize=8)
+def _tokenizer_file(name: str) -> str | None:
+    """``tokenizer.json`` of an embedded model or a local folder, found without loading transformers."""
+    from beliefs.models.registry import EMBEDDED
+
+    model = EMBEDDED.get(name)
+    candidates: list[Path] = []
     if model is not None:
-        m = ctx.margins(model, "empty")
-        numeric = m[["logp_true", "logp_false", "n_tokens_true", "n_tokens_false"]].to_numpy()
-        per_token = numeric[:, :2] / np.maximum(numeric[:, 2:], 1.0)
-        block = np.column_stack([numeric, per_token])
-        block = np.where(np.isfinite(block), block, np.nanmean(block, axis=0))
-        parts.insert(0, block)
-    return zscore(np.column_stack(parts))
+        if model.backend == "hf" and model.sha256 is not None:
+            from beliefs.models.hf import prepared_dir
+
+            candidates.append(prepared_dir(model.sha256) / "tokenizer.json")
+        else:
+            located = model.locate()
+            if located is not None:
+                candidates.append(located / "tokenizer.json")
+    elif Path(name).is_dir():
+        candidates.append(Path(name) / "tokenizer.json")
+    for c in candidates:
+        if c.is_file():
+            return str(c)
+    return None
+
+
+def token_ids(model: str, texts: list[str]) -> list[list[int]] | None:
+    """Token ids of ``texts`` under ``model``'s tokenizer (no special tokens), or None if none loads."""
+    path = _tokenizer_file(model)
+    if path is None:
+        return None
+    from tokenizers import Tokenizer
+
+    tok = Tokenizer.from_file(path)
+    return [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
+
+
+def _column(facts: pd.DataFrame, name: str) -> list[str]:
+    if name not in facts:
+        return [""] * len(facts)
+    return ["" if pd.isna(v) else str(v) for v in facts[name].tolist()]
+
+
+def _base_name(model: ModelInfo) -> str:
+    return model.base or model.name.split("@")[0]
+
+
+def build_surface_features(
+    facts: pd.DataFrame, tokenizer: str | None, margins: pd.DataFrame | None
+) -> SurfaceFeatures:
+    """Surface features of ``facts`` (:data:`beliefs.rundata.FACT_COLUMNS`, optional ``template``/``tags``)."""
+    true = facts["statement"].astype(str).tolist()
+    false = facts["false_statement"].astype(str).tolist()
+    blocks: dict[str, Array | None] = {}
+    said: list[str] = []
+    blocks["words"] = _block(_binary_bag(_ngrams(true), _ngrams(false)))
+    said.append("word 1-2-grams")
+    ids = token_ids(tokenizer, true + false) if tokenizer else None
+    if ids is not None:
+        blocks["tokens"] = _block(_binary_bag(ids[: len(true)], ids[len(true) :]))
+        said.append(f"{tokenizer} token ids")
+    else:
+        said.append(f"no token ids (no tokenizer for {tokenizer or 'this model'})")
+    lengths = [[len(t) for t in true], [len(t) for t in false], [len(t.split()) for t in true],
+               [len(t.split()) for t in false]]  # fmt: skip
+    if margins is not None:
+        lengths += [margins["n_tokens_true"].tolist(), margins["n_tokens_false"].tolist()]
+    elif ids is not None:
+        lengths += [[len(i) for i in ids[: len(true)]], [len(i) for i in ids[len(true) :]]]
+    blocks["lengths"] = _block(np.column_stack(lengths))
+    said.append("lengths")
+    if margins is not None:
+        num = margins[["logp_true", "logp_false", "n_tokens_true", "n_tokens_false"]].to_numpy(dtype=float)
+        per_token = num[:, :2] / np.maximum(num[:, 2:], 1.0)
+        lp = np.column_stack([num[:, :2], per_token])
+        lp = np.where(np.isfinite(lp), lp, np.nanmean(lp, axis=0) if np.isfinite(lp).any() else 0.0)
+        blocks["logp"] = _block(lp)
+        said.append("log-probs under empty")
+    neg = [[bool(NEGATION.search(t)) for t in true], [bool(NEGATION.search(t)) for t in false]]
+    blocks["negation"] = _block(np.column_stack(neg).astype(float))
+    said.append("negation")
+    template = _column(facts, "template")
+    if any(template):
+        blocks["template"] = _block(pd.get_dummies(pd.Series(template)).to_numpy(dtype=float))
+        said.append("template")
+    tags = _column(facts, "tags")
+    if any(tags):
+        split = [[t for t in s.split(";") if t] for s in tags]
+        blocks["tags"] = _block(_binary_bag(split, split, min_df=1))
+        said.append("tags")
+    kept = {k: v for k, v in blocks.items() if v is not None}
+    if not kept:
+        kept = {"none": np.zeros((len(facts), 1))}
+    return SurfaceFeatures(kept, "+".join(said))
+
+
+def surface_features(ctx: AnalysisContext, model: ModelInfo) -> SurfaceFeatures:
+    """The surface features of the run's facts for ``model`` (cached on the context)."""
+    key = _base_name(model)
+    cache: dict[str, SurfaceFeatures] = ctx.shared.setdefault("surface", {})
+    if key not in cache:
+        base = next((m for m in ctx.run.models() if m.name == key), model)
+        margins = ctx.margins(key, "empty") if ctx.has_margins(base) else None
+        cache[key] = build_surface_features(ctx.facts, key, margins)
+    return cache[key]
+
+
+def surface_kernel(ctx: AnalysisContext, model: ModelInfo) -> Array:
+    """Fact × fact kernel of the surface features (sum of unit block kernels)."""
+    return surface_features(ctx, model).kernel()
+
+
+def lexical_kernel(ctx: AnalysisContext, model: ModelInfo, condition: str) -> Array:
+    """The surface kernel plus the unit kernel of the layer-0 states (mean pooling, forms averaged).
+
+    Facts absent from ``condition`` get zero rows (their rows are never used)."""
+    from beliefs.analyses.context import LAYER0_POOLING
+
+    data = ctx.states(model.name, condition, LAYER0_POOLING)
+    k0 = fact_mean_kernel(data.gram(0), data.row_fact, ctx.n_facts)
+    return surface_kernel(ctx, model) + unit_kernel(k0)
+
+
+def fact_mean_kernel(gram: Array, row_fact: np.ndarray, n_facts: int) -> Array:
+    """Fact × fact kernel of each fact's mean row (its forms averaged), from a row Gram matrix."""
+    from beliefs.stats import collapse, membership
+
+    member = membership(row_fact, n_facts)
+    m = member.sum(axis=0)
+    k = collapse(gram, member)
+    inv = np.divide(1.0, m, out=np.zeros(m.shape), where=m > 0)
+    out: Array = k * inv[:, None] * inv[None, :]
+    return out
+
+
+def ridge_balanced_accuracy(k: Array, labels: np.ndarray, folds: np.ndarray) -> tuple[Array, Array]:
+    """Out-of-fold balanced accuracy of the ridge probe of :mod:`beliefs.stats.increment` for every labelling.
+
+    ``k`` is a fact × fact kernel, ``labels`` ``(P, n)``. A fact is predicted hinge when its out-of-fold
+    prediction exceeds the training facts' share of hinges. Returns ``(P,)`` and the observed labelling's
+    per-fact correctness ``(n,)``.
+    """
+    from beliefs.stats.increment import PROBE_RIDGE, _fit_block
+
+    y = labels.astype(np.float32)
+    pred = np.zeros(labels.shape, dtype=bool)
+    for f in np.unique(folds):
+        te, tr = np.flatnonzero(folds == f), np.flatnonzero(folds != f)
+        a = _fit_block(k, te, tr, PROBE_RIDGE * tr.size).astype(np.float32)
+        pred[:, te] = (y[:, tr] @ a.T) > y[:, tr].mean(axis=1, keepdims=True)
+    truth = labels.astype(bool)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        tpr = (pred & truth).sum(axis=1) / truth.sum(axis=1)
+        tnr = (~pred & ~truth).sum(axis=1) / (~truth).sum(axis=1)
+    return np.asarray(0.5 * (tpr + tnr)), (pred[0] == truth[0]).astype(np.float64)
 
 
 @register("surface")
 def surface(ctx: AnalysisContext) -> Output:
-    """Hinge vs contingent from surface features alone, with the probes' folds: the baseline to beat."""
+    """Hinge vs contingent from surface features alone, with the probes' folds: the baseline to beat.
+
+    The headline is the ridge probe of the beyond-surface tests' base model (estimate and p-value from
+    the same probe, fold plan and permutations); the logistic probe (mean over split seeds) is beside it.
+    """
     out = Output()
     rf = np.arange(ctx.n_facts)
     for model in ctx.models:
-        x = surface_features(ctx, model.name if ctx.has_margins(model) else None)
-        accs, correct = logistic_cv(x, ctx.labels, rf, ctx.fold_sets)
-        null = GramProbe(x, rf, ctx.n_facts).cv_balanced_accuracy(ctx.perms, ctx.fold_sets[0])
+        feats = surface_features(ctx, model)
+        x = feats.matrix()
+        null, correct = ridge_balanced_accuracy(feats.kernel(), ctx.perms, ctx.fold_sets[0])
         p = float(permutation_pvalues(null)[0])
-        lo, hi = _bacc_ci(ctx, correct[:, None], np.ones(ctx.n_facts), ctx.labels)
-        stat = "logistic_bacc"
-        r = row("surface", model, "empty", stat, estimate=float(accs.mean()), ci_low=lo, ci_high=hi)
-        r.update({C.P_VALUE: p, C.N_FACTS: ctx.n_facts, C.N_PERMUTATIONS: ctx.n_permutations})
+        lo, hi = bacc_ci(ctx, correct[:, None], np.ones(ctx.n_facts), ctx.labels)
+        accs, lcorrect = logistic_cv(x, ctx.labels, rf, ctx.fold_sets)
+        llo, lhi = bacc_ci(ctx, lcorrect[:, None], np.ones(ctx.n_facts), ctx.labels)
+        stat = "ridge_bacc"
+        base = {C.N_FACTS: ctx.n_facts, C.N_PERMUTATIONS: ctx.n_permutations}
+        r = row("surface", model, "empty", stat, estimate=float(null[0]), ci_low=lo, ci_high=hi, p_value=p)
+        r.update(base)
         out.rows.append(r)
-        r = row("surface", model, "empty", "massmean_bacc", estimate=float(null[0]), p_value=p)
-        r.update({C.N_FACTS: ctx.n_facts, C.N_PERMUTATIONS: ctx.n_permutations})
+        r = row(
+            "surface", model, "empty", "logistic_bacc", estimate=float(accs.mean()), ci_low=llo, ci_high=lhi
+        )
+        r.update({C.N_FACTS: ctx.n_facts, C.N_PERMUTATIONS: 0})
         out.rows.append(r)
         out.headlines.append(
             headline(
@@ -60,14 +274,42 @@ def surface(ctx: AnalysisContext) -> Output:
                 "empty",
                 stat,
                 None,
-                estimate=float(accs.mean()),
+                estimate=float(null[0]),
                 ci_low=lo,
                 ci_high=hi,
+                ci_method="fact bootstrap (BCa) of out-of-fold correctness, probe not refitted",
                 p_value=p,
-                test_statistic="massmean_bacc",
+                null=null,
+                logistic_estimate=float(accs.mean()),
+                logistic_ci_low=llo,
+                logistic_ci_high=lhi,
                 n_facts=ctx.n_facts,
                 n_permutations=ctx.n_permutations,
-                features="lengths+logp+bag-of-words" if ctx.has_margins(model) else "lengths+bag-of-words",
+                features=feats.features,
             )
         )
     return out
+
+
+def conditional_permutations_for(ctx: AnalysisContext, model: ModelInfo) -> tuple[np.ndarray, str]:
+    """The conditional permutation stack of ``model``'s surface strata (cached), and how it was stratified.
+
+    Strata: declared pairs, else domain × template, else domain × bins of this model's surface features
+    (:func:`beliefs.stats.conditional.surface_strata`). Every kind analysis can use the same stack.
+    """
+    from beliefs.stats.conditional import conditional_permutations, surface_strata
+
+    key = _base_name(model)
+    cache: dict[str, tuple[np.ndarray, str]] = ctx.shared.setdefault("conditional", {})
+    if key not in cache:
+        feats = surface_features(ctx, model)
+        from threadpoolctl import threadpool_limits
+
+        with threadpool_limits(limits=1):
+            strata = surface_strata(ctx.domains, feats.matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed)
+        kinds = sorted({s.split("|", 1)[1].split(":", 1)[0] for s in strata if "|" in s} - {""})
+        rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 10]))
+        perms = conditional_permutations(ctx.labels, strata, ctx.n_permutations, rng)
+        described = {"pair": "pairs", "template": "domain x template", "bin": "domain x surface bins"}
+        cache[key] = (perms, " + ".join(described[k] for k in kinds if k in described) or "domain")
+    return cache[key]

@@ -99,3 +99,99 @@ def rejection_rate(
     rng = np.random.default_rng(seed)
     fn: Callable[[], float] = lambda: simulate(test, effect, rng, **kw)  # noqa: E731
     return float(np.mean([fn() <= alpha for _ in range(n_datasets)]))
+
+
+# Beyond-surface tests: the states carry only surface signal tied to the labels (the confounded null), or
+# that and a planted kind signal (power).
+BEYOND_TESTS = (
+    "plain-probe",
+    "conditional-probe",
+    "increment",
+    "increment-lexical",
+    "residual-energy",
+    "residual-centroid",
+)
+BEYOND_POWER_EFFECT = 0.6
+
+
+def _confounded(rng: np.random.Generator, n: int, width: int, effect: float):
+    """Facts whose kind depends on their length (a surface feature) and states that encode the length and
+    the words (each fact's own lexical signal), plus ``effect`` × kind along one direction."""
+    from beliefs.stats.geometry import zscore as _z
+
+    domains = np.repeat(["logical", "physical"], n // 2)
+    length = rng.standard_normal(n)
+    words = (rng.random((n, 12)) < 0.3).astype(float)
+    p = 1.0 / (1.0 + np.exp(-2.5 * length))
+    labels = (rng.random(n) < p).astype(np.int8)
+    for d in np.unique(domains):  # both kinds in each domain
+        idx = np.flatnonzero(domains == d)
+        if labels[idx].min() == labels[idx].max():
+            labels[idx[0]] = 1 - labels[idx[0]]
+    # blocks scaled as in beliefs.analyses.surface: each block weighs 1, however many columns it has
+    surface = np.column_stack([_z(length[:, None]), _z(words) / np.sqrt(words.shape[1])])
+    lexical_map = rng.standard_normal((12, width)) * 0.5
+    length_dir = rng.standard_normal(width)
+    kind_dir = np.zeros(width)
+    kind_dir[1:6] = 1.0
+    latent = rng.standard_normal((n, width)) + 1.5 * length[:, None] * length_dir + words @ lexical_map
+    latent += effect * labels[:, None] * kind_dir
+    t = latent + 0.5 * rng.standard_normal((n, width))
+    f = t + 0.3 * rng.standard_normal((n, width))
+    emb = words @ lexical_map + 0.3 * rng.standard_normal((n, width))  # a "layer-0" lexical embedding
+    return labels, domains, surface, _z(np.vstack([t, f])), _z(emb)
+
+
+def simulate_beyond(
+    test: str, effect: float, rng: np.random.Generator, n: int = 60, permutations: int = 199
+) -> float:
+    """p-value of one beyond-surface test (or the plain probe) on one simulated confounded dataset."""
+    from beliefs.stats.conditional import conditional_permutations, surface_strata
+    from beliefs.stats.increment import (
+        RESIDUAL_RIDGE,
+        IncrementalProbe,
+        residual_features,
+        ridge_operator,
+        unit_kernel,
+    )
+
+    width = 20
+    labels, domains, surface, z, emb = _confounded(rng, n, width, effect)
+    row_fact = np.concatenate([np.arange(n), np.arange(n)])
+    form = np.repeat([1, 0], n)
+    folds = fact_folds(domains, seed=0)
+    if test == "plain-probe":
+        perms = fact_permutations(labels, domains, permutations, rng)
+        null = GramProbe(z, row_fact, n).cv_balanced_accuracy(perms, folds)
+        return float(permutation_pvalues(null)[0])
+    strata = surface_strata(domains, surface, seed=0)
+    perms = conditional_permutations(labels, strata, permutations, rng)
+    k_s = surface @ surface.T
+    if test == "conditional-probe":
+        null = GramProbe(z, row_fact, n).cv_balanced_accuracy(perms, folds)
+    elif test.startswith("increment"):
+        base = k_s + (unit_kernel(emb @ emb.T) if test == "increment-lexical" else 0.0)
+        mean_state = 0.5 * (z[:n] + z[n:])
+        null, _ = IncrementalProbe(base, folds, perms).per_fact(unit_kernel(mean_state @ mean_state.T))
+    elif test.startswith("residual"):
+        k_form = (form[:, None] == form[None, :]).astype(float)
+        b = ridge_operator(k_s[np.ix_(row_fact, row_fact)] + k_form, folds[row_fact], RESIDUAL_RIDGE)
+        r = zscore(residual_features(z, b))
+        member = membership(row_fact, n)
+        m = member.sum(axis=0)
+        k = r @ r.T
+        if test == "residual-energy":
+            null = energy_distance_perm(collapse(euclidean_distances(r), member), perms, m)
+        else:
+            null = centroid_distance_perm(collapse(k, member), perms, m, width)
+    else:
+        raise ValueError(f"unknown test '{test}'")
+    return float(permutation_pvalues(null)[0])
+
+
+def beyond_rejection_rate(
+    test: str, effect: float, n_datasets: int, seed: int = 0, alpha: float = 0.05, **kw: int
+) -> float:
+    """Share of ``n_datasets`` confounded datasets whose ``test`` p-value is ≤ ``alpha``."""
+    rng = np.random.default_rng(seed)
+    return float(np.mean([simulate_beyond(test, effect, rng, **kw) <= alpha for _ in range(n_datasets)]))

@@ -19,21 +19,26 @@ Array = NDArray[np.float64]
 Labels = NDArray[np.integer]
 
 
-def fact_folds(strata: ArrayLike, seed: int, n_splits: int = 5) -> NDArray[np.intp]:
+def fact_folds(
+    strata: ArrayLike, seed: int, n_splits: int = 5, groups: ArrayLike | None = None
+) -> NDArray[np.intp]:
     """Assign each fact a fold id with ``StratifiedGroupKFold`` (groups = facts), stratified by ``strata``.
 
-    ``n_splits`` shrinks to the size of the smallest stratum when that is smaller (at least 2).
+    ``groups`` (one per fact; default: each fact its own group) keeps facts of one group (a matched pair,
+    a template) in one fold. ``n_splits`` shrinks to the number of groups in the smallest stratum when
+    that is smaller (at least 2).
     """
     from sklearn.model_selection import StratifiedGroupKFold
 
     s = np.asarray(strata)
-    _, counts = np.unique(s, return_counts=True)
-    k = int(max(2, min(n_splits, counts.min())))
+    g = np.arange(s.size) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
+    smallest = min(np.unique(g[s == v]).size for v in np.unique(s))
+    k = int(max(2, min(n_splits, smallest)))
     folds = np.full(s.size, -1, dtype=np.intp)
     cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
-        for i, (_, test) in enumerate(cv.split(np.zeros(s.size), s, groups=np.arange(s.size))):
+        for i, (_, test) in enumerate(cv.split(np.zeros(s.size), s, groups=g)):
             folds[test] = i
     return folds
 

@@ -1,0 +1,141 @@
+"""Beyond-surface tests shared by ``kind-probe`` and ``kind-distance`` (STATISTICS.md, "Beyond surface").
+
+For one ``(model, condition)`` with ``last`` pooling, :class:`Beyond` prepares once, and then applies to
+each layer of the middle third:
+
+- the **incremental probe**: a ridge probe of kind (fact = the mean of its two forms' states) from the
+  surface kernel alone and from the surface kernel plus the states' kernel, on the same folds; statistic:
+  the mean per-fact reduction in out-of-fold Brier score (:class:`beliefs.stats.increment.IncrementalProbe`);
+  the *lexical* variant adds the layer-0 states (mean pooling) to the base;
+- **cross-fitted residualisation**: each row's states minus their out-of-fold ridge prediction from the
+  surface (or lexical) features and the form (true/false), fitted on the other folds' rows only,
+  z-scored again; distances and probes then see what the surface does not predict;
+- the **conditional permutation** null: kind permuted within label-free strata (pairs, templates, else
+  surface bins), used by every beyond-surface test here;
+- where pairs are declared, the **within-pair** test: a states-only ridge probe trained on the other folds
+  (twins share a fold) scores both twins of each held-out pair; statistic: the mean over pairs of
+  score(hinge) − score(contingent); null: random sign flips per pair (under "no kind difference within
+  pairs" the twins are exchangeable given the training data, so each difference is symmetric).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.typing import NDArray
+
+from beliefs.analyses.context import AnalysisContext, Array, Layered
+from beliefs.analyses.surface import (
+    conditional_permutations_for,
+    fact_mean_kernel,
+    lexical_kernel,
+    surface_kernel,
+)
+from beliefs.rundata import ModelInfo
+from beliefs.stats import zscore
+from beliefs.stats.increment import (
+    RESIDUAL_RIDGE,
+    IncrementalProbe,
+    residual_features,
+    ridge_operator,
+    unit_kernel,
+)
+
+INCREMENT_STATISTIC = (
+    "mean per-fact reduction in out-of-fold Brier score, ridge probe of kind: surface features -> surface "
+    "features + states (each fact = the mean of its two forms' states); conditional permutation null"
+)
+RESIDUAL_STATISTIC = "{name} distance between the kinds' cross-fitted surface residuals of the states"
+INCREMENT_CI = (
+    "fact bootstrap (BCa) of the per-fact out-of-fold Brier differences averaged over the headline layers; "
+    "the probes are not refitted on each resample"
+)
+
+
+class Beyond:
+    """Beyond-surface machinery for one ``(model, condition)`` (``last`` pooling), built once per condition."""
+
+    def __init__(self, ctx: AnalysisContext, model: ModelInfo, condition: str, data: Layered) -> None:
+        self.ctx = ctx
+        self.n = ctx.n_facts
+        self.row_fact = data.row_fact
+        counts = np.bincount(data.row_fact, minlength=self.n)
+        self.facts = np.flatnonzero(counts > 0)
+        self.perms, self.strata = conditional_permutations_for(ctx, model)
+        self.folds = ctx.fold_sets[0][self.facts]
+        self.kernels = {
+            "surface": surface_kernel(ctx, model),
+            "lexical": lexical_kernel(ctx, model, condition),
+        }
+        self.form = data.form
+        self.pairs = _pairs(ctx, self.facts)
+        self._probes: dict[str, IncrementalProbe] = {}
+        self._operators: dict[str, Array] = {}
+
+    def probe(self, which: str) -> IncrementalProbe:
+        """The incremental probe over the surface (or lexical) base, built on first use."""
+        if which not in self._probes:
+            ix = np.ix_(self.facts, self.facts)
+            self._probes[which] = IncrementalProbe(
+                self.kernels[which][ix], self.folds, self.perms[:, self.facts]
+            )
+        return self._probes[which]
+
+    def operator(self, which: str) -> Array:
+        """Row-level out-of-fold ridge operator of the surface (or lexical) features and the form."""
+        if which not in self._operators:
+            rf = self.row_fact
+            k_form = (self.form[:, None] == self.form[None, :]).astype(np.float64)
+            k = self.kernels[which][np.ix_(rf, rf)] + k_form
+            self._operators[which] = ridge_operator(k, self.ctx.fold_sets[0][rf], RESIDUAL_RIDGE)
+        return self._operators[which]
+
+    def state_kernel(self, gram: Array) -> Array:
+        """Unit fact × fact kernel of the present facts' mean states, from a row Gram matrix."""
+        k = fact_mean_kernel(gram, self.row_fact, self.n)
+        return unit_kernel(k[np.ix_(self.facts, self.facts)])
+
+    def increments(self, gram: Array) -> dict[str, tuple[Array, Array]]:
+        """``{"surface"|"lexical": (increment null (P+1,), per-fact differences (n_facts,), NaN if absent)}``."""
+        k_z = self.state_kernel(gram)
+        out: dict[str, tuple[Array, Array]] = {}
+        for name in ("surface", "lexical"):
+            null, diff = self.probe(name).per_fact(k_z)
+            full = np.full(self.n, np.nan)
+            full[self.facts] = diff
+            out[name] = (null, full)
+        return out
+
+    def residual(self, z: Array, which: str = "surface") -> Array:
+        """Rows' states minus their cross-fitted prediction from the surface (or lexical) features, z-scored."""
+        return zscore(residual_features(z, self.operator(which)))
+
+    def within_pair(self, gram: Array) -> Array | None:
+        """Sign-flip null ``(P+1,)`` of the mean within-pair score difference (None without pairs)."""
+        if self.pairs is None:
+            return None
+        k_z = self.state_kernel(gram)
+        a = ridge_operator(k_z, self.folds)
+        score = np.full(self.n, np.nan)
+        score[self.facts] = a @ self.ctx.labels[self.facts].astype(np.float64)
+        d = score[self.pairs[:, 0]] - score[self.pairs[:, 1]]
+        flips = self.ctx.flips[:, : d.size]
+        out: Array = flips @ d / d.size
+        return out
+
+
+def _pairs(ctx: AnalysisContext, facts: NDArray[np.intp]) -> NDArray[np.intp] | None:
+    """``(n_pairs, 2)`` fact indices (hinge, contingent) of declared pairs whose twins are both present."""
+    if not (ctx.pairs != "").any():
+        return None
+    present = np.zeros(ctx.n_facts, dtype=bool)
+    present[facts] = True
+    index = {fid: i for i, fid in enumerate(ctx.facts["fact_id"].astype(str))}
+    out = []
+    for i in np.flatnonzero(ctx.pairs != ""):
+        j = index.get(str(ctx.pairs[i]))
+        if j is None or not (present[i] and present[j]) or ctx.labels[i] != 1 or ctx.labels[j] != 0:
+            continue
+        out.append((i, j))
+    if len(out) < 2 or len(out) > ctx.flips.shape[1]:
+        return None
+    return np.asarray(out, dtype=np.intp)
