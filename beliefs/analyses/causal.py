@@ -38,16 +38,23 @@ MID = "state_recovery_mid"
 HEADLINE_SUMMARIES = (*SUMMARIES, MID)
 
 
-def beyond_surface_permutations(ctx: AnalysisContext, traced: np.ndarray) -> np.ndarray | None:
-    """HOOK(stats-surface): kind labels of the traced facts permuted within label-free surface strata.
+def beyond_surface_permutations(
+    ctx: AnalysisContext, model: ModelInfo, traced: np.ndarray
+) -> np.ndarray | None:
+    """Kind labels of the traced facts permuted within label-free surface strata (declared pairs, else
+    domain × template, else domain × bins of the model's surface features; see
+    :func:`beliefs.analyses.surface.conditional_permutations_for`): ``(P + 1, traced.sum())``, row 0
+    observed. Each summary headline's ``p_beyond_surface`` is the |difference of means| under them."""
+    from beliefs.analyses.surface import surface_features
+    from beliefs.stats.conditional import conditional_permutations, surface_strata
 
-    Return ``(P + 1, traced.sum())`` labels (row 0 observed), e.g.
-    ``conditional_permutations(ctx.labels[traced], surface_strata(...)[traced], P, rng)`` from
-    ``beliefs.stats.conditional`` once it is merged; every summary headline then gets
-    ``p_beyond_surface`` from the same |difference of means| statistic under those permutations.
-    Until then: None, and the headlines carry ``p_beyond_surface = None``.
-    """
-    return None
+    if traced.sum() < 4:
+        return None
+    strata = surface_strata(
+        ctx.domains, surface_features(ctx, model).matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
+    )
+    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 17]))
+    return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
 
 
 def _trace_tables(ctx: AnalysisContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
@@ -189,7 +196,7 @@ def _model_condition(
     for s in SUMMARIES:
         per_fact[s] = np.where(traced, pd.to_numeric(ft[s], errors="coerce").to_numpy(dtype=float), np.nan)
     # -- summaries: one headline each -------------------------------------------------------------------
-    beyond = beyond_surface_permutations(ctx, traced)
+    beyond = beyond_surface_permutations(ctx, model, traced)
     for name in HEADLINE_SUMMARIES:
         values = per_fact.get(name)
         test = None if values is None else summary_test(values, ctx.labels, ctx.domains, B, seed)

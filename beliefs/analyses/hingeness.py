@@ -24,7 +24,8 @@ passage per fact and has no split; it is left out of the index's split-half so a
 
 Analyses, each with a fact-level null (permutations within domain):
 - agreement of each score with the authors' labels: AUROC (hinge = positive), per domain and pooled,
-  with a fact-bootstrap interval (kinds resampled separately);
+  with a fact-bootstrap interval (kinds resampled separately); the headline's ``p_beyond_surface``
+  permutes kind within label-free surface strata (declared pairs, templates or surface bins);
 - ``surface_r2``: how well the surface features alone predict hingeness (cross-validated ridge R²);
 - representational similarity per layer (``last`` pooling, true forms, ``empty``): the partial correlation
   between the states' fact-by-fact Euclidean distances and the facts' hingeness differences, partialling
@@ -241,7 +242,7 @@ def rsa_null(state_rdms: list[Array], model_rdms: Array, covariates: Array) -> A
 def hingeness(ctx: AnalysisContext) -> Output:
     """What the model treats as a hinge (default, entrenchment, prior), its agreement with the authors'
     labels, and whether the states' geometry follows it beyond surface (RSA)."""
-    from beliefs.analyses.surface import surface_features
+    from beliefs.analyses.surface import conditional_permutations_for, surface_features
 
     out = Output()
     general = general_conditions(ctx.conditions)
@@ -294,6 +295,11 @@ def hingeness(ctx: AnalysisContext) -> Output:
             out.rows.append(r)
         if headline_auroc:
             null = headline_auroc.pop("null")
+            # beyond surface: kind permuted within label-free surface strata (pairs, templates or bins)
+            cond_perms, strata = conditional_permutations_for(ctx, model)
+            cond_null = _auroc_null(score, cond_perms, np.ones(ctx.n_facts, bool))
+            headline_auroc["p_beyond_surface"] = float(permutation_pvalues(np.abs(cond_null - 0.5))[0])
+            headline_auroc["beyond_surface_test"] = f"conditional permutation within {strata}"
             h = headline(
                 "hingeness",
                 model,
@@ -311,7 +317,7 @@ def hingeness(ctx: AnalysisContext) -> Output:
 
         # how much of hingeness the surface features predict
         ok = np.isfinite(score)
-        x = surface_features(ctx, model.name)[ok]
+        x = surface_features(ctx, model).matrix()[ok]
         y = score[ok]
         folds = ctx.fold_sets[0][ok]
         perms = _domain_perms(ctx.domains[ok], min(ctx.n_permutations, 199), ctx.seed + 11)
