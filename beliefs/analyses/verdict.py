@@ -124,6 +124,33 @@ CENTROID = 0.1
 SESOI: dict[tuple[str, str], Sesoi] = {
     ("kind-probe", "massmean_bacc"): SESOI_BACC,
     ("surface", "logistic_bacc"): SESOI_BACC,
+    ("surface", "ridge_bacc"): SESOI_BACC,
+    ("hingeness", "hingeness_auroc"): Sesoi(
+        0.056,
+        "AUROC of hingeness for the authors' hinge label, above its null",
+        "null",
+        "additive",
+        "two",
+        "AUROC = Φ(d/√2) for two normal groups: Cohen's 'small' d = 0.2 gives 0.556, so agreement within "
+        "0.056 of chance is smaller than a small effect.",
+    ),
+    ("hingeness", "rsa_hingeness"): Sesoi(
+        0.1,
+        "partial correlation between state and hingeness dissimilarities",
+        "zero",
+        "additive",
+        "two",
+        "Cohen's 'small' correlation: an RDM correlation below 0.1 explains under 1% of the states' "
+        "dissimilarity variance beyond surface, layer 0 and topic.",
+    ),
+    ("hingeness", "rsa_kind"): Sesoi(
+        0.1,
+        "partial correlation between state dissimilarities and kind difference",
+        "zero",
+        "additive",
+        "two",
+        "As for rsa_hingeness.",
+    ),
     ("kind-distance", "centroid"): Sesoi(
         CENTROID,
         "RMS per-feature difference of class means (z-scored states)",
@@ -175,6 +202,15 @@ INCREMENT_SESOI: dict[str, Sesoi] = {
         "per fact; smaller increments are not of interest (see the balanced-accuracy SESOI).",
     ),
     "delta_bacc": Sesoi(0.03, "balanced accuracy", "zero", "additive", "two", SESOI_BACC.why),
+    "delta_brier": Sesoi(
+        0.006,
+        "per-fact reduction in out-of-fold Brier score",
+        "zero",
+        "additive",
+        "two",
+        "The log-loss SESOI (0.02 nats per fact) in Brier units: near a correct-class score of 0.8, "
+        "d(Brier)/d(logloss) = 2(1 − p)·p ≈ 0.32, so 0.02 nats ≈ 0.006.",
+    ),
     "delta_accuracy": Sesoi(0.03, "accuracy", "zero", "additive", "two", SESOI_BACC.why),
 }
 """SESOI of the beyond-surface increments (``increment_statistic``) where an analysis reports them."""
@@ -248,7 +284,7 @@ def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] |
             h["mde_80"] = _normal_mde(h)
             if h["mde_80"] is not None:
                 h["mde_method"] = "normal approximation from null_mean and null_critical"
-        inc = INCREMENT_SESOI.get(str(h.get("increment_statistic")))
+        inc = INCREMENT_SESOI.get(_increment_key(str(h.get("increment_statistic"))))
         if inc is not None and h.get("increment_estimate") is not None:
             h["increment_sesoi"] = inc.value
             h["p_equivalence_increment"] = _finite(
@@ -261,6 +297,13 @@ def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] |
                 )
             )
         h["verdict"] = verdict_of(h)
+
+
+def _increment_key(statistic: str) -> str:
+    """The :data:`INCREMENT_SESOI` key of an ``increment_statistic`` (a key, or a description naming one)."""
+    if "Brier" in statistic:
+        return "delta_brier"
+    return statistic
 
 
 def _num(x: Any) -> float:
