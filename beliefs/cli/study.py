@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from beliefs.cli._common import console, fmt_value, handle_errors, progress_bar
@@ -113,7 +114,7 @@ def study(
         result = run_study(
             file or DEFAULT_STUDY,
             progress=rich_hook(progress),
-            message=lambda m: progress.console.print(f"[bold]{m}[/bold]"),
+            message=lambda m: progress.console.print(f"[bold]{escape(m)}[/bold]"),
             report=not no_report,
             reanalyze=reanalyze,
         )
