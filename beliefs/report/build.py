@@ -266,6 +266,55 @@ def write_report(
         path = figures.truth_transfer_matrix(tables["truth-geometry"], fig_dir / "truth-transfer.png")
         if path:
             blocks.append(Figure(path, "truth-probe accuracy: train on one kind, test on the other"))
+    if "hingeness_facts" in tables:
+        blocks.append(Heading("What the model treats as a hinge"))
+        blocks.append(
+            Paragraph(
+                "Per fact, from the margins alone: `default` (margin per token under `empty` minus under the "
+                "general detailed prompts), `entrenchment` (how little the fact's own contexts move it, against "
+                "the random-init control and adjusted for its baseline margin) and `prior` (the statement's own "
+                "log-probability per token under `empty` minus under the detailed prompts); `hingeness` is the "
+                "mean of their z-scores. The headlines give its agreement with the authors' labels (AUROC) and "
+                "whether the states' geometry follows it beyond surface, layer 0 and topic (partial RSA)."
+            )
+        )
+        rows = [h for h in summary.get("headlines", []) if h["analysis"] == "hingeness"]
+        if rows:
+            blocks.append(Table(_headline_table({"headlines": rows}), "hingeness headlines"))
+        hf = tables["hingeness_facts"]
+        path = figures.hingeness_strip(hf, fig_dir / "hingeness.png")
+        if path is not None:
+            blocks.append(
+                Figure(
+                    path,
+                    "per-fact hingeness by the authors' kind; labelled: the hinges the model "
+                    "holds least and the contingent facts it holds most",
+                )
+            )
+        if "hingeness" in tables:
+            rel = tables["hingeness"]
+            rel = rel[rel["statistic"].astype(str).str.startswith("reliability_")]
+            if not rel.empty:
+                blocks.append(
+                    Table(
+                        rel[["model", "statistic", "estimate"]],
+                        "split-half reliability over the general prompts (Spearman–Brown)",
+                    )
+                )
+        main = hf[hf["model"].astype(str).str.contains("@") == False]  # noqa: E712
+        ranked = main.dropna(subset=["hingeness"]).sort_values("hingeness", ascending=False)
+        keep = [
+            c
+            for c in ("model", "fact_id", "domain", "kind", "hingeness", "default", "entrenchment", "prior")
+            if c in ranked.columns
+        ]
+        if not ranked.empty:
+            blocks.append(
+                Table(
+                    pd.concat([ranked.head(5), ranked.tail(5)])[keep],
+                    "the five facts each model treats most and least as bedrock",
+                )
+            )
     elicited = results / "elicitation" / "salience.csv"
     if elicited.is_file():
         from beliefs.elicit import read_salience

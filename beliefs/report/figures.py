@@ -219,3 +219,47 @@ def truth_transfer_matrix(table: pd.DataFrame, out: Path) -> Path | None:
     fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="accuracy")
     fig.suptitle("truth-probe transfer between kinds (empty prompt, middle third of layers)", fontsize=9)
     return _save(fig, out)
+
+
+def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | None:
+    """Per-fact hingeness against the authors' kind, per model and domain, with the facts the model treats
+    most and least as bedrock labelled on the other side (hinges it holds least, contingent facts it holds
+    most)."""
+    data = facts[np.isfinite(pd.to_numeric(facts["hingeness"], errors="coerce"))]
+    if data.empty:
+        return None
+    plt = _plt()
+    models = list(dict.fromkeys(data["model"]))
+    domains = sorted(set(data["domain"]))
+    fig, axes = plt.subplots(
+        len(models), len(domains), figsize=(4.6 * len(domains), 3.2 * len(models)), squeeze=False
+    )
+    rng = np.random.default_rng(0)
+    for i, model in enumerate(models):
+        for j, domain in enumerate(domains):
+            ax = axes[i][j]
+            rows = data[(data["model"] == model) & (data["domain"] == domain)]
+            for x, kind, color in ((0, "hinge", "#c0504d"), (1, "contingent", "#4f81bd")):
+                sub = rows[rows["kind"] == kind]
+                jitter = x + rng.uniform(-0.15, 0.15, len(sub))
+                ax.scatter(jitter, sub["hingeness"], s=8, color=color, alpha=0.7)
+            outliers = pd.concat(
+                [
+                    rows[rows["kind"] == "contingent"].nlargest(label, "hingeness").assign(x=1),
+                    rows[rows["kind"] == "hinge"].nsmallest(label, "hingeness").assign(x=0),
+                ]
+            )
+            for _, r in outliers.iterrows():
+                ax.annotate(
+                    str(r["fact_id"]),
+                    (r["x"], r["hingeness"]),
+                    fontsize=5,
+                    xytext=(4, 0),
+                    textcoords="offset points",
+                )
+            ax.set_xticks([0, 1], ["hinge", "contingent"])
+            ax.axhline(0, color="grey", lw=0.6, ls="--")
+            ax.set_title(f"{model} · {domain}", fontsize=8)
+            ax.set_ylabel("hingeness (mean z)")
+    fig.suptitle("what the model treats as a hinge, against the authors' kind", fontsize=9)
+    return _save(fig, out)
