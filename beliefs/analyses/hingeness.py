@@ -397,7 +397,11 @@ def _rsa(
                 name,
                 n_layers,
                 estimate=float(agg[0]),
+                ci_low=float("nan"),
+                ci_high=float("nan"),
                 p_value=float(permutation_pvalues(agg)[0]),
+                # the surface, layer 0 and topic are partialled out: the test is beyond surface itself
+                p_beyond_surface=float(permutation_pvalues(agg)[0]),
                 null=agg,
                 n_facts=int(facts.size),
                 n_permutations=n_perm,

@@ -13,7 +13,7 @@ from beliefs.rundata import MemoryRun, SubsetRun
 def _two_sets() -> tuple[MemoryRun, MemoryRun]:
     run = synthetic_run(n_facts=40, effect=1.0, seed=1)
     facts = run.fact_table.copy()
-    facts["fact_set"] = np.where(np.arange(40) % 2 == 0, "a", "b")
+    facts["fact_set"] = np.where((np.arange(40) // 2) % 2 == 0, "a", "b")  # both kinds in each set
     margins = run.margin_table.merge(facts[["fact_id", "fact_set"]], on="fact_id", suffixes=("_old", ""))
     margins = margins.drop(columns=["fact_set_old"])[run.margin_table.columns]
     both = MemoryRun(run.model_infos, run.condition_names, facts, dict(run.arrays), margins)
