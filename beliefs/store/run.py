@@ -33,7 +33,7 @@ import pandas as pd
 
 from beliefs.errors import StoreError
 from beliefs.models.cache import atomic_write_bytes, atomic_write_text, file_lock
-from beliefs.rundata import FACT_COLUMNS, FORMS, MARGIN_COLUMNS, POOLINGS, ModelInfo
+from beliefs.rundata import FACT_COLUMNS, FORMS, MARGIN_COLUMNS, OPTIONAL_FACT_COLUMNS, POOLINGS, ModelInfo
 from beliefs.schema import KINDS
 
 MANIFEST = "manifest.json"
@@ -391,8 +391,14 @@ def check_manifest(data: dict[str, Any], file: Path) -> None:
     for name, kind in shapes:
         if not isinstance(data.get(name), kind):
             raise bad(f"'{name}'", f"a {'list' if kind is list else 'mapping'}", data.get(name))
+    required = [c for c in FACT_COLUMNS if c not in OPTIONAL_FACT_COLUMNS]
     for i, row in enumerate(data["facts"]):
-        if not isinstance(row, dict) or any(not isinstance(row.get(c), str) for c in FACT_COLUMNS):
+        # template, pair and tags may be absent (runs written before they existed) but not of another type
+        if (
+            not isinstance(row, dict)
+            or any(not isinstance(row.get(c), str) for c in required)
+            or any(not isinstance(row.get(c, ""), str) for c in OPTIONAL_FACT_COLUMNS)
+        ):
             raise bad(f"facts[{i}]", f"a mapping with text fields {', '.join(FACT_COLUMNS)}", row)
         if row["kind"] not in KINDS:
             raise bad(
