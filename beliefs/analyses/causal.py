@@ -50,9 +50,13 @@ def beyond_surface_permutations(
 
     if traced.sum() < 4:
         return None
-    strata = surface_strata(
-        ctx.domains, surface_features(ctx, model).matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
-    )
+    from threadpoolctl import threadpool_limits
+
+    # one thread: k-means (OpenMP) in a forked worker after the parent used OpenMP would deadlock
+    with threadpool_limits(limits=1):
+        strata = surface_strata(
+            ctx.domains, surface_features(ctx, model).matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
+        )
     rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 17]))
     return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
 
