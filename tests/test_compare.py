@@ -74,12 +74,18 @@ def test_a_large_difference_is_listed(results, tmp_path):
 
 
 def test_a_changed_verdict_is_named(results, tmp_path):
-    other = copy(results, tmp_path)
+    """Without a ``verdict`` key (older summaries), a change of p across 0.05 is the verdict change."""
+    base, other = copy(results, tmp_path / "a"), copy(results, tmp_path / "b")
+    for folder in (base, other):
+        summary = json.loads((folder / "summary.json").read_text())
+        for head in summary["headlines"]:
+            head.pop("verdict", None)
+        (folder / "summary.json").write_text(json.dumps(summary))
     summary = json.loads((other / "summary.json").read_text())
     h = summary["headlines"][0]
     h["p_value"] = 0.01 if (h["p_value"] or 1) > 0.05 else 0.5
     (other / "summary.json").write_text(json.dumps(summary))
-    result = compare_results(results, other, atol=1.0)
+    result = compare_results(base, other, atol=1.0)
     assert result.differences == [] and len(result.verdicts) == 1
     assert h["analysis"] in result.verdicts[0] and "→" in result.verdicts[0]
 
