@@ -22,14 +22,14 @@ CURVE_STATISTICS = {
 }
 
 
-def _plt() -> Any:
+def _plt(font_size: int = 9) -> Any:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     plt.rcParams.update(
-        {"figure.dpi": 110, "font.size": 9, "axes.spines.top": False, "axes.spines.right": False}
+        {"figure.dpi": 110, "font.size": font_size, "axes.spines.top": False, "axes.spines.right": False}
     )
     return plt
 

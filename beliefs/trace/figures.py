@@ -18,6 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from beliefs.report.figures import _plt as report_plt
+from beliefs.report.figures import _save
 from beliefs.trace.engine import COMPONENTS
 from beliefs.trace.prompts import POSITIONS
 from beliefs.trace.run import read_trace
@@ -28,24 +30,7 @@ LABELS = {"state": "residual state", "mlp": "MLP output", "attn": "attention out
 
 
 def _plt() -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {"figure.dpi": 110, "font.size": 8, "axes.spines.top": False, "axes.spines.right": False}
-    )
-    return plt
-
-
-def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
-    tmp.replace(path)
-    _plt().close(fig)
-    return path
+    return report_plt(font_size=8)
 
 
 def _slug(text: str) -> str:
