@@ -14,12 +14,18 @@ Every headline in ``summary.json`` gets
 
 Verdict rule (α = :data:`ALPHA` everywhere):
 
-- ``differs``: ``p_value ≤ α`` and ``p_beyond_surface ≤ α`` — a difference that the surface features
-  (wording, length, tokens, baseline log-probability) do not explain;
+- ``differs``: ``p_beyond_surface ≤ α`` — a difference that the surface features (wording, length, tokens,
+  baseline log-probability) do not explain. The beyond-surface test is a test of kind given the surface, so
+  it counts even where the plain test does not reject (the surface can mask a difference as well as fake
+  one); such headlines carry ``beyond_surface_only: true``;
 - ``surface-explained``: ``p_value ≤ α`` but the beyond-surface test does not reject, **or the headline
   has no beyond-surface test**: a difference is found, but nothing shows that it goes beyond wording;
-- ``equivalent``: not ``p_value ≤ α``, and ``p_equivalence ≤ α``: the effect is smaller than the SESOI;
-- ``inconclusive``: neither.
+- ``equivalent``: neither test rejects, and ``p_equivalence ≤ α``: the effect is smaller than the SESOI;
+- ``inconclusive``: none of these.
+
+A rejection whose interval also lies inside ±SESOI (``p_equivalence ≤ α``) keeps its word and gets
+``negligible: true``: a difference is detected, but it is smaller than the smallest effect of interest
+(Lakens 2017); the report and terminal print it as e.g. "differs (negligible)".
 
 Where each analysis takes its beyond-surface p-value from (``beyond_surface_test`` in the headline):
 
@@ -48,9 +54,10 @@ ALPHA = 0.05
 
 VERDICTS = ("differs", "surface-explained", "equivalent", "inconclusive")
 VERDICT_DEFINITION = (
-    "differs: p_value <= 0.05 and p_beyond_surface <= 0.05; surface-explained: p_value <= 0.05 without a "
+    "differs: p_beyond_surface <= 0.05; surface-explained: p_value <= 0.05 without a "
     "beyond-surface rejection (or without a beyond-surface test); equivalent: otherwise, TOST p_equivalence "
-    "<= 0.05 (the effect lies within +-sesoi); inconclusive: neither"
+    "<= 0.05 (the effect lies within +-sesoi); inconclusive: none of these. A rejection whose interval lies "
+    "within +-sesoi is marked negligible"
 )
 
 
@@ -262,8 +269,10 @@ def _normal_mde(h: Mapping[str, Any]) -> float | None:
 
 def verdict_of(h: Mapping[str, Any], alpha: float = ALPHA) -> str:
     """The verdict word of a headline (see the module docstring)."""
+    if significant(h.get("p_beyond_surface"), alpha):
+        return "differs"
     if significant(h.get(C.P_VALUE), alpha):
-        return "differs" if significant(h.get("p_beyond_surface"), alpha) else "surface-explained"
+        return "surface-explained"
     if significant(h.get("p_equivalence"), alpha):
         return "equivalent"
     return "inconclusive"
@@ -298,6 +307,24 @@ def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] |
                 )
             )
         h["verdict"] = verdict_of(h)
+        h["negligible"] = is_negligible(h)
+        h["beyond_surface_only"] = h["verdict"] == "differs" and not significant(h.get(C.P_VALUE))
+
+
+def is_negligible(h: Mapping[str, Any], alpha: float = ALPHA) -> bool:
+    """A rejection (differs or surface-explained) whose TOST also says the effect lies within ±SESOI."""
+    return verdict_of(h, alpha) in ("differs", "surface-explained") and significant(
+        h.get("p_equivalence"), alpha
+    )
+
+
+def verdict_label(h: Mapping[str, Any]) -> str:
+    """The verdict word as printed: ``differs (negligible)`` for a rejection inside ±SESOI."""
+    word = str(h.get("verdict") or verdict_of(h))
+    negligible = h.get("negligible")
+    if negligible is None:
+        negligible = is_negligible(h)
+    return f"{word} (negligible)" if negligible else word
 
 
 def _increment_key(statistic: str) -> str:
@@ -340,7 +367,9 @@ __all__ = [
     "Sesoi",
     "attach_verdicts",
     "equivalence_bounds",
+    "is_negligible",
     "sesoi_for",
     "significant",
+    "verdict_label",
     "verdict_of",
 ]

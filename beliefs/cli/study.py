@@ -32,11 +32,12 @@ VERDICT_STYLE = {
 
 def verdict_markup(h: dict[str, Any]) -> str:
     """The headline's verdict word, coloured (recomputed with the one rule for older summaries)."""
-    from beliefs.analyses.verdict import verdict_of
+    from beliefs.analyses.verdict import verdict_label, verdict_of
 
     word = str(h.get("verdict") or verdict_of(h))
     style = VERDICT_STYLE.get(word, "")
-    return f"[{style}]{word}[/{style}]" if style else word
+    label = verdict_label(h)
+    return f"[{style}]{label}[/{style}]" if style else label
 
 
 def print_summary(summary: dict[str, Any]) -> None:

@@ -9,7 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_of
+from beliefs.analyses.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
 from beliefs.fileio import atomic_write_text, safe_filename
 from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
@@ -49,7 +49,7 @@ def verdict(h: dict[str, Any], alpha: float = ALPHA) -> str:
         f"layers {layers[0]}–{layers[-1]}" if len(layers) > 1 else (f"layer {layers[0]}" if layers else "")
     )
     ci = f"[{_fmt(h.get('ci_low'))}, {_fmt(h.get('ci_high'))}]"
-    word = _verdict_word(h)
+    word = verdict_label(h)
     text = (
         f"{h['analysis']} ({h['statistic']}) on {h['model']}, condition {h['condition']}"
         f"{', ' + where if where else ''}: {_fmt(h.get('estimate'))} {ci}, p = {_p(h.get('p_value'))}"
@@ -84,7 +84,7 @@ def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
                 "p equivalence": _p(h.get("p_equivalence")),
                 "SESOI": h.get("sesoi"),
                 "MDE 80%": h.get("mde_80"),
-                "verdict": _verdict_word(h),
+                "verdict": verdict_label(h),
                 "n_facts": h.get("n_facts"),
                 "surface": h.get("surface_estimate"),
                 "layer 0 (mean pooling)": h.get("layer0_estimate"),

@@ -10,8 +10,10 @@ from beliefs.analyses.verdict import (
     SESOI,
     attach_verdicts,
     equivalence_bounds,
+    is_negligible,
     sesoi_for,
     significant,
+    verdict_label,
     verdict_of,
 )
 from beliefs.stats.equivalence import tost_from_interval
@@ -36,12 +38,23 @@ def test_significant():
         (0.001, None, None, "surface-explained"),  # no beyond-surface test
         (0.001, 0.2, 0.01, "surface-explained"),
         (0.4, None, 0.01, "equivalent"),
-        (0.4, 0.01, 0.2, "inconclusive"),
+        (0.4, 0.01, 0.2, "differs"),  # the surface masked a difference the conditional test finds
+        (0.4, 0.01, 0.01, "differs"),  # never "equivalent" while the beyond-surface test rejects
+        (0.4, 0.2, 0.01, "equivalent"),
         (0.4, None, None, "inconclusive"),
     ],
 )
 def test_verdict_rule(p, p_beyond, p_eq, word):
     assert verdict_of(head(p_value=p, p_beyond_surface=p_beyond, p_equivalence=p_eq)) == word
+
+
+def test_negligible_marks_rejections_inside_the_sesoi():
+    assert (
+        verdict_label(head(p_value=0.001, p_beyond_surface=0.01, p_equivalence=0.01))
+        == "differs (negligible)"
+    )
+    assert verdict_label(head(p_value=0.001, p_beyond_surface=0.2, p_equivalence=0.2)) == "surface-explained"
+    assert not is_negligible(head(p_value=0.4, p_beyond_surface=0.2, p_equivalence=0.01))  # equivalent
 
 
 def test_every_sesoi_is_justified():

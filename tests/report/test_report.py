@@ -69,10 +69,16 @@ def test_verdict_sentence_has_figures() -> None:
     assert verdict({**h, "p_beyond_surface": 0.3}).startswith("SURFACE-EXPLAINED: ")
     plain = verdict({k: v for k, v in h.items() if k != "p_beyond_surface"})
     assert plain.startswith("SURFACE-EXPLAINED: ") and "no beyond-surface test" in plain
-    missed = verdict({**h, "p_value": 0.3, "mde_80": 0.12, "n_facts": 120})
+    missed = verdict({**h, "p_value": 0.3, "p_beyond_surface": 0.3, "mde_80": 0.12, "n_facts": 120})
     assert missed.startswith("INCONCLUSIVE: ")
     assert "with 120 facts the test detects an effect of 0.120 with 80% power" in missed
-    assert verdict({**h, "p_value": 0.3, "p_equivalence": 0.01}).startswith("EQUIVALENT: ")
+    assert verdict({**h, "p_value": 0.3, "p_beyond_surface": 0.3, "p_equivalence": 0.01}).startswith(
+        "EQUIVALENT: "
+    )
+    assert verdict({**h, "p_value": 0.3}).startswith(
+        "DIFFERS: "
+    )  # beyond surface only
+    assert verdict({**h, "p_equivalence": 0.01}).startswith("DIFFERS (NEGLIGIBLE): ")
     # a stored verdict is shown as it is
     assert verdict({**h, "verdict": "inconclusive"}).startswith("INCONCLUSIVE: ")
 
