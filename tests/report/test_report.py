@@ -75,9 +75,7 @@ def test_verdict_sentence_has_figures() -> None:
     assert verdict({**h, "p_value": 0.3, "p_beyond_surface": 0.3, "p_equivalence": 0.01}).startswith(
         "EQUIVALENT: "
     )
-    assert verdict({**h, "p_value": 0.3}).startswith(
-        "DIFFERS: "
-    )  # beyond surface only
+    assert verdict({**h, "p_value": 0.3}).startswith("DIFFERS: ")  # beyond surface only
     assert verdict({**h, "p_equivalence": 0.01}).startswith("DIFFERS (NEGLIGIBLE): ")
     # a stored verdict is shown as it is
     assert verdict({**h, "verdict": "inconclusive"}).startswith("INCONCLUSIVE: ")
