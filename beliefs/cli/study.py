@@ -90,7 +90,7 @@ def study(
     file: Annotated[
         Path | None,
         typer.Argument(
-            help="Study file (YAML). Default: analyses/default/study.yaml (core set, embedded models)."
+            help="Study file (YAML). Default: analyses/default/study.yaml (matched and core sets, embedded models)."
         ),
     ] = None,
     no_report: Annotated[bool, typer.Option("--no-report", help="Stop after the analyses.")] = False,
@@ -104,9 +104,10 @@ def study(
 ) -> None:
     """Run the main job: fact sets → probe → analyze → report, reusing what is already computed.
 
-    With no FILE it runs analyses/default/study.yaml: the core fact set on smollm2-135m, minilm-l6 and
-    the random-init control. The activation store goes where the study says (runs/…); tables, figures,
-    report.md and report.html go to its results folder.
+    With no FILE it runs analyses/default/study.yaml: the matched fact set (the primary test) and the core
+    set (the broad one), each analysed on its own, on smollm2-135m, minilm-l6 and the random-init control.
+    The activation store goes where the study says (runs/…); tables, figures, report.md and report.html go
+    to its results folder (one subfolder per fact set when the study names several).
     """
     from beliefs.cli.probe import rich_hook
     from beliefs.study.runner import DEFAULT_STUDY, run_study
