@@ -6,6 +6,7 @@ import copy
 import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -107,6 +108,9 @@ class AnalysisContext:
         self.boot = fact_bootstrap_weights(self.cells, N_BOOT, seed=seed + 7)
         self.shared: dict[str, Any] = {}
         """Caches shared by the analyses of one call (surface features, conditional permutations)."""
+        self.elicitation_dir: Path | None = None
+        """Folder of an elicitation of the same facts (``salience.csv``, ``elicit.json``) whose salience
+        ``hingeness`` uses; ``analyze`` sets it to ``OUT/../elicitation`` (where ``beliefs study`` writes it)."""
         self.models: list[ModelInfo] = run.models()
         self.conditions: list[str] = run.conditions()
         self._cache: OrderedDict[tuple[str, str, str], Layered] = OrderedDict()

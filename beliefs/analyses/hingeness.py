@@ -1,9 +1,10 @@
 """``hingeness``: what the model itself treats as a hinge, and whether its states are organised by it.
 
 The hinge/contingent labels are the authors'. This analysis asks the model instead: per fact, from the
-margins that ``probe`` stores, how much it holds the fact by default and against context. Definitions
-(per token throughout: ``mpt = logp_true / n_tokens_true − logp_false / n_tokens_false``, the true-vs-false
-margin per token; ``lpt = logp_true / n_tokens_true``, the statement's own log-probability per token):
+margins that ``probe`` stores (and the salience that ``elicit`` stores, where present), how much it holds
+the fact by default and against context. Definitions (per token throughout: ``mpt = logp_true /
+n_tokens_true − logp_false / n_tokens_false``, the true-vs-false margin per token; ``lpt = logp_true /
+n_tokens_true``, the statement's own log-probability per token):
 
 - ``default`` = mpt(``empty``) − mean over the general detailed prompts g of mpt(g): how much more firmly
   the fact is held with no prompt at all than with a prompt;
@@ -14,22 +15,51 @@ margin per token; ``lpt = logp_true / n_tokens_true``, the statement's own log-p
 - ``prior`` = lpt(``empty``) − mean over g of lpt(g): how much more probable the statement itself is
   under the empty prompt than under a detailed one ("the facts the model would think of when prompted with
   the empty string");
-- ``hingeness`` = the mean of the available components' z-scores (z over the facts of the model).
+- ``salience`` = the hubness-corrected (CSLS) elicitation salience of the true form under ``empty`` minus
+  its mean under the general detailed prompts, read from ``salience.csv`` of an elicitation of the same
+  model and facts (``OUT/../elicitation``, where ``beliefs study`` writes it; absent otherwise, and then
+  left out of the index);
+- the **model index** = the mean of the available components' z-scores (z over the facts of the model).
 
-The general detailed prompts are the run's conditions other than ``empty`` and the per-fact context
-conditions (``support``, ``contradict``). Reliability: the components that rest on the general prompts
-are recomputed on each split of those prompts into two halves; the Spearman–Brown corrected correlation
-of the halves, averaged over splits, is reported (``reliability_*`` rows). Entrenchment rests on one
-passage per fact and has no split; it is left out of the index's split-half so as not to inflate it.
+What the trained model adds. A random-init control's index replicates almost as well as the trained
+model's (its values are fixed by the tokens: length, token identity), so the raw index is largely not
+belief. Each component of a model with a random-init control is therefore also taken **relative to the
+control**: its cross-fitted residual (ridge, out of fold, folds of the probes) on the wording features
+(:func:`wording_features`: the surface features of :mod:`beliefs.analyses.surface` without the
+log-probabilities under ``empty``, which are the model's own behaviour and the components' raw material)
+and on the control's value of the same component (where the control has it): what neither the words nor
+an untrained network of the same architecture predict. The **contrast
+index** is the mean of these residuals' z-scores. ``hingeness`` (the column and the score every analysis
+below uses) is the contrast index for a model with a control, and the model index otherwise (the control
+itself): a reliable raw index could be the tokens, a reliable contrast index is what training added.
+
+Reliability (``reliability_*`` rows, and the ``reliability_index_*`` fields of the AUROC headline): the
+components that rest on the general prompts are recomputed on each split of those prompts into two halves
+(the control's and the contrast's too); the Spearman–Brown corrected correlation of the halves, averaged
+over splits. Entrenchment rests on one passage per fact and has no split; it is left out of the index's
+split-half so as not to inflate it. Salience is sampled: where the elicitation stored saliences on two
+disjoint halves of its samples (``salience_csls_true_half1``/``_half2``), ``reliability_salience_samples``
+is their Spearman–Brown corrected correlation (the sample-to-sample reliability).
 
 Analyses, each with a fact-level null (permutations within domain):
-- agreement of each score with the authors' labels: AUROC (hinge = positive), per domain and pooled,
-  with a fact-bootstrap interval (kinds resampled separately); the headline's ``p_beyond_surface``
-  permutes kind within label-free surface strata (declared pairs, templates or surface bins);
-- ``surface_r2``: how well the surface features alone predict hingeness (cross-validated ridge R²);
+- agreement of each score with the authors' labels: AUROC (hinge = positive; ``(Cliff's δ + 1) / 2``),
+  per domain and pooled, with a fact-bootstrap interval (kinds resampled separately); the headline's
+  ``p_beyond_surface`` permutes kind within label-free surface strata (declared pairs, templates or bins);
+- ``surface_r2``: how well the wording features alone predict ``hingeness`` and the model index
+  (cross-validated ridge R², :func:`beliefs.stats.increment.ridge_operator`);
+- ``readout_*``: a cross-validated ridge read-out of ``hingeness`` from each layer's states (``last``
+  pooling, ``empty``, each fact the mean of its two forms; folds leave whole templates out where declared,
+  else keep pairs together): R² from the states alone (null: hingeness permuted within domain), and the
+  increment in R² of wording + states over wording alone (the incremental probe of
+  :class:`beliefs.stats.increment.IncrementalProbe`, states residualised on the surface inside each
+  training fold; Freedman–Lane null: the wording's out-of-fold prediction plus its residuals permuted
+  within domain); ``readout_transfer_r2``: the states' read-out trained on the other domains and tested
+  on each (R² within the held-out domain, averaged; the wording's own transfer R² beside it in the
+  headline: across domains it is poor, so an increment over it would count a less bad fit as one);
+  max-statistic correction over layers, headline the mean over the middle third;
 - representational similarity per layer (``last`` pooling, true forms, ``empty``): the partial correlation
   between the states' fact-by-fact Euclidean distances and the facts' hingeness differences, partialling
-  the surface-feature distance, the layer-0 (``mean`` pooling) distance and same-domain / same-template
+  the wording-feature distance, the layer-0 (``mean`` pooling) distance and same-domain / same-template
   indicators (RDM regression); the same for the authors' labels; max-statistic correction over layers;
   the headline is the mean over the middle third of layers. The test is one-sided: states organised by
   hingeness put facts of similar hingeness close together (a positive partial correlation).
@@ -37,11 +67,14 @@ Analyses, each with a fact-level null (permutations within domain):
 
 from __future__ import annotations
 
+import json
 from itertools import combinations
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+from numpy.typing import NDArray
 
 from beliefs.analyses import columns as C
 from beliefs.analyses.context import (
@@ -54,15 +87,25 @@ from beliefs.analyses.context import (
     row,
 )
 from beliefs.analyses.registry import register
+from beliefs.errors import InvalidInputError, Problem
 from beliefs.rundata import ModelInfo
-from beliefs.stats import permutation_pvalues
+from beliefs.stats import bootstrap_ci, cliffs_delta, cliffs_delta_perm, middle_third, permutation_pvalues
 
 CONTEXT_CONDITIONS = ("support", "contradict")
-COMPONENTS = ("default", "entrenchment", "prior")
+COMPONENTS = ("default", "entrenchment", "prior", "salience")
+SPLIT_COMPONENTS = ("default", "prior", "salience")
+"""Components that rest on the general prompts, recomputed on each half of them."""
 FACT_TABLE = "hingeness_facts"
 """Name of the per-fact table (``RUN/results/hingeness_facts.csv``)."""
+SALIENCE_FILE = "salience.csv"
+ELICIT_MANIFEST = "elicit.json"
+SALIENCE_HALVES = ("salience_csls_true_half1", "salience_csls_true_half2")
 PERM_BLOCK = 250
 """Permutations handled at once in the RSA null (bounds memory: pairs × block floats)."""
+READOUT_PERMUTATIONS = 999
+"""Permutations of the ridge read-out's nulls at most (each is one matrix product per layer)."""
+N_EXTREMES = 3
+"""Facts named at the top and bottom of ``hingeness`` in the headline (and the terminal summary)."""
 
 
 def _per_token(m: pd.DataFrame) -> tuple[Array, Array]:
@@ -104,15 +147,72 @@ def _control_of(ctx: AnalysisContext, model: ModelInfo) -> ModelInfo | None:
     return None
 
 
+Salience = dict[str, dict[str, Array]]
+"""``{"all" | "half1" | "half2": {condition: per-fact CSLS salience of the true form (NaN where absent)}}``."""
+
+
+def read_salience(ctx: AnalysisContext, model: str) -> Salience | None:
+    """The stored elicitation's per-fact saliences of ``model`` (None where there is none for it).
+
+    Looks in ``ctx.elicitation_dir`` (set by ``analyze`` to ``OUT/../elicitation``): ``elicit.json`` must
+    name ``model``; ``salience.csv`` rows are matched to the run's facts by ``fact_set`` and ``fact_id``."""
+    folder = getattr(ctx, "elicitation_dir", None)
+    if folder is None:
+        return None
+    folder = Path(folder)
+    path, manifest = folder / SALIENCE_FILE, folder / ELICIT_MANIFEST
+    if not (path.is_file() and manifest.is_file()):
+        return None
+    try:
+        if json.loads(manifest.read_text(encoding="utf-8")).get("model") != model:
+            return None
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+    except (OSError, ValueError) as err:
+        raise InvalidInputError([Problem(path, f"cannot read the elicitation's salience ({err})")]) from err
+    need = {"fact_set", "fact_id", "condition", "salience_csls_true"}
+    if need - set(table.columns):
+        missing = ", ".join(sorted(need - set(table.columns)))
+        raise InvalidInputError(
+            [Problem(path, f"missing column(s) {missing} (an elicitation's salience table)")]
+        )
+    index = pd.MultiIndex.from_frame(ctx.facts[["fact_set", "fact_id"]].astype(str))
+    out: Salience = {}
+    for key, column in (
+        ("all", "salience_csls_true"),
+        ("half1", SALIENCE_HALVES[0]),
+        ("half2", SALIENCE_HALVES[1]),
+    ):
+        if column not in table.columns:
+            continue
+        out[key] = {}
+        for cond, sel in table.groupby("condition", sort=False):
+            s = sel.assign(fact_set=sel["fact_set"].astype(str), fact_id=sel["fact_id"].astype(str))
+            s = s.drop_duplicates(["fact_set", "fact_id"]).set_index(["fact_set", "fact_id"])
+            out[key][str(cond)] = pd.to_numeric(s[column], errors="coerce").reindex(index).to_numpy(float)
+    return out if "empty" in out.get("all", {}) else None
+
+
+def _salience_contrast(per_condition: dict[str, Array], general: list[str]) -> Array | None:
+    detailed = [per_condition[g] for g in general if g in per_condition]
+    if "empty" not in per_condition or not detailed:
+        return None
+    with np.errstate(invalid="ignore"):
+        out: Array = per_condition["empty"] - np.mean(detailed, axis=0)
+    return out
+
+
 def _components(
-    ctx: AnalysisContext, model: str, control: str | None, general: list[str]
+    ctx: AnalysisContext,
+    model: str,
+    control: str | None,
+    general: list[str],
+    salience: dict[str, Array] | None = None,
 ) -> dict[str, Array]:
     mpt_e, lpt_e = _per_token(ctx.margins(model, "empty"))
     per_g = [_per_token(ctx.margins(model, g)) for g in general]
     out: dict[str, Array] = {}
     if per_g:
         out["default"] = mpt_e - np.mean([g[0] for g in per_g], axis=0)
-        out["prior"] = lpt_e - np.mean([g[1] for g in per_g], axis=0)
     if all(c in ctx.conditions for c in CONTEXT_CONDITIONS):
         delta = {c: _per_token(ctx.margins(model, c))[0] - mpt_e for c in CONTEXT_CONDITIONS}
         if control is not None:
@@ -120,6 +220,12 @@ def _components(
             for c in CONTEXT_CONDITIONS:
                 delta[c] = delta[c] - (_per_token(ctx.margins(control, c))[0] - ctrl_e)
         out["entrenchment"] = _residualise((delta["contradict"] - delta["support"]) / 2.0, mpt_e)
+    if per_g:
+        out["prior"] = lpt_e - np.mean([g[1] for g in per_g], axis=0)
+    if salience is not None:
+        s = _salience_contrast(salience, general)
+        if s is not None:
+            out["salience"] = s
     return out
 
 
@@ -132,6 +238,55 @@ def index_of(components: dict[str, Array]) -> Array:
     return np.where(counts > 0, total / np.maximum(counts, 1), np.nan)
 
 
+WORDING_LEFT_OUT = ("logp",)
+"""Surface blocks that are not wording: the log-probabilities under ``empty`` are the model's own
+behaviour (``default`` and ``prior`` are made of them), so partialling them would remove the belief."""
+
+
+def wording_features(ctx: AnalysisContext, model: ModelInfo) -> Array:
+    """The surface features (:func:`beliefs.analyses.surface.surface_features`) without
+    :data:`WORDING_LEFT_OUT`: words, tokens, lengths, negation, template and tags, each block unit-scaled."""
+    from beliefs.analyses.surface import surface_features
+
+    blocks = [b for name, b in surface_features(ctx, model).blocks.items() if name not in WORDING_LEFT_OUT]
+    return np.column_stack(blocks) if blocks else np.zeros((ctx.n_facts, 1))
+
+
+def wording_kernel(ctx: AnalysisContext, model: ModelInfo) -> Array:
+    """``X Xᵀ`` of :func:`wording_features` (the sum of the blocks' unit kernels)."""
+    x = wording_features(ctx, model)
+    out: Array = x @ x.T
+    return out
+
+
+def contrast_components(
+    ctx: AnalysisContext, model: ModelInfo, comps: dict[str, Array], control: dict[str, Array]
+) -> dict[str, Array]:
+    """Each component's cross-fitted residual on the surface features and the control's same component.
+
+    Ridge with the shared out-of-fold operator (:func:`beliefs.stats.increment.ridge_operator`, penalty
+    :data:`~beliefs.stats.increment.RESIDUAL_RIDGE` as for the states' residualisation), kernel = the
+    surface kernel plus the unit linear kernel of the control's value, folds = the probes' folds."""
+    from beliefs.stats.increment import RESIDUAL_RIDGE, ridge_operator, unit_kernel
+
+    k_s = wording_kernel(ctx, model)
+    folds = ctx.fold_sets[0]
+    out: dict[str, Array] = {}
+    for name, y in comps.items():
+        c = control.get(name)
+        ok = np.isfinite(y) & (np.isfinite(c) if c is not None else True)
+        res = np.full(ctx.n_facts, np.nan)
+        if ok.sum() >= 6:
+            k = k_s[np.ix_(ok, ok)]
+            if c is not None:
+                v = c[ok] - c[ok].mean()
+                k = k + unit_kernel(np.outer(v, v))
+            a = ridge_operator(k, folds[ok], RESIDUAL_RIDGE)
+            res[ok] = y[ok] - a @ y[ok]
+        out[name] = res
+    return out
+
+
 def _corr(a: Array, b: Array) -> float:
     ok = np.isfinite(a) & np.isfinite(b)
     if ok.sum() < 3 or np.std(a[ok]) == 0 or np.std(b[ok]) == 0:
@@ -139,51 +294,78 @@ def _corr(a: Array, b: Array) -> float:
     return float(np.corrcoef(a[ok], b[ok])[0, 1])
 
 
-def split_half(ctx: AnalysisContext, model: str, control: str | None, general: list[str]) -> dict[str, float]:
-    """Spearman–Brown corrected split-half reliability over the general prompts, averaged over splits."""
+def spearman_brown(r: float) -> float:
+    """Split-half correlation stepped up to the full length: ``2r / (1 + r)``."""
+    return 2 * r / (1 + r) if np.isfinite(r) and r > -1 else float("nan")
+
+
+def split_half(
+    ctx: AnalysisContext,
+    model: ModelInfo,
+    control: str | None,
+    general: list[str],
+    salience: Salience | None = None,
+    control_salience: Salience | None = None,
+) -> dict[str, float]:
+    """Spearman–Brown corrected split-half reliability over the general prompts, averaged over splits.
+
+    Keys: each split component, ``index`` (the model index of those components), and for a model with a
+    control ``<component>_contrast``, ``index_contrast`` (:func:`contrast_components` on each half, the
+    control's halves the same prompts) and ``index_control`` (the control's own model index)."""
     if len(general) < 2:
         return {}
     found: dict[str, list[float]] = {}
+    sal = salience.get("all") if salience else None
+    csal = control_salience.get("all") if control_salience else None
+
+    def split(comps: dict[str, Array]) -> dict[str, Array]:
+        return {n: comps[n] for n in SPLIT_COMPONENTS if n in comps}
+
     for k in range(1, len(general) // 2 + 1):
         for half in combinations(general, k):
             rest = [g for g in general if g not in half]
-            a = _components(ctx, model, control, list(half))
-            b = _components(ctx, model, control, rest)
-            pairs = {name: (a[name], b[name]) for name in ("default", "prior")}
-            pairs["index"] = (
-                index_of({n: a[n] for n in ("default", "prior")}),
-                index_of({n: b[n] for n in ("default", "prior")}),
-            )
-            for name, (x, y) in pairs.items():
-                r = _corr(x, y)
-                found.setdefault(name, []).append(2 * r / (1 + r) if np.isfinite(r) and r > -1 else np.nan)
-    return {name: float(np.nanmean(v)) for name, v in found.items()}
+            halves = []
+            for part in (list(half), rest):
+                comps = split(_components(ctx, model.name, control, part, sal))
+                found_part = {**comps, "index": index_of(comps)}
+                if control is not None:
+                    ctrl = split(_components(ctx, control, None, part, csal))
+                    contrast = contrast_components(ctx, model, comps, ctrl)
+                    found_part.update({f"{n}_contrast": v for n, v in contrast.items()})
+                    found_part["index_contrast"] = index_of(contrast)
+                    found_part["index_control"] = index_of(ctrl)
+                halves.append(found_part)
+            for name in halves[0].keys() & halves[1].keys():
+                found.setdefault(name, []).append(spearman_brown(_corr(halves[0][name], halves[1][name])))
+    return {name: float(np.nanmean(v)) for name, v in sorted(found.items()) if np.isfinite(v).any()}
 
 
-def _auroc_null(values: Array, perms: np.ndarray, mask: np.ndarray) -> Array:
-    """AUROC of ``values`` (positive = label 1) for every labelling, from mid-ranks (ties count half)."""
-    from scipy.stats import rankdata
+def salience_sample_reliability(salience: Salience | None, general: list[str]) -> float | None:
+    """Spearman–Brown corrected correlation of the salience component computed on two disjoint halves of
+    the elicitation's samples (None where the elicitation did not store halves)."""
+    if not salience or "half1" not in salience or "half2" not in salience:
+        return None
+    a = _salience_contrast(salience["half1"], general)
+    b = _salience_contrast(salience["half2"], general)
+    if a is None or b is None:
+        return None
+    return spearman_brown(_corr(a, b))
 
-    ok = mask & np.isfinite(values)
-    ranks = rankdata(values[ok])
-    lab = perms[:, ok].astype(np.float64)
-    n1 = lab.sum(axis=1)
-    n0 = ok.sum() - n1
-    with np.errstate(invalid="ignore", divide="ignore"):
-        return np.asarray((lab @ ranks - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+def auroc_null(values: Array, perms: np.ndarray, mask: np.ndarray) -> Array:
+    """AUROC of ``values`` (positive = label 1) for every labelling ``(P, n)`` over ``mask`` (NaN left out):
+    ``(Cliff's δ + 1) / 2`` (:func:`beliefs.stats.cliffs_delta_perm`, mid-ranks: ties count half)."""
+    return np.asarray((cliffs_delta_perm(values[mask], perms[:, mask]) + 1.0) / 2.0)
 
 
 def _auroc_ci(values: Array, labels: np.ndarray, mask: np.ndarray, seed: int) -> tuple[float, float]:
-    from beliefs.stats import bootstrap_ci
-
     ok = mask & np.isfinite(values)
     h, c = values[ok & (labels == 1)], values[ok & (labels == 0)]
     if h.size < 2 or c.size < 2:
         return float("nan"), float("nan")
 
     def stat(x: np.ndarray, y: np.ndarray, axis: int = -1) -> np.ndarray:
-        diff = x[..., :, None] - y[..., None, :]
-        return np.asarray(((diff > 0) + 0.5 * (diff == 0)).mean(axis=(-1, -2)))
+        return np.asarray((np.asarray(cliffs_delta(x, y, axis=axis)) + 1.0) / 2.0)
 
     return bootstrap_ci((h, c), stat, n_resamples=1000, seed=seed)
 
@@ -198,15 +380,22 @@ def _domain_perms(domains: np.ndarray, n: int, seed: int) -> np.ndarray:
     return out
 
 
-def _ridge_r2(x: Array, y: Array, folds: np.ndarray, alpha: float = 10.0) -> float:
-    """Out-of-fold R² of a ridge regression (folds: one id per row)."""
-    from sklearn.linear_model import Ridge
+def r2_null(a: Array, y: Array, groups: NDArray[np.intp] | None = None) -> Array:
+    """Out-of-fold R² of the predictions ``y @ aᵀ`` for every row of targets ``y`` ``(P, n)``.
 
-    pred = np.empty_like(y)
-    for f in np.unique(folds):
-        test = folds == f
-        pred[test] = Ridge(alpha=alpha).fit(x[~test], y[~test]).predict(x[test])
-    return float(1.0 - np.sum((y - pred) ** 2) / np.sum((y - y.mean()) ** 2))
+    With ``groups`` (one id per fact), R² within each group (against the group's own mean; the transfer
+    read-out), averaged over groups."""
+    pred = y @ a.T
+    ids = [None] if groups is None else list(np.unique(groups))
+    found = []
+    for g in ids:
+        m = np.ones(y.shape[1], bool) if g is None else groups == g
+        yy = y[:, m]
+        sse = ((yy - pred[:, m]) ** 2).sum(axis=1)
+        sst = ((yy - yy.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            found.append(1.0 - sse / sst)
+    return np.asarray(np.mean(found, axis=0))
 
 
 def _pairs(n: int) -> tuple[np.ndarray, np.ndarray]:
@@ -238,11 +427,22 @@ def rsa_null(state_rdms: list[Array], model_rdms: Array, covariates: Array) -> A
     return out
 
 
+def extremes(table: pd.DataFrame, k: int = N_EXTREMES) -> tuple[list[str], list[str]]:
+    """The ``k`` facts with the highest and the lowest ``hingeness`` (``fact_id (kind)``)."""
+    ranked = table.dropna(subset=["hingeness"]).sort_values("hingeness", ascending=False, kind="stable")
+
+    def names(part: pd.DataFrame) -> list[str]:
+        return [f"{r.fact_id} ({r.kind})" for r in part.itertuples()]
+
+    return names(ranked.head(k)), names(ranked.tail(k).iloc[::-1])
+
+
 @register("hingeness")
 def hingeness(ctx: AnalysisContext) -> Output:
-    """What the model treats as a hinge (default, entrenchment, prior), its agreement with the authors'
-    labels, and whether the states' geometry follows it beyond surface (RSA)."""
-    from beliefs.analyses.surface import conditional_permutations_for, surface_features
+    """What the model treats as a hinge (default, entrenchment, prior, salience; relative to its random-init
+    control), its agreement with the authors' labels, its ridge read-out from the states beyond surface,
+    and whether the states' geometry follows it beyond surface (RSA)."""
+    from beliefs.analyses.surface import conditional_permutations_for
 
     out = Output()
     general = general_conditions(ctx.conditions)
@@ -252,13 +452,26 @@ def hingeness(ctx: AnalysisContext) -> Output:
             continue
         control = _control_of(ctx, model)
         control_name = control.name if control is not None and ctx.has_margins(control) else None
-        comps = _components(ctx, model.name, control_name, general)
+        salience = read_salience(ctx, model.name)
+        control_salience = read_salience(ctx, control_name) if control_name else None
+        comps = _components(ctx, model.name, control_name, general, (salience or {}).get("all"))
         if not comps:
             continue
-        score = index_of(comps)
+        raw = index_of(comps)
         table = ctx.facts[["fact_set", "fact_id", "domain", "kind"]].copy()
         for name in COMPONENTS:
             table[name] = comps.get(name, np.full(ctx.n_facts, np.nan))
+        table["hingeness_model"] = raw
+        if control_name is not None:
+            ctrl = _components(ctx, control_name, None, general, (control_salience or {}).get("all"))
+            contrast = contrast_components(ctx, model, comps, ctrl)
+            for name in COMPONENTS:
+                table[f"{name}_contrast"] = contrast.get(name, np.full(ctx.n_facts, np.nan))
+            score = index_of(contrast)
+            table["hingeness_contrast"] = score
+            used = "contrast"
+        else:
+            score, used = raw, "model"
         table["hingeness"] = score
         table.insert(0, "model", model.name)
         fact_rows.append(table)
@@ -267,7 +480,11 @@ def hingeness(ctx: AnalysisContext) -> Output:
         base = {C.N_PERMUTATIONS: ctx.n_permutations}
 
         # reliability
-        for name, value in split_half(ctx, model.name, control_name, general).items():
+        reliability = split_half(ctx, model, control_name, general, salience, control_salience)
+        sample_rel = salience_sample_reliability(salience, general)
+        if sample_rel is not None:
+            reliability["salience_samples"] = sample_rel
+        for name, value in reliability.items():
             out.rows.append(
                 row("hingeness", model, cond, f"reliability_{name}", estimate=value, n_facts=n_ok)
             )
@@ -278,14 +495,19 @@ def hingeness(ctx: AnalysisContext) -> Output:
             (d, ctx.domains == d) for d in sorted(set(ctx.domains))
         ]
         headline_auroc: dict[str, Any] = {}
-        for name, values in [("hingeness", score)] + [(n, comps[n]) for n in COMPONENTS if n in comps]:
+        scores = [("hingeness", score)]
+        if used == "contrast":
+            scores.append(("hingeness_model", raw))
+        scores += [(n, comps[n]) for n in COMPONENTS if n in comps]
+        for name, values in scores:
             for subset, mask in subsets:
-                null = _auroc_null(values, ctx.perms, mask)
+                ok = mask & np.isfinite(values)
+                null = auroc_null(values, ctx.perms, ok)
                 if not np.isfinite(null[0]):
                     continue
                 lo, hi = _auroc_ci(values, ctx.labels, mask, ctx.seed)
                 r = row("hingeness", model, cond, f"{name}_auroc", subset=subset, estimate=float(null[0]))
-                r.update({C.CI_LOW: lo, C.CI_HIGH: hi, C.N_FACTS: int((mask & np.isfinite(values)).sum())})
+                r.update({C.CI_LOW: lo, C.CI_HIGH: hi, C.N_FACTS: int(ok.sum())})
                 r.update(base)
                 agreement.append((r, np.abs(null - 0.5)))
                 if name == "hingeness" and subset == "pooled":
@@ -297,9 +519,10 @@ def hingeness(ctx: AnalysisContext) -> Output:
             null = headline_auroc.pop("null")
             # beyond surface: kind permuted within label-free surface strata (pairs, templates or bins)
             cond_perms, strata = conditional_permutations_for(ctx, model)
-            cond_null = _auroc_null(score, cond_perms, np.ones(ctx.n_facts, bool))
+            cond_null = auroc_null(score, cond_perms, np.isfinite(score))
             headline_auroc["p_beyond_surface"] = float(permutation_pvalues(np.abs(cond_null - 0.5))[0])
             headline_auroc["beyond_surface_test"] = f"conditional permutation within {strata}"
+            top, bottom = extremes(table)
             h = headline(
                 "hingeness",
                 model,
@@ -311,27 +534,155 @@ def hingeness(ctx: AnalysisContext) -> Output:
                 n_facts=n_ok,
                 n_permutations=ctx.n_permutations,
                 components=[n for n in COMPONENTS if n in comps],
+                index=used,
+                reliability_index_model=reliability.get("index"),
+                reliability_index_control=reliability.get("index_control"),
+                reliability_index_contrast=reliability.get("index_contrast"),
+                reliability_salience_samples=reliability.get("salience_samples"),
+                top_facts=top,
+                bottom_facts=bottom,
                 **headline_auroc,
             )
             out.headlines.append(h)
 
-        # how much of hingeness the surface features predict
-        ok = np.isfinite(score)
-        x = surface_features(ctx, model).matrix()[ok]
-        y = score[ok]
-        folds = ctx.fold_sets[0][ok]
-        perms = _domain_perms(ctx.domains[ok], min(ctx.n_permutations, 199), ctx.seed + 11)
-        r2 = np.array([_ridge_r2(x, y[p], folds) for p in perms])
-        r = row("hingeness", model, cond, "surface_r2", estimate=float(r2[0]), n_facts=int(ok.sum()))
-        r[C.N_PERMUTATIONS] = perms.shape[0] - 1
-        fill_family([r], [r2])
-        out.rows.append(r)
+        # how much of the model index and of hingeness the surface features predict
+        x = wording_features(ctx, model)
+        for name, values in [("surface_r2", score)] + (
+            [("surface_r2_model", raw)] if used == "contrast" else []
+        ):
+            out.rows.append(_surface_r2(ctx, model, x @ x.T, values, name))
+
+        # ridge read-out from the states, beyond surface, and across domains
+        out.rows.extend(_readout(ctx, model, score, out))
 
         # representational similarity, per layer
-        out.rows.extend(_rsa(ctx, model, score, x, ok, out))
+        ok = np.isfinite(score)
+        out.rows.extend(_rsa(ctx, model, score, x[ok], ok, out))
     if fact_rows:
         out.tables[FACT_TABLE] = pd.concat(fact_rows, ignore_index=True)
     return out
+
+
+def _surface_r2(
+    ctx: AnalysisContext, model: ModelInfo, k_s: Array, values: Array, name: str
+) -> dict[str, Any]:
+    from beliefs.stats.increment import PROBE_RIDGE, ridge_operator
+
+    ok = np.isfinite(values)
+    a = ridge_operator(k_s[np.ix_(ok, ok)], ctx.fold_sets[0][ok], PROBE_RIDGE * ok.sum())
+    perms = _domain_perms(ctx.domains[ok], min(ctx.n_permutations, READOUT_PERMUTATIONS), ctx.seed + 11)
+    null = r2_null(a, values[ok][perms])
+    r = row("hingeness", model, "empty", name, estimate=float(null[0]), n_facts=int(ok.sum()))
+    r[C.N_PERMUTATIONS] = perms.shape[0] - 1
+    fill_family([r], [null])
+    return r
+
+
+def _readout(ctx: AnalysisContext, model: ModelInfo, score: Array, out: Output) -> list[dict[str, Any]]:
+    """Ridge read-out of ``score`` from each layer's states: alone, beyond surface, and across domains."""
+    from beliefs.analyses.surface import fact_mean_kernel
+    from beliefs.stats.increment import PROBE_RIDGE, IncrementalProbe, unit_kernel
+
+    data = ctx.states(model.name, "empty", "last")
+    present = np.zeros(ctx.n_facts, bool)
+    present[data.row_fact] = True
+    facts = np.flatnonzero(present & np.isfinite(score))
+    if facts.size < 12:
+        return []
+    ix = np.ix_(facts, facts)
+    k_s = wording_kernel(ctx, model)[ix]
+    group_folds = ctx.group_folds if ctx.group_folds is not None else ctx.fold_sets[0]
+    fold_name = ctx.group_kind or "pairs kept together"
+    domains = ctx.domains[facts]
+    domain_folds = np.unique(domains, return_inverse=True)[1].astype(np.intp)
+    n_perm = min(ctx.n_permutations, READOUT_PERMUTATIONS)
+    idx = _domain_perms(domains, n_perm, ctx.seed + 17)
+    y = score[facts]
+    y_perm = y[idx]
+    n_layers = len(data.z)
+    plans: list[tuple[str, NDArray[np.intp], NDArray[np.intp] | None]] = [
+        ("readout", group_folds[facts], None)
+    ]
+    if np.unique(domains).size > 1:
+        plans.append(("readout_transfer", domain_folds, domain_folds))
+    rows: list[dict[str, Any]] = []
+    summary: dict[str, Any] = {}
+    dummy = np.zeros((1, facts.size), np.int8)  # the probe's Brier losses are not used here
+    for prefix, folds, groups in plans:
+        probe = IncrementalProbe(k_s, folds, dummy)
+        a_s = probe.operator(k_s)
+        # Freedman–Lane: the surface's out-of-fold prediction plus its residuals permuted within domain
+        fit = a_s @ y
+        y_fl = fit[None, :] + (y - fit)[idx]
+        base_fl = r2_null(a_s, y_fl, groups)
+        # across domains the wording's own read-out is poor, so "surface + states − surface" would count
+        # a less bad fit as an increment: the transfer read-out is from the states alone
+        names = ("r2", "increment_r2") if groups is None else ("r2",)
+        fam: dict[str, tuple[list[dict[str, Any]], list[Array]]] = {name: ([], []) for name in names}
+        per_fact_sse: list[Array] = []
+        for layer in range(n_layers):
+            k_z = unit_kernel(fact_mean_kernel(data.gram(layer), data.row_fact, ctx.n_facts)[ix])
+            a_z = probe.operator(k_z)
+            nulls_of = {"r2": r2_null(a_z, y_perm, groups)}
+            if "increment_r2" in fam:
+                nulls_of["increment_r2"] = r2_null(probe.full_operator(k_z), y_fl, groups) - base_fl
+            per_fact_sse.append((y - a_z @ y) ** 2)
+            for name, null in nulls_of.items():
+                r = row("hingeness", model, "empty", f"{prefix}_{name}", layer=layer, pooling="last")
+                r.update({C.ESTIMATE: float(null[0]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: n_perm})
+                fam[name][0].append(r)
+                fam[name][1].append(null)
+        for name, (family_rows, nulls) in fam.items():
+            fill_family(family_rows, nulls)
+            rows.extend(family_rows)
+            summary[f"{prefix}_{name}"] = aggregate(nulls, n_layers)
+        summary[f"{prefix}_surface_r2"] = float(base_fl[0])
+        summary[f"{prefix}_sse"] = np.mean([per_fact_sse[i] for i in middle_third(n_layers)], axis=0)
+    agg, inc = summary["readout_r2"], summary["readout_increment_r2"]
+    dev = (y - y.mean()) ** 2
+    sse = summary["readout_sse"]
+
+    def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
+        i = index.astype(np.intp)
+        return np.asarray(1.0 - sse[i].sum(axis=axis) / dev[i].sum(axis=axis))
+
+    lo, hi = bootstrap_ci((np.arange(facts.size).astype(np.float64),), stat, n_resamples=1000, seed=ctx.seed)
+    extra: dict[str, Any] = {}
+    if "readout_transfer_r2" in summary:
+        t = summary["readout_transfer_r2"]
+        extra = {
+            "transfer_r2": float(t[0]),
+            "transfer_p_value": float(permutation_pvalues(t)[0]),
+            "transfer_surface_r2": summary["readout_transfer_surface_r2"],
+        }
+    out.headlines.append(
+        headline(
+            "hingeness",
+            model,
+            "empty",
+            "readout_r2",
+            n_layers,
+            estimate=float(agg[0]),
+            ci_low=lo,
+            ci_high=hi,
+            ci_method="fact bootstrap (BCa) of out-of-fold squared errors, mean over the headline layers; "
+            "probe not refitted",
+            p_value=float(permutation_pvalues(agg)[0]),
+            null=agg,
+            p_beyond_surface=float(permutation_pvalues(inc)[0]),
+            beyond_surface_test="Freedman–Lane permutation of the surface residuals within domain",
+            surface_r2=summary["readout_surface_r2"],
+            increment_statistic="delta_r2",
+            increment_estimate=float(inc[0]),
+            increment_null_mean=float(np.nanmean(inc[1:])),
+            folds=fold_name,
+            ridge=f"{PROBE_RIDGE} x n_train on unit kernels",
+            n_facts=int(facts.size),
+            n_permutations=n_perm,
+            **extra,
+        )
+    )
+    return rows
 
 
 def _rsa(

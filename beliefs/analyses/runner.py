@@ -50,6 +50,7 @@ def analyze(
     from threadpoolctl import threadpool_limits
 
     ctx = AnalysisContext(run, permutations=permutations, seed=seed)
+    ctx.elicitation_dir = out.parent / "elicitation"
     headlines: list[dict[str, Any]] = []
     # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured).
     # Instead the models are split over processes: every analysis loops over models outermost and its

@@ -196,6 +196,15 @@ SESOI: dict[tuple[str, str], Sesoi] = {
     ("robustness", "shift_cliffs_delta"): CLIFF,
     ("elicitation", "salience_contrast_diff"): SALIENCE,
     ("elicitation", "salience_csls_diff"): SALIENCE,
+    ("hingeness", "readout_r2"): Sesoi(
+        0.01,
+        "out-of-fold R² of hingeness from the states, above its null",
+        "null",
+        "additive",
+        "two",
+        "R² = 0.01 is Cohen's 'small' correlation (r = 0.1) between hingeness and its read-out: a read-out "
+        "explaining less than 1% of the facts' hingeness variance is not of interest.",
+    ),
 }
 """Smallest effect size of interest per ``(analysis, statistic)`` headline, with its justification."""
 
@@ -220,6 +229,15 @@ INCREMENT_SESOI: dict[str, Sesoi] = {
         "d(Brier)/d(logloss) = 2(1 − p)·p ≈ 0.32, so 0.02 nats ≈ 0.006.",
     ),
     "delta_accuracy": Sesoi(0.03, "accuracy", "zero", "additive", "two", SESOI_BACC.why),
+    "delta_r2": Sesoi(
+        0.01,
+        "out-of-fold R² (surface + states minus surface alone)",
+        "zero",
+        "additive",
+        "two",
+        "As the read-out's own SESOI: states adding less than 1% of explained variance beyond the wording "
+        "are not of interest.",
+    ),
 }
 """SESOI of the beyond-surface increments (``increment_statistic``) where an analysis reports them."""
 

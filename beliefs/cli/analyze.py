@@ -40,7 +40,7 @@ def analyze_command(
 
     from beliefs.analyses import analyze
     from beliefs.analyses.runner import check_arguments
-    from beliefs.cli.study import verdict_markup
+    from beliefs.cli.study import hingeness_lines, verdict_markup
     from beliefs.store.guard import check_output_dir
 
     with handle_errors():
@@ -80,5 +80,7 @@ def analyze_command(
         )
     console = Console()
     console.print(table)
+    for line in hingeness_lines(summary["headlines"]):
+        console.print(line, highlight=False, markup=False)
     console.print(f"Verdicts: {summary['verdict_definition']}", highlight=False)
     console.print(f"Tables and summary.json written to {run / 'results'}")

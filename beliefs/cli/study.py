@@ -19,6 +19,8 @@ HYPOTHESES = {
     "truth-geometry": "Truth is encoded along different directions for the two kinds (strength-invariant)",
     "surface": "Surface features alone tell hinge from contingent (the baseline to beat)",
     "elicitation": "Under the empty prompt the model volunteers hinges more than under detailed prompts",
+    "hingeness": "What the model itself treats as a hinge (beyond its random-init control) matches the labels "
+    "and is read out from, or organises, the states beyond surface",
 }
 
 
@@ -84,6 +86,33 @@ def print_summary(summary: dict[str, Any]) -> None:
         for h in rows:
             if h["condition"] == "empty" and not h.get("control"):
                 console.print("  " + verdict(h), highlight=False, markup=False)
+        for line in hingeness_lines(rows):
+            console.print("  " + line, highlight=False, markup=False)
+
+
+def hingeness_lines(headlines: list[dict[str, Any]]) -> list[str]:
+    """Per model, the facts it treats most and least as a hinge and the index's reliabilities, from the
+    ``hingeness_auroc`` headlines (empty where there are none)."""
+    out = []
+    for h in headlines:
+        if (
+            h.get("analysis") != "hingeness"
+            or h.get("statistic") != "hingeness_auroc"
+            or not h.get("top_facts")
+        ):
+            continue
+        rel = ", ".join(
+            f"{name} {fmt_value(h.get(f'reliability_index_{name}'))}"
+            for name in ("model", "control", "contrast")
+            if h.get(f"reliability_index_{name}") is not None
+        )
+        out.append(
+            f"{h['model']}: most a hinge ({h.get('index', 'model')} index): {'; '.join(h['top_facts'])}"
+        )
+        out.append(f"{h['model']}: least a hinge: {'; '.join(h.get('bottom_facts') or [])}")
+        if rel:
+            out.append(f"{h['model']}: split-half reliability of the index: {rel}")
+    return out
 
 
 def study(

@@ -27,6 +27,7 @@ from beliefs.elicit.score import (
     Embedder,
     most_least_volunteered,
     salience_table,
+    sample_halves,
     sample_replicates,
     sentence_embedder,
 )
@@ -141,6 +142,7 @@ def elicit(
         for c in usable
     }
     replicates = sample_replicates(fact_frame, per_sample, embed, k=k, seed=seed)
+    salience = with_halves(salience, fact_frame, sample_halves(fact_frame, per_sample, embed, k=k, seed=seed))
     seconds["score"] = time.perf_counter() - t0
 
     t0 = time.perf_counter()
@@ -188,6 +190,25 @@ def elicit(
         seconds=seconds,
         generated=generated,
     )
+
+
+HALF_COLUMNS = ("salience_csls_true_half1", "salience_csls_true_half2")
+"""Columns added to ``salience.csv``: ``salience_csls_true`` on two disjoint random halves of the samples
+(:func:`beliefs.elicit.score.sample_halves`), for salience's sample-to-sample reliability (``hingeness``)."""
+
+
+def with_halves(salience: pd.DataFrame, facts: pd.DataFrame, halves: dict[str, Any]) -> pd.DataFrame:
+    """``salience`` with :data:`HALF_COLUMNS` (rows matched by condition and by the facts' order)."""
+    out = salience.copy()
+    for column in HALF_COLUMNS:
+        out[column] = float("nan")
+    for condition, values in halves.items():
+        rows = (out["condition"] == condition).to_numpy()
+        if rows.sum() != len(facts):
+            continue
+        for i, column in enumerate(HALF_COLUMNS):
+            out.loc[rows, column] = values[i]
+    return out
 
 
 def _count_keys(path: Path) -> set[tuple[str, int, str]]:

@@ -189,6 +189,36 @@ def salience_table(
     return pd.concat(frames, ignore_index=True)
 
 
+def _salience_on_subsets(
+    facts: pd.DataFrame,
+    samples: Mapping[str, Sequence[Sequence[str]]],
+    embed: Embedder,
+    k: int,
+    n_subsets: int,
+    choose: Callable[[int], NDArray[np.bool_]],
+) -> dict[str, NDArray[np.float64]]:
+    """Per condition, ``salience_csls`` of the true forms on subsets of the generated samples: ``choose(n)``
+    gives ``(B, n)`` sample memberships; a subset's sentences are the distinct sentences of its samples."""
+    f = facts.reset_index(drop=True)
+    forms = _unit(embed([*f["statement"].astype(str), *f["false_statement"].astype(str)]))
+    true_e = forms[: len(f)]
+    out: dict[str, NDArray[np.float64]] = {}
+    for condition, per_sample in samples.items():
+        distinct = list(dict.fromkeys(s for sample in per_sample for s in sample))
+        if not distinct or not per_sample:
+            out[condition] = np.full((n_subsets, len(f)), np.nan)
+            continue
+        chosen = choose(len(per_sample))
+        position = {s: i for i, s in enumerate(distinct)}
+        member = np.zeros((len(per_sample), len(distinct)), dtype=bool)
+        for i, sample in enumerate(per_sample):
+            member[i, [position[s] for s in sample]] = True
+        available = (chosen.astype(np.int32) @ member.astype(np.int32)) > 0
+        s_e = _unit(embed(distinct))
+        out[condition] = csls_salience(true_e, s_e, hubness(s_e, forms, min(k, len(forms))), k, available)
+    return out
+
+
 def sample_replicates(
     facts: pd.DataFrame,
     samples: Mapping[str, Sequence[Sequence[str]]],
@@ -204,27 +234,36 @@ def sample_replicates(
     samples as there are, with replacement; its sentences are the distinct sentences of the samples
     drawn (as :func:`salience_table` uses the distinct sentences of all of them).
     """
-    f = facts.reset_index(drop=True)
-    forms = _unit(embed([*f["statement"].astype(str), *f["false_statement"].astype(str)]))
-    true_e = forms[: len(f)]
     rng = np.random.default_rng(seed)
-    out: dict[str, NDArray[np.float64]] = {}
-    for condition, per_sample in samples.items():
-        distinct = list(dict.fromkeys(s for sample in per_sample for s in sample))
-        if not distinct or not per_sample:
-            out[condition] = np.full((n_boot, len(f)), np.nan)
-            continue
-        position = {s: i for i, s in enumerate(distinct)}
-        member = np.zeros((len(per_sample), len(distinct)), dtype=bool)
-        for i, sample in enumerate(per_sample):
-            member[i, [position[s] for s in sample]] = True
-        draws = rng.integers(0, len(per_sample), size=(n_boot, len(per_sample)))
-        available = np.zeros((n_boot, len(distinct)), dtype=bool)
-        for b in range(n_boot):
-            available[b] = member[draws[b]].any(axis=0)
-        s_e = _unit(embed(distinct))
-        out[condition] = csls_salience(true_e, s_e, hubness(s_e, forms, min(k, len(forms))), k, available)
-    return out
+
+    def choose(n: int) -> NDArray[np.bool_]:
+        chosen = np.zeros((n_boot, n), dtype=bool)
+        chosen[np.arange(n_boot)[:, None], rng.integers(0, n, size=(n_boot, n))] = True
+        return chosen
+
+    return _salience_on_subsets(facts, samples, embed, k, n_boot, choose)
+
+
+def sample_halves(
+    facts: pd.DataFrame,
+    samples: Mapping[str, Sequence[Sequence[str]]],
+    embed: Embedder,
+    k: int = K_NEAREST,
+    seed: int = 0,
+) -> dict[str, NDArray[np.float64]]:
+    """Per condition, ``(2, n_facts)`` ``salience_csls`` of the true forms on two disjoint random halves of
+    the generated samples: two independent replications of the elicitation at half its size, whose
+    correlation (Spearman–Brown stepped up) is salience's sample-to-sample reliability."""
+    rng = np.random.default_rng(np.random.SeedSequence([seed, 2]))
+
+    def choose(n: int) -> NDArray[np.bool_]:
+        order = rng.permutation(n)
+        chosen = np.zeros((2, n), dtype=bool)
+        chosen[0, order[: n // 2]] = True
+        chosen[1, order[n // 2 :]] = True
+        return chosen
+
+    return _salience_on_subsets(facts, samples, embed, k, 2, choose)
 
 
 def _first(value: Any) -> str:

@@ -270,12 +270,18 @@ def write_report(
         blocks.append(Heading("What the model treats as a hinge"))
         blocks.append(
             Paragraph(
-                "Per fact, from the margins alone: `default` (margin per token under `empty` minus under the "
-                "general detailed prompts), `entrenchment` (how little the fact's own contexts move it, against "
-                "the random-init control and adjusted for its baseline margin) and `prior` (the statement's own "
-                "log-probability per token under `empty` minus under the detailed prompts); `hingeness` is the "
-                "mean of their z-scores. The headlines give its agreement with the authors' labels (AUROC) and "
-                "whether the states' geometry follows it beyond surface, layer 0 and topic (partial RSA)."
+                "Per fact: `default` (margin per token under `empty` minus under the general detailed "
+                "prompts), `entrenchment` (how little the fact's own contexts move it, against the random-init "
+                "control and adjusted for its baseline margin), `prior` (the statement's own log-probability "
+                "per token under `empty` minus under the detailed prompts) and, where the study elicited, "
+                "`salience` (hub-corrected elicitation salience under `empty` minus under the detailed "
+                "prompts). The model index is the mean of their z-scores; because a random-init control's "
+                "index replicates almost as well (it is fixed by the tokens), `hingeness` is the contrast "
+                "index: each component's cross-fitted residual on the wording features and on the control's "
+                "same component, z-scored and averaged: what training added. The headlines give its "
+                "agreement with the authors' labels (AUROC), its ridge read-out from the states beyond the "
+                "wording, and whether the states' geometry follows it beyond surface, layer 0 and topic "
+                "(partial RSA)."
             )
         )
         rows = [h for h in summary.get("headlines", []) if h["analysis"] == "hingeness"]
@@ -292,20 +298,39 @@ def write_report(
                 )
             )
         if "hingeness" in tables:
+            path = figures.hingeness_layers(tables["hingeness"], fig_dir / "hingeness-layers.png")
+            if path is not None:
+                blocks.append(
+                    Figure(path, "hingeness per layer: partial RSA (hingeness and kind) and ridge read-out")
+                )
             rel = tables["hingeness"]
             rel = rel[rel["statistic"].astype(str).str.startswith("reliability_")]
             if not rel.empty:
                 blocks.append(
                     Table(
-                        rel[["model", "statistic", "estimate"]],
-                        "split-half reliability over the general prompts (Spearman–Brown)",
+                        rel.pivot_table(
+                            index="statistic", columns="model", values="estimate", sort=False
+                        ).reset_index(),
+                        "split-half reliability over the general prompts (Spearman–Brown; "
+                        "`salience_samples`: over halves of the elicitation's samples)",
                     )
                 )
         main = hf[hf["model"].astype(str).str.contains("@") == False]  # noqa: E712
         ranked = main.dropna(subset=["hingeness"]).sort_values("hingeness", ascending=False)
         keep = [
             c
-            for c in ("model", "fact_id", "domain", "kind", "hingeness", "default", "entrenchment", "prior")
+            for c in (
+                "model",
+                "fact_id",
+                "domain",
+                "kind",
+                "hingeness",
+                "hingeness_model",
+                "default",
+                "entrenchment",
+                "prior",
+                "salience",
+            )
             if c in ranked.columns
         ]
         if not ranked.empty:

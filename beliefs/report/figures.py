@@ -263,3 +263,47 @@ def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | No
             ax.set_ylabel("hingeness (mean z)")
     fig.suptitle("what the model treats as a hinge, against the authors' kind", fontsize=9)
     return _save(fig, out)
+
+
+HINGENESS_CURVES = (
+    ("rsa", ("rsa_hingeness", "rsa_kind"), "partial RSA (surface, layer 0, topic partialled)"),
+    ("readout", ("readout_r2", "readout_increment_r2"), "ridge read-out of hingeness (out-of-fold R²)"),
+)
+
+
+def hingeness_layers(table: pd.DataFrame, out: Path) -> Path | None:
+    """``hingeness`` per layer: the partial RSA of hingeness beside the authors' kind, and the ridge
+    read-out of hingeness from the states (alone, and its increment over the wording), one column per
+    model, with the null's 95% band and dots where the max-statistic adjusted p ≤ α."""
+    data = table[table["pooling"] == "last"].dropna(subset=["layer"])
+    panels = [
+        (name, stats, label) for name, stats, label in HINGENESS_CURVES if data["statistic"].isin(stats).any()
+    ]
+    if data.empty or not panels:
+        return None
+    plt = _plt()
+    models = list(dict.fromkeys(data["model"]))
+    fig, axes = plt.subplots(
+        len(panels), len(models), figsize=(4.2 * len(models), 2.9 * len(panels)), squeeze=False
+    )
+    for i, (_, stats, label) in enumerate(panels):
+        for j, model in enumerate(models):
+            ax = axes[i][j]
+            for statistic in stats:
+                rows = data[(data["model"] == model) & (data["statistic"] == statistic)].sort_values("layer")
+                if rows.empty:
+                    continue
+                line = ax.plot(rows["layer"], rows["estimate"], lw=1.4, label=statistic)[0]
+                if rows["null_low"].notna().any():
+                    ax.fill_between(
+                        rows["layer"], rows["null_low"], rows["null_high"], color=line.get_color(), alpha=0.12
+                    )
+                sig = rows[rows["p_adjusted"] <= ALPHA]
+                ax.scatter(sig["layer"], sig["estimate"], color=line.get_color(), s=12, zorder=3)
+            ax.axhline(0, color="grey", lw=0.6, ls="--")
+            ax.set_title(model, fontsize=8)
+            ax.set_xlabel("layer (0 = embeddings)")
+            ax.set_ylabel(label, fontsize=7)
+            ax.legend(fontsize=6, frameon=False, loc="best")
+    fig.suptitle(f"hingeness per layer (bands: null 95%; dots: p_adj ≤ {ALPHA})", fontsize=9)
+    return _save(fig, out)

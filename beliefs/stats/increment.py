@@ -147,6 +147,10 @@ class IncrementalProbe:
                 a[np.ix_(te, tr)] = _fit_block(kernel(int(f)), te, tr, self.lam * tr.size)
         return a
 
+    def operator(self, kernel: Array) -> Array:
+        """Out-of-fold operator of the probe's ridge (same folds and penalty) on a fixed kernel."""
+        return self._operator(lambda f: kernel)
+
     def full_operator(self, k_extra: Array) -> Array:
         """Out-of-fold operator of the probe on the base plus the fold-wise residualised extra kernel."""
 

@@ -52,10 +52,11 @@ def resolve(base: Path, value: str) -> Path:
     return path if path.is_absolute() else (base / path).resolve()
 
 
-def inputs_fingerprint(manifest: dict[str, Any], study: Study) -> str:
+def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path | None = None) -> str:
     """Hash of what the analyses' results depend on: the code of the analyses and statistics, the stored
-    measurements (by their content keys), the facts, the conditions, and the study's analyses,
-    permutations and seed. Not timestamps."""
+    measurements (by their content keys), the facts, the conditions, the study's analyses, permutations
+    and seed, and the elicitation's ``salience.csv`` in ``elicitation`` (``hingeness`` reads it). Not
+    timestamps."""
     models = {
         name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
         for name, info in sorted((manifest.get("models") or {}).items())
@@ -73,6 +74,9 @@ def inputs_fingerprint(manifest: dict[str, Any], study: Study) -> str:
         "permutations": study.permutations,
         "seed": study.seed,
     }
+    salience = None if elicitation is None else elicitation / "salience.csv"
+    if salience is not None and salience.is_file():
+        payload["salience"] = hashlib.sha256(salience.read_bytes()).hexdigest()
     return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
 
 
@@ -177,6 +181,25 @@ def run_study(
         sub: Any = run if len(names) == 1 else SubsetRun(run, fact_set.name)
         label = "" if len(names) == 1 else f" [{fact_set.name}]"
         part = StudyPart(fact_set.name, folder, {})
+        # Elicitation first: the hingeness analysis reads its per-fact salience (folder/elicitation).
+        elicited_headlines: list[dict[str, Any]] = []
+        start = time.perf_counter()
+        if study.analyses is None or ELICITATION in study.analyses:
+            causal = [spec for spec in study.models if resolve_model(spec)[1] != "st"]
+            if causal:
+                from beliefs.elicit import elicit
+
+                say(f"elicitation{label}: sampling from {causal[0]} under each prompt condition")
+                elicited = elicit(
+                    causal[0],
+                    [fact_set],
+                    conditions,
+                    folder / "elicitation",
+                    seed=study.seed,
+                    permutations=study.permutations,
+                )
+                elicited_headlines = elicited.headlines
+            timings[f"elicitation{label}"] = time.perf_counter() - start
         start = time.perf_counter()
         tables = folder / "tables"
         manifest = sub.manifest if len(names) > 1 else run.manifest
@@ -185,7 +208,7 @@ def run_study(
                 **manifest,
                 "facts": [f for f in run.manifest.get("facts", []) if f.get("fact_set") == fact_set.name],
             }
-        fingerprint = inputs_fingerprint(manifest, study)
+        fingerprint = inputs_fingerprint(manifest, study, folder / "elicitation")
         summary = None if reanalyze else _cached_summary(tables, fingerprint)
         if registered == []:  # elicitation only
             from beliefs.analyses.columns import SUMMARY_SCHEMA_VERSION
@@ -209,23 +232,8 @@ def run_study(
                 f"analyses{label} up to date (same measurements, analyses, permutations and seed): reusing the tables"
             )
         timings[f"analyze{label}"] = time.perf_counter() - start
-        if study.analyses is None or ELICITATION in study.analyses:
-            start = time.perf_counter()
-            causal = [spec for spec in study.models if resolve_model(spec)[1] != "st"]
-            if causal:
-                from beliefs.elicit import elicit
-
-                say(f"elicitation{label}: sampling from {causal[0]} under each prompt condition")
-                elicited = elicit(
-                    causal[0],
-                    [fact_set],
-                    conditions,
-                    folder / "elicitation",
-                    seed=study.seed,
-                    permutations=study.permutations,
-                )
-                summary = {**summary, "headlines": [*summary.get("headlines", []), *elicited.headlines]}
-            timings[f"elicitation{label}"] = time.perf_counter() - start
+        if elicited_headlines:
+            summary = {**summary, "headlines": [*summary.get("headlines", []), *elicited_headlines]}
         part.summary = summary
         if report:
             from beliefs.report import write_report

@@ -11,6 +11,7 @@ from beliefs.elicit.score import (
     csls_salience,
     hubness,
     nearest,
+    sample_halves,
     sample_replicates,
 )
 
@@ -139,3 +140,29 @@ def test_sample_replicates(facts, embed):
     full = table[table["condition"] == "empty"]["salience_csls_true"].to_numpy()
     assert any(np.allclose(r, full) for r in reps["empty"])  # resamples that drew both samples
     assert not all(np.allclose(r, full) for r in reps["empty"])
+
+
+def test_sample_halves_are_disjoint_halves(facts, embed):
+    samples = {
+        "empty": [
+            ["One plus one equals two."],
+            ["I have two hands."],
+            ["Copper is a red metal."],
+            ["Hi there now."],
+        ],
+        "x": [["Rain falls on the plain today."]],
+    }
+    halves = sample_halves(frame(facts), samples, embed, k=1, seed=0)
+    assert halves["empty"].shape == (2, len(facts))
+    # each half is the salience of two of the four samples: recompute every pair of samples
+    pairs = [(a, b) for a in range(4) for b in range(a + 1, 4)]
+    tables = {
+        p: salience_table(frame(facts), {"e": [s for i in p for s in samples["empty"][i]]}, embed, k=1)[
+            "salience_csls_true"
+        ].to_numpy()
+        for p in pairs
+    }
+    match = [[p for p, v in tables.items() if np.allclose(v, h)] for h in halves["empty"]]
+    assert all(match)
+    assert any(set(a) | set(b) == {0, 1, 2, 3} for a in match[0] for b in match[1])  # disjoint halves
+    assert np.isnan(halves["x"][0]).all()  # one sample: the first half is empty
