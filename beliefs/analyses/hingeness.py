@@ -24,11 +24,11 @@ n_tokens_true``, the statement's own log-probability per token):
 What the trained model adds. A random-init control's index replicates almost as well as the trained
 model's (its values are fixed by the tokens: length, token identity), so the raw index is largely not
 belief. Each component of a model with a random-init control is therefore also taken **relative to the
-control**: its cross-fitted residual (ridge, out of fold, folds of the probes) on the wording features
+control**: its residual on the control's value of the same component (least squares, where the control
+has it) and, cross-fitted (ridge, out of fold, folds of the probes), on the wording features
 (:func:`wording_features`: the surface features of :mod:`beliefs.analyses.surface` without the
-log-probabilities under ``empty``, which are the model's own behaviour and the components' raw material)
-and on the control's value of the same component (where the control has it): what neither the words nor
-an untrained network of the same architecture predict. The **contrast
+log-probabilities under ``empty``, which are the model's own behaviour and the components' raw material):
+what neither the words nor an untrained network of the same architecture predict. The **contrast
 index** is the mean of these residuals' z-scores. ``hingeness`` (the column and the score every analysis
 below uses) is the contrast index for a model with a control, and the model index otherwise (the control
 itself): a reliable raw index could be the tokens, a reliable contrast index is what training added.
@@ -38,8 +38,10 @@ components that rest on the general prompts are recomputed on each split of thos
 (the control's and the contrast's too); the Spearman–Brown corrected correlation of the halves, averaged
 over splits. Entrenchment rests on one passage per fact and has no split; it is left out of the index's
 split-half so as not to inflate it. Salience is sampled: where the elicitation stored saliences on two
-disjoint halves of its samples (``salience_csls_true_half1``/``_half2``), ``reliability_salience_samples``
-is their Spearman–Brown corrected correlation (the sample-to-sample reliability).
+disjoint halves of its samples (``salience_csls_true_half1``/``_half2``), each prompt half takes one
+sample half (else both the full salience, and the ``empty`` term's sampling noise counts as reliable),
+and ``reliability_salience_samples`` is the Spearman–Brown corrected correlation of the salience
+component on the two sample halves alone (the sample-to-sample reliability).
 
 Analyses, each with a fact-level null (permutations within domain):
 - agreement of each score with the authors' labels: AUROC (hinge = positive; ``(Cliff's δ + 1) / 2``),
@@ -262,12 +264,14 @@ def wording_kernel(ctx: AnalysisContext, model: ModelInfo) -> Array:
 def contrast_components(
     ctx: AnalysisContext, model: ModelInfo, comps: dict[str, Array], control: dict[str, Array]
 ) -> dict[str, Array]:
-    """Each component's cross-fitted residual on the surface features and the control's same component.
+    """Each component's residual on the control's same component and the wording features.
 
-    Ridge with the shared out-of-fold operator (:func:`beliefs.stats.increment.ridge_operator`, penalty
-    :data:`~beliefs.stats.increment.RESIDUAL_RIDGE` as for the states' residualisation), kernel = the
-    surface kernel plus the unit linear kernel of the control's value, folds = the probes' folds."""
-    from beliefs.stats.increment import RESIDUAL_RIDGE, ridge_operator, unit_kernel
+    Frisch–Waugh: the component and the wording kernel are first projected off ``[1, control value]``
+    (least squares, unpenalised: a penalised slope would leave a shrunken copy of the control in the
+    residual, which z-scoring then magnifies); then the cross-fitted residual on the wording, with the
+    shared out-of-fold ridge operator (:func:`beliefs.stats.increment.ridge_operator`, penalty
+    :data:`~beliefs.stats.increment.RESIDUAL_RIDGE` as for the states' residualisation, the probes' folds)."""
+    from beliefs.stats.increment import RESIDUAL_RIDGE, ridge_operator
 
     k_s = wording_kernel(ctx, model)
     folds = ctx.fold_sets[0]
@@ -277,12 +281,12 @@ def contrast_components(
         ok = np.isfinite(y) & (np.isfinite(c) if c is not None else True)
         res = np.full(ctx.n_facts, np.nan)
         if ok.sum() >= 6:
-            k = k_s[np.ix_(ok, ok)]
-            if c is not None:
-                v = c[ok] - c[ok].mean()
-                k = k + unit_kernel(np.outer(v, v))
-            a = ridge_operator(k, folds[ok], RESIDUAL_RIDGE)
-            res[ok] = y[ok] - a @ y[ok]
+            design = np.ones((int(ok.sum()), 1)) if c is None else np.column_stack([np.ones(ok.sum()), c[ok]])
+            q, _ = np.linalg.qr(design)
+            m = np.eye(q.shape[0]) - q @ q.T
+            y1 = m @ y[ok]
+            a = ridge_operator(m @ k_s[np.ix_(ok, ok)] @ m, folds[ok], RESIDUAL_RIDGE)
+            res[ok] = y1 - a @ y1
         out[name] = res
     return out
 
@@ -315,8 +319,10 @@ def split_half(
     if len(general) < 2:
         return {}
     found: dict[str, list[float]] = {}
-    sal = salience.get("all") if salience else None
-    csal = control_salience.get("all") if control_salience else None
+    # salience is sampled: the two halves take the two disjoint halves of the samples where stored, so that
+    # sampling noise in the shared `empty` term does not count as reliable
+    sal = [(salience or {}).get(h, (salience or {}).get("all")) for h in ("half1", "half2")]
+    csal = [(control_salience or {}).get(h, (control_salience or {}).get("all")) for h in ("half1", "half2")]
 
     def split(comps: dict[str, Array]) -> dict[str, Array]:
         return {n: comps[n] for n in SPLIT_COMPONENTS if n in comps}
@@ -325,11 +331,11 @@ def split_half(
         for half in combinations(general, k):
             rest = [g for g in general if g not in half]
             halves = []
-            for part in (list(half), rest):
-                comps = split(_components(ctx, model.name, control, part, sal))
+            for n_part, part in enumerate((list(half), rest)):
+                comps = split(_components(ctx, model.name, control, part, sal[n_part]))
                 found_part = {**comps, "index": index_of(comps)}
                 if control is not None:
-                    ctrl = split(_components(ctx, control, None, part, csal))
+                    ctrl = split(_components(ctx, control, None, part, csal[n_part]))
                     contrast = contrast_components(ctx, model, comps, ctrl)
                     found_part.update({f"{n}_contrast": v for n, v in contrast.items()})
                     found_part["index_contrast"] = index_of(contrast)
