@@ -17,8 +17,10 @@ n_tokens_true``, the statement's own log-probability per token):
   the empty string");
 - ``salience`` = the hubness-corrected (CSLS) elicitation salience of the true form under ``empty`` minus
   its mean under the general detailed prompts, read from ``salience.csv`` of an elicitation of the same
-  model and facts (``OUT/../elicitation``, where ``beliefs study`` writes it; absent otherwise, and then
-  left out of the index);
+  model and facts (``OUT/../elicitation``, where ``beliefs study`` writes it); it enters the index only
+  where its sample-to-sample reliability (below) reaches :data:`SALIENCE_MIN_RELIABILITY` (an older
+  elicitation without sample halves cannot show it, and an absent one gives no salience): otherwise it
+  is reported (column, AUROC, reliability) but left out;
 - the **model index** = the mean of the available components' z-scores (z over the facts of the model).
 
 What the trained model adds. A random-init control's index replicates almost as well as the trained
@@ -47,15 +49,19 @@ Analyses, each with a fact-level null (permutations within domain):
 - agreement of each score with the authors' labels: AUROC (hinge = positive; ``(Cliff's δ + 1) / 2``),
   per domain and pooled, with a fact-bootstrap interval (kinds resampled separately); the headline's
   ``p_beyond_surface`` permutes kind within label-free surface strata (declared pairs, templates or bins);
-- ``surface_r2``: how well the wording features alone predict ``hingeness`` and the model index
-  (cross-validated ridge R², :func:`beliefs.stats.increment.ridge_operator`);
+- ``surface_r2``: how well the wording features alone predict the model index (``surface_r2_hingeness``:
+  the contrast index, <= 0 by construction) (cross-validated ridge R²,
+  :func:`beliefs.stats.increment.ridge_operator`);
 - ``readout_*``: a cross-validated ridge read-out of ``hingeness`` from each layer's states (``last``
   pooling, ``empty``, each fact the mean of its two forms; folds leave whole templates out where declared,
-  else keep pairs together): R² from the states alone (null: hingeness permuted within domain), and the
-  increment in R² of wording + states over wording alone (the incremental probe of
-  :class:`beliefs.stats.increment.IncrementalProbe`, states residualised on the surface inside each
+  else keep pairs together): R² from the states alone (null: hingeness permuted within domain). The
+  contrast index is the wording's residual already, so its read-out is beyond the wording by
+  construction; the increment in R² of wording + states over wording alone (the incremental probe of
+  :class:`beliefs.stats.increment.IncrementalProbe`, states residualised on the wording inside each
   training fold; Freedman–Lane null: the wording's out-of-fold prediction plus its residuals permuted
-  within domain); ``readout_transfer_r2``: the states' read-out trained on the other domains and tested
+  within domain) is tested where the wording is a real competitor: on the model index
+  (``readout_model_*`` rows for a model with a control, ``readout_increment_r2`` for the control);
+  ``readout_transfer_r2``: the states' read-out trained on the other domains and tested
   on each (R² within the held-out domain, averaged; the wording's own transfer R² beside it in the
   headline: across domains it is poor, so an increment over it would count a less bad fit as one);
   max-statistic correction over layers, headline the mean over the middle third;
@@ -104,6 +110,9 @@ ELICIT_MANIFEST = "elicit.json"
 SALIENCE_HALVES = ("salience_csls_true_half1", "salience_csls_true_half2")
 PERM_BLOCK = 250
 """Permutations handled at once in the RSA null (bounds memory: pairs × block floats)."""
+SALIENCE_MIN_RELIABILITY = 0.5
+"""Sample-to-sample reliability (Spearman–Brown, two halves of the samples) that salience needs to enter
+the index: below it, a component mostly of sampling noise would dilute the index (it is still reported)."""
 READOUT_PERMUTATIONS = 999
 """Permutations of the ridge read-out's nulls at most (each is one matrix product per layer)."""
 N_EXTREMES = 3
@@ -458,8 +467,12 @@ def hingeness(ctx: AnalysisContext) -> Output:
             continue
         control = _control_of(ctx, model)
         control_name = control.name if control is not None and ctx.has_margins(control) else None
-        salience = read_salience(ctx, model.name)
-        control_salience = read_salience(ctx, control_name) if control_name else None
+        elicited = read_salience(ctx, model.name)
+        sample_rel = salience_sample_reliability(elicited, general)
+        # salience enters the index only where it replicates between halves of the samples
+        in_index = sample_rel is not None and sample_rel >= SALIENCE_MIN_RELIABILITY
+        salience = elicited if in_index else None
+        control_salience = read_salience(ctx, control_name) if control_name and in_index else None
         comps = _components(ctx, model.name, control_name, general, (salience or {}).get("all"))
         if not comps:
             continue
@@ -467,6 +480,9 @@ def hingeness(ctx: AnalysisContext) -> Output:
         table = ctx.facts[["fact_set", "fact_id", "domain", "kind"]].copy()
         for name in COMPONENTS:
             table[name] = comps.get(name, np.full(ctx.n_facts, np.nan))
+        salience_column = _salience_contrast(elicited["all"], general) if elicited else None
+        if salience_column is not None:
+            table["salience"] = salience_column
         table["hingeness_model"] = raw
         if control_name is not None:
             ctrl = _components(ctx, control_name, None, general, (control_salience or {}).get("all"))
@@ -487,7 +503,6 @@ def hingeness(ctx: AnalysisContext) -> Output:
 
         # reliability
         reliability = split_half(ctx, model, control_name, general, salience, control_salience)
-        sample_rel = salience_sample_reliability(salience, general)
         if sample_rel is not None:
             reliability["salience_samples"] = sample_rel
         for name, value in reliability.items():
@@ -505,6 +520,8 @@ def hingeness(ctx: AnalysisContext) -> Output:
         if used == "contrast":
             scores.append(("hingeness_model", raw))
         scores += [(n, comps[n]) for n in COMPONENTS if n in comps]
+        if salience_column is not None and "salience" not in comps:
+            scores.append(("salience", salience_column))
         for name, values in scores:
             for subset, mask in subsets:
                 ok = mask & np.isfinite(values)
@@ -540,6 +557,7 @@ def hingeness(ctx: AnalysisContext) -> Output:
                 n_facts=n_ok,
                 n_permutations=ctx.n_permutations,
                 components=[n for n in COMPONENTS if n in comps],
+                salience_in_index=bool(in_index),
                 index=used,
                 reliability_index_model=reliability.get("index"),
                 reliability_index_control=reliability.get("index_control"),
@@ -553,13 +571,15 @@ def hingeness(ctx: AnalysisContext) -> Output:
 
         # how much of the model index and of hingeness the surface features predict
         x = wording_features(ctx, model)
-        for name, values in [("surface_r2", score)] + (
-            [("surface_r2_model", raw)] if used == "contrast" else []
+        # (the contrast index is the wording's cross-fitted residual: its surface_r2_hingeness is <= 0 by
+        # construction, a check; surface_r2 is the model index's)
+        for name, values in [("surface_r2", raw)] + (
+            [("surface_r2_hingeness", score)] if used == "contrast" else []
         ):
             out.rows.append(_surface_r2(ctx, model, x @ x.T, values, name))
 
         # ridge read-out from the states, beyond surface, and across domains
-        out.rows.extend(_readout(ctx, model, score, out))
+        out.rows.extend(_readout(ctx, model, score, raw if used == "contrast" else None, out))
 
         # representational similarity, per layer
         ok = np.isfinite(score)
@@ -584,46 +604,52 @@ def _surface_r2(
     return r
 
 
-def _readout(ctx: AnalysisContext, model: ModelInfo, score: Array, out: Output) -> list[dict[str, Any]]:
-    """Ridge read-out of ``score`` from each layer's states: alone, beyond surface, and across domains."""
+def _readout_fits(
+    ctx: AnalysisContext,
+    model: ModelInfo,
+    target: Array,
+    prefix: str,
+    increment: bool,
+    transfer: bool,
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """Per-layer ridge read-out rows of ``target`` (``<prefix>_r2``, with ``increment`` also
+    ``<prefix>_increment_r2`` over the wording; with ``transfer`` also ``<prefix>_transfer_r2``) and the
+    headline's figures (empty where too few facts)."""
     from beliefs.analyses.surface import fact_mean_kernel
-    from beliefs.stats.increment import PROBE_RIDGE, IncrementalProbe, unit_kernel
+    from beliefs.stats.increment import IncrementalProbe, unit_kernel
 
     data = ctx.states(model.name, "empty", "last")
     present = np.zeros(ctx.n_facts, bool)
     present[data.row_fact] = True
-    facts = np.flatnonzero(present & np.isfinite(score))
+    facts = np.flatnonzero(present & np.isfinite(target))
     if facts.size < 12:
-        return []
+        return [], {}
     ix = np.ix_(facts, facts)
     k_s = wording_kernel(ctx, model)[ix]
     group_folds = ctx.group_folds if ctx.group_folds is not None else ctx.fold_sets[0]
-    fold_name = ctx.group_kind or "pairs kept together"
     domains = ctx.domains[facts]
     domain_folds = np.unique(domains, return_inverse=True)[1].astype(np.intp)
     n_perm = min(ctx.n_permutations, READOUT_PERMUTATIONS)
     idx = _domain_perms(domains, n_perm, ctx.seed + 17)
-    y = score[facts]
+    y = target[facts]
     y_perm = y[idx]
     n_layers = len(data.z)
-    plans: list[tuple[str, NDArray[np.intp], NDArray[np.intp] | None]] = [
-        ("readout", group_folds[facts], None)
-    ]
-    if np.unique(domains).size > 1:
-        plans.append(("readout_transfer", domain_folds, domain_folds))
+    plans: list[tuple[str, NDArray[np.intp], NDArray[np.intp] | None]] = [(prefix, group_folds[facts], None)]
+    if transfer and np.unique(domains).size > 1:
+        plans.append((f"{prefix}_transfer", domain_folds, domain_folds))
     rows: list[dict[str, Any]] = []
-    summary: dict[str, Any] = {}
+    summary: dict[str, Any] = {"n_facts": int(facts.size), "n_permutations": n_perm, "n_layers": n_layers}
     dummy = np.zeros((1, facts.size), np.int8)  # the probe's Brier losses are not used here
-    for prefix, folds, groups in plans:
+    for name_prefix, folds, groups in plans:
         probe = IncrementalProbe(k_s, folds, dummy)
         a_s = probe.operator(k_s)
-        # Freedman–Lane: the surface's out-of-fold prediction plus its residuals permuted within domain
+        # Freedman–Lane: the wording's out-of-fold prediction plus its residuals permuted within domain
         fit = a_s @ y
         y_fl = fit[None, :] + (y - fit)[idx]
         base_fl = r2_null(a_s, y_fl, groups)
-        # across domains the wording's own read-out is poor, so "surface + states − surface" would count
-        # a less bad fit as an increment: the transfer read-out is from the states alone
-        names = ("r2", "increment_r2") if groups is None else ("r2",)
+        # across domains the wording's own read-out is poor, so "wording + states − wording" would count a
+        # less bad fit as an increment: the transfer read-out is from the states alone
+        names = ("r2", "increment_r2") if increment and groups is None else ("r2",)
         fam: dict[str, tuple[list[dict[str, Any]], list[Array]]] = {name: ([], []) for name in names}
         per_fact_sse: list[Array] = []
         for layer in range(n_layers):
@@ -634,40 +660,89 @@ def _readout(ctx: AnalysisContext, model: ModelInfo, score: Array, out: Output) 
                 nulls_of["increment_r2"] = r2_null(probe.full_operator(k_z), y_fl, groups) - base_fl
             per_fact_sse.append((y - a_z @ y) ** 2)
             for name, null in nulls_of.items():
-                r = row("hingeness", model, "empty", f"{prefix}_{name}", layer=layer, pooling="last")
+                r = row("hingeness", model, "empty", f"{name_prefix}_{name}", layer=layer, pooling="last")
                 r.update({C.ESTIMATE: float(null[0]), C.N_FACTS: int(facts.size), C.N_PERMUTATIONS: n_perm})
                 fam[name][0].append(r)
                 fam[name][1].append(null)
         for name, (family_rows, nulls) in fam.items():
             fill_family(family_rows, nulls)
             rows.extend(family_rows)
-            summary[f"{prefix}_{name}"] = aggregate(nulls, n_layers)
-        summary[f"{prefix}_surface_r2"] = float(base_fl[0])
-        summary[f"{prefix}_sse"] = np.mean([per_fact_sse[i] for i in middle_third(n_layers)], axis=0)
-    agg, inc = summary["readout_r2"], summary["readout_increment_r2"]
+            summary[f"{name_prefix}_{name}"] = aggregate(nulls, n_layers)
+        summary[f"{name_prefix}_surface_r2"] = float(base_fl[0])
+        summary[f"{name_prefix}_sse"] = np.mean([per_fact_sse[i] for i in middle_third(n_layers)], axis=0)
+    summary["y"] = y
+    return rows, summary
+
+
+def _readout(
+    ctx: AnalysisContext, model: ModelInfo, score: Array, raw: Array | None, out: Output
+) -> list[dict[str, Any]]:
+    """Ridge read-out of ``score`` from each layer's states, across domains too; beside it, for a model with
+    a control, the read-out of its model index ``raw`` with the increment of wording + states over wording.
+
+    The contrast index is already the wording's cross-fitted residual, so the wording alone predicts it
+    worse than its mean (negative R²) and "wording + states − wording" would count a less bad fit as an
+    increment: its read-out from the states is beyond the wording by construction, and the increment test
+    is run on the model index, where the wording is a real competitor."""
+    from beliefs.stats.increment import PROBE_RIDGE
+
+    rows, fits = _readout_fits(ctx, model, score, "readout", increment=raw is None, transfer=True)
+    if not fits:
+        return []
+    extra: dict[str, Any] = {}
+    beyond: dict[str, Any]
+    if raw is not None:
+        model_rows, model_fits = _readout_fits(
+            ctx, model, raw, "readout_model", increment=True, transfer=False
+        )
+        rows += model_rows
+        if model_fits:
+            r2m, incm = model_fits["readout_model_r2"], model_fits["readout_model_increment_r2"]
+            extra = {
+                "model_index_r2": float(r2m[0]),
+                "model_index_p_value": float(permutation_pvalues(r2m)[0]),
+                "model_index_surface_r2": model_fits["readout_model_surface_r2"],
+                "model_index_increment_r2": float(incm[0]),
+                "model_index_p_beyond_surface": float(permutation_pvalues(incm)[0]),
+            }
+        p_beyond = float(permutation_pvalues(fits["readout_r2"])[0])
+        beyond = {
+            "beyond_surface_test": "the target (contrast index) is the wording's cross-fitted residual: the "
+            "states' read-out is beyond the wording by construction",
+        }
+    else:
+        inc = fits["readout_increment_r2"]
+        p_beyond = float(permutation_pvalues(inc)[0])
+        beyond = {
+            "beyond_surface_test": "Freedman–Lane permutation of the wording residuals within domain",
+            "increment_statistic": "delta_r2",
+            "increment_estimate": float(inc[0]),
+            "increment_null_mean": float(np.nanmean(inc[1:])),
+        }
+    if "readout_transfer_r2" in fits:
+        t = fits["readout_transfer_r2"]
+        extra.update(
+            {
+                "transfer_r2": float(t[0]),
+                "transfer_p_value": float(permutation_pvalues(t)[0]),
+                "transfer_surface_r2": fits["readout_transfer_surface_r2"],
+            }
+        )
+    agg, y, sse = fits["readout_r2"], fits["y"], fits["readout_sse"]
     dev = (y - y.mean()) ** 2
-    sse = summary["readout_sse"]
 
     def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
         i = index.astype(np.intp)
         return np.asarray(1.0 - sse[i].sum(axis=axis) / dev[i].sum(axis=axis))
 
-    lo, hi = bootstrap_ci((np.arange(facts.size).astype(np.float64),), stat, n_resamples=1000, seed=ctx.seed)
-    extra: dict[str, Any] = {}
-    if "readout_transfer_r2" in summary:
-        t = summary["readout_transfer_r2"]
-        extra = {
-            "transfer_r2": float(t[0]),
-            "transfer_p_value": float(permutation_pvalues(t)[0]),
-            "transfer_surface_r2": summary["readout_transfer_surface_r2"],
-        }
+    lo, hi = bootstrap_ci((np.arange(y.size).astype(np.float64),), stat, n_resamples=1000, seed=ctx.seed)
     out.headlines.append(
         headline(
             "hingeness",
             model,
             "empty",
             "readout_r2",
-            n_layers,
+            fits["n_layers"],
             estimate=float(agg[0]),
             ci_low=lo,
             ci_high=hi,
@@ -675,16 +750,13 @@ def _readout(ctx: AnalysisContext, model: ModelInfo, score: Array, out: Output) 
             "probe not refitted",
             p_value=float(permutation_pvalues(agg)[0]),
             null=agg,
-            p_beyond_surface=float(permutation_pvalues(inc)[0]),
-            beyond_surface_test="Freedman–Lane permutation of the surface residuals within domain",
-            surface_r2=summary["readout_surface_r2"],
-            increment_statistic="delta_r2",
-            increment_estimate=float(inc[0]),
-            increment_null_mean=float(np.nanmean(inc[1:])),
-            folds=fold_name,
+            p_beyond_surface=p_beyond,
+            surface_r2=fits["readout_surface_r2"],
+            folds=ctx.group_kind or "pairs kept together",
             ridge=f"{PROBE_RIDGE} x n_train on unit kernels",
-            n_facts=int(facts.size),
-            n_permutations=n_perm,
+            n_facts=fits["n_facts"],
+            n_permutations=fits["n_permutations"],
+            **beyond,
             **extra,
         )
     )

@@ -191,7 +191,23 @@ def test_salience_comes_from_the_stored_elicitation(tmp_path) -> None:
     # against a signal variance of 1.5, so the stepped-up reliability is about 0.89
     assert len(rel) == 1 and 0.75 < rel["estimate"].iloc[0] < 0.97
     head = next(h for h in out.headlines if h["statistic"] == "hingeness_auroc" and h["model"] == "toy")
-    assert "salience" in head["components"]
+    assert "salience" in head["components"] and head["salience_in_index"]
+
+
+def test_salience_that_does_not_replicate_stays_out_of_the_index(tmp_path) -> None:
+    run = _run()
+    ctx = AnalysisContext(run, permutations=19, seed=0)
+    rng = np.random.default_rng(3)
+    values = {c: rng.normal(size=ctx.n_facts) for c in ("empty", "encyclopedia", "fiction")}
+    _write_elicitation(tmp_path / "elicitation", ctx.facts, "toy", values, noise=5.0)
+    ctx.elicitation_dir = tmp_path / "elicitation"
+    out = hingeness(ctx)
+    toy = out.tables["hingeness_facts"].query("model == 'toy'")
+    assert toy["salience"].notna().all()  # reported
+    head = next(h for h in out.headlines if h["statistic"] == "hingeness_auroc" and h["model"] == "toy")
+    assert "salience" not in head["components"] and not head["salience_in_index"]
+    assert head["reliability_salience_samples"] < 0.5
+    assert "salience_auroc" in set(pd.DataFrame(out.rows)["statistic"])
 
 
 def test_no_elicitation_leaves_salience_out(tmp_path) -> None:
@@ -244,8 +260,9 @@ def test_readout_finds_hingeness_the_states_carry() -> None:
     heads = {(h["model"], h["statistic"]): h for h in out.headlines}
     model, control = heads[("toy", "readout_r2")], heads[("toy@random-init", "readout_r2")]
     assert model["estimate"] > 0.2 and model["p_value"] <= 0.02
-    assert model["p_beyond_surface"] <= 0.05 and model["increment_estimate"] > 0
-    assert control["p_value"] > 0.01
+    assert model["p_beyond_surface"] <= 0.05 and "increment_estimate" not in model  # beyond by construction
+    assert model["model_index_r2"] > 0.2 and model["model_index_p_beyond_surface"] <= 0.05
+    assert control["p_value"] > 0.01 and control["increment_statistic"] == "delta_r2"
     assert "transfer_r2" in model
     rows = pd.DataFrame(out.rows)
     per_layer = rows[rows["statistic"] == "readout_r2"]

@@ -116,3 +116,19 @@ def test_first_table_has_the_three_p_values_and_the_verdict(report_dir: Path) ->
         assert col in first
     words = re.findall(r"\| (differs|surface-explained|equivalent|inconclusive) \|", md)
     assert len(words) >= 10
+
+
+def test_hingeness_section_renders(tmp_path: Path) -> None:
+    run = synthetic_run(
+        n_facts=40,
+        conditions=("empty", "encyclopedia", "fiction", "support", "contradict"),
+        random_init_control=True,
+        absent_share=0.0,
+    )
+    analyze(run, tmp_path / "tables", analyses=["hingeness"], permutations=49, seed=0)
+    write_report(run, tmp_path)
+    md = (tmp_path / "report.md").read_text()
+    assert "What the model treats as a hinge" in md
+    for png in ("figures/hingeness.png", "figures/hingeness-layers.png"):
+        assert f"]({png})" in md and (tmp_path / png).read_bytes().startswith(b"\x89PNG")
+    assert "reliability_index_contrast" in md and "readout_r2" in md
