@@ -159,7 +159,10 @@ class IncrementalProbe:
             r = k_extra - p @ k_extra
             r = r - r @ p.T
             scale = float(np.mean(np.diag(r)[self.folds != f]))
-            return self.k_base + (r / scale if scale > 0 else r)
+            # states the base explains entirely leave a residual of rounding error: scaled up to a mean
+            # diagonal of 1 it would be noise (and need not be positive definite), so it adds nothing
+            floor = 1e-9 * max(float(np.mean(np.diag(k_extra))), 0.0)
+            return self.k_base + (r / scale if scale > floor else np.zeros_like(r))
 
         return self._operator(kernel)
 

@@ -122,3 +122,18 @@ def test_study_with_two_sets_analyses_each_on_its_own(tmp_path: Path) -> None:
         assert summary["n_facts"] == 12 and summary["fact_set"] == name
         assert (tmp_path / "results" / name / "report.md").is_file()
     assert result.summary == result.parts[0].summary
+
+
+def test_fingerprint_follows_the_elicitation_salience(tmp_path: Path) -> None:
+    from beliefs.study.runner import inputs_fingerprint
+
+    study = load_study(REPO / "analyses" / "default" / "study.yaml")
+    manifest = {"models": {}, "facts": [], "conditions": []}
+    folder = tmp_path / "elicitation"
+    none = inputs_fingerprint(manifest, study, folder)
+    assert none == inputs_fingerprint(manifest, study)  # no elicitation: as before
+    folder.mkdir()
+    (folder / "salience.csv").write_text("fact_set,fact_id\na,b\n")
+    first = inputs_fingerprint(manifest, study, folder)
+    (folder / "salience.csv").write_text("fact_set,fact_id\na,c\n")
+    assert len({none, first, inputs_fingerprint(manifest, study, folder)}) == 3
