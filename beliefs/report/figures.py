@@ -306,4 +306,5 @@ def hingeness_layers(table: pd.DataFrame, out: Path) -> Path | None:
             ax.set_ylabel(label, fontsize=7)
             ax.legend(fontsize=6, frameon=False, loc="best")
     fig.suptitle(f"hingeness per layer (bands: null 95%; dots: p_adj ≤ {ALPHA})", fontsize=9)
+    fig.tight_layout()
     return _save(fig, out)

@@ -128,7 +128,7 @@ def test_fingerprint_follows_the_elicitation_salience(tmp_path: Path) -> None:
     from beliefs.study.runner import inputs_fingerprint
 
     study = load_study(REPO / "analyses" / "default" / "study.yaml")
-    manifest = {"models": {}, "facts": [], "conditions": []}
+    manifest: dict[str, object] = {"models": {}, "facts": [], "conditions": []}
     folder = tmp_path / "elicitation"
     none = inputs_fingerprint(manifest, study, folder)
     assert none == inputs_fingerprint(manifest, study)  # no elicitation: as before
