@@ -82,6 +82,20 @@ def _layers(text: str | None) -> list[int] | None:
         raise UsageError(f"--layers should look like '0,4,8-12' or '-1', but got '{shown}'") from None
 
 
+def _shard(text: str | None) -> tuple[int, int] | None:
+    """``--shard I/N`` as ``(I, N)``; the range is checked by the library (one message for both)."""
+    if text is None:
+        return None
+    i, sep, n = text.partition("/")
+    try:
+        if not sep:
+            raise ValueError
+        return int(i), int(n)
+    except ValueError:
+        shown = text if len(text) <= 40 else text[:40] + "…"
+        raise UsageError(f"--shard should look like '2/8' (part I of N, from 1), but got '{shown}'") from None
+
+
 def check_inputs(facts: list[Path], conditions: Path) -> None:
     """Input files exist and are regular files (a FIFO would block forever); before any model loads."""
     from beliefs.fileio import not_regular
@@ -131,6 +145,22 @@ def probe_command(
     seed: Annotated[
         int, typer.Option(help="Seed of the random-init control (0 to 2**32 − 1).", min=0, max=SEED_MAX)
     ] = 0,
+    shard: Annotated[
+        str | None,
+        typer.Option(
+            help="Compute only part I of N (e.g. '2/8') of each model's batches, so that N processes, "
+            "machines or array jobs with otherwise identical arguments fill one --out between them.",
+        ),
+    ] = None,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Measure nothing: rewrite margins.csv from all stored entries and check that --out holds "
+            "every model, fact, form and condition given (run it after the --shard jobs); exit 1 naming "
+            "what is missing.",
+        ),
+    ] = False,
 ) -> None:
     """Hidden states of every layer and statement log-probs for every fact, form and condition.
 
@@ -139,12 +169,27 @@ def probe_command(
     it no longer has are dropped from the run, edited facts are measured again, and other models in the
     run must then be probed again before `beliefs analyze` accepts it (their stored entries are reused).
     The run's conditions become those of --conditions.
+
+    Scale-out: N jobs with the same arguments and --shard 1/N … N/N fill one OUT (on a shared file
+    system) between them, each computing every N-th batch; the store equals one process's. Then the same
+    command with --check instead of --shard merges margins.csv and confirms nothing is missing.
     """
-    from beliefs.extract import probe
+    from beliefs.extract import check_run, probe
 
     with handle_errors():
         layer_list = _layers(layers)
+        part = _shard(shard)
         check_inputs(facts, conditions)
+        if check and part is not None:
+            raise UsageError("--check checks the whole run: give it without --shard")
+        if check:
+            done = check_run(model, [Path(p) for p in facts], conditions, out, control=control)
+            n = sum(1 for _ in done.needed())
+            console.print(
+                f"{done.path} is complete: {len(done.models())} model(s), {len(done.facts())} facts, "
+                f"{len(done.conditions())} condition(s), {2 * n} entries; margins in {done.path / 'margins.csv'}"
+            )
+            return
     with handle_errors(), progress_bar() as progress:
         run = probe(
             model,
@@ -161,6 +206,13 @@ def probe_command(
             trust_remote_code=trust_remote_code,
             seed=seed,
             progress=rich_hook(progress),
+            shard=part,
         )
     names = ", ".join(m.name for m in run.models())
+    if part is not None:
+        console.print(
+            f"shard {part[0]}/{part[1]} done in {run.path} (models: {names}); once every shard is done, "
+            "run the same command with --check instead of --shard"
+        )
+        return
     console.print(f"results in {run.path} (models: {names}; margins in {run.path / 'margins.csv'})")

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from beliefs.extract.probe import ProgressHook, probe
+from beliefs.extract.probe import ProgressHook, check_run, probe
 from beliefs.extract.prompts import SEPARATOR, Prompt, StartToken, render, resolve_start_token
 from beliefs.extract.runner import Extractor, Measurement
 
@@ -13,6 +13,7 @@ __all__ = [
     "ProgressHook",
     "Prompt",
     "StartToken",
+    "check_run",
     "probe",
     "render",
     "resolve_start_token",

@@ -277,12 +277,17 @@ def probe(
     seed: int = 0,
     padding_side: str = "right",
     progress: ProgressHook | None = None,
+    shard: tuple[int, int] | None = None,
 ) -> Run:
     """Measure ``model`` (one or several; with ``control="random-init"`` its control too) on every fact
     in its true and false form under every condition, into the run directory ``out``.
 
     Reruns resume: what is stored is not recomputed, and results equal an uninterrupted run. Returns the
     run, which gives ``facts()``, ``states(...)`` and ``margins()``.
+
+    ``shard=(i, n)`` computes only the ``i``-th of ``n`` parts (1-based) of each model's batches, so that
+    ``n`` processes or machines given the same arguments fill one run between them (:func:`in_shard`);
+    :func:`check_run` then confirms it is complete.
     """
     from beliefs.models import CONTROLS, LoadOptions, load_model
     from beliefs.store.guard import check_output_dir
@@ -291,6 +296,7 @@ def probe(
     check_output_dir(Path(out), "run", "--out")
     if batch_size < 1:
         raise UsageError(f"batch size should be at least 1, but got {batch_size}")
+    check_shard_spec(shard)
     if control is not None and control not in CONTROLS:
         raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
     LoadOptions(device=device, dtype=dtype, device_map=device_map, seed=seed)  # checks the values
@@ -338,8 +344,84 @@ def probe(
                 inputs,
                 records,
                 settings,
+                shard,
             )
     run.write_margins()
+    return run
+
+
+MAX_SHARDS = 100_000
+
+
+def check_shard_spec(shard: tuple[int, int] | None) -> None:
+    """Refuse a shard that is not ``(i, n)`` with ``1 <= i <= n <= MAX_SHARDS``."""
+    if shard is None:
+        return
+    i, n = shard
+    if not 1 <= n <= MAX_SHARDS or not 1 <= i <= n:
+        raise UsageError(f"shard should be I/N with 1 <= I <= N <= {MAX_SHARDS}, but got {i}/{n}")
+
+
+def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
+    """Whether batch ``index`` of a model's plan belongs to ``shard``: batches are dealt round-robin.
+
+    The plan (:func:`plan`) depends on the rows alone, so every shard given the same arguments sees the
+    same batches; each batch is computed by exactly one shard and exactly as one process would compute it,
+    so the shards' store equals a single process's, shard files included. Dealing whole batches (not
+    facts) keeps a fact's true and false forms on their shared cached prefix, and round-robin over the
+    length-sorted plan gives each shard a similar number of tokens.
+    """
+    return shard is None or index % shard[1] == shard[0] - 1
+
+
+def check_run(
+    model: str | Sequence[str],
+    facts: Any,
+    conditions: Any,
+    out: str | Path,
+    control: str | None = None,
+) -> Run:
+    """Merge and check a run filled by shards (or any probe): it holds these facts and conditions as
+    given, every model named (and its control), and every needed entry, whole. Rewrites ``margins.csv``
+    from everything stored, then raises :class:`StoreError` naming what is missing or differs."""
+    from beliefs.models import CONTROLS, resolve
+    from beliefs.models.base import control_name
+    from beliefs.store.run import open_run
+
+    if control is not None and control not in CONTROLS:
+        raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
+    specs = [model] if isinstance(model, str) else list(model)
+    pairs, _ = as_facts(facts)
+    conds, _ = as_conditions(conditions)
+    run = open_run(out)
+    run.write_margins()  # under the lock, from the manifest on disk and every shard stored
+    m = run.manifest
+    problems: list[str] = []
+    stored = m.get("fact_inputs") or {}
+    differ = [ref for s, f in pairs if stored.get(ref := fact_ref(s, f.id)) != fact_inputs(f)]
+    if differ:
+        problems.append(
+            f"{len(differ)} fact(s) given are absent from the run or differ from what it measured "
+            f"(e.g. {', '.join(differ[:3])})"
+        )
+    ours = {c.name: _condition_key(condition_record(c, None)) for c in conds}
+    theirs = {c["name"]: _condition_key(c) for c in m["conditions"]}
+    if ours != theirs:
+        problems.append(f"its conditions ({', '.join(theirs)}) are not those given ({', '.join(ours)})")
+    variants = [None] if control is None else [None, control]
+    names = [control_name(resolve(spec)[0], v) for spec in specs for v in variants]
+    absent = [n for n in names if n not in m["models"]]
+    if absent:
+        problems.append(f"model(s) never probed into it: {', '.join(absent)}")
+    try:
+        run.check_complete()
+    except StoreError as exc:
+        problems.append(str(exc).removeprefix(f"{run.path}: "))
+    if problems:
+        raise StoreError(
+            f"{run.path}: not complete: {'; '.join(problems)}. Rerun the shards that failed, or the same "
+            "probe without --shard (it computes only what is missing), then check again"
+        )
     return run
 
 
@@ -356,6 +438,7 @@ def _probe_one(
     inputs: dict[str, dict[str, Any]],
     records: list[dict[str, Any]],
     settings: dict[str, Any],
+    shard: tuple[int, int] | None = None,
 ) -> None:
     extractor = Extractor(loaded, layers, padding_side)
     start = resolve_start_token(loaded.tokenizer, start_token, causal=loaded.causal)
@@ -426,7 +509,7 @@ def _probe_one(
         }
 
     run.update_manifest(add_model)
-    batches = plan(job.rows, batch_size)
+    batches = [b for i, b in enumerate(plan(job.rows, batch_size)) if in_shard(i, shard)]
     todo: list[Batch] = [b for b in batches if not run.has([r.key for r in b.rows])]
     total_rows = sum(len(b.rows) for b in batches)
     hook.start(

@@ -6,9 +6,14 @@ import textwrap
 
 import numpy as np
 import pytest
+import typer
+from safetensors import safe_open
+from typer.testing import CliRunner
 
-from beliefs.errors import StoreError
-from beliefs.extract import probe
+from beliefs.cli.probe import _shard, probe_command
+from beliefs.errors import StoreError, UsageError
+from beliefs.extract import check_run, probe
+from beliefs.extract.probe import in_shard
 from beliefs.rundata import FACT_COLUMNS, MARGIN_COLUMNS, RunData
 from beliefs.schema import Condition, Contexts, Fact
 from beliefs.store import open_run
@@ -198,3 +203,151 @@ def test_fact_without_context_everywhere_is_fine(tmp_path):
     s = run.states("gpt2", "contradict", "false")
     assert np.isnan(s[0]).all() and np.isfinite(s[1]).all()
     assert os.path.exists(tmp_path / "r" / "margins.csv")
+
+
+# -- shards: probe(..., shard=(i, n)) fills one store equal to one process's; check_run merges --
+
+MODELS = ["fake:llama", "fake:bert"]
+VOLATILE = ("created", "updated")
+
+
+def _store(path):
+    """Everything a run holds but its timestamps: each entry file's metadata and tensors bit for bit, the
+    manifest, margins.csv."""
+    manifest = json.loads((path / "manifest.json").read_text())
+    for key in VOLATILE:
+        manifest.pop(key, None)
+    entries = {}
+    for p in sorted((path / "entries").iterdir()):  # safetensors orders its header freely: read it
+        with safe_open(str(p), framework="np") as f:
+            meta = {k: json.loads(v) if k == "entries" else v for k, v in (f.metadata() or {}).items()}
+            entries[p.name] = (meta, {k: f.get_tensor(k).tobytes() for k in f.keys()})  # noqa: SIM118
+    return entries, manifest, (path / "margins.csv").read_text()
+
+
+def _same(a, b):
+    ea, ma, ca = _store(a)
+    eb, mb, cb = _store(b)
+    assert sorted(ea) == sorted(eb)
+    assert all(ea[k] == eb[k] for k in ea), "an entry file differs"
+    assert ma == mb
+    assert ca == cb
+
+
+def test_round_robin_covers_each_batch_once():
+    for n in (1, 2, 3, 7):
+        owners = [[i for i in range(1, n + 1) if in_shard(b, (i, n))] for b in range(20)]
+        assert all(len(o) == 1 for o in owners)
+    assert all(in_shard(b, None) for b in range(5))
+
+
+@pytest.mark.parametrize("n", [2, 3])
+def test_sequential_shards_equal_one_process(tmp_path, n):
+    probe(MODELS, FACTS, CONDITIONS, tmp_path / "one", control="random-init", batch_size=4)
+    for i in range(1, n + 1):
+        probe(
+            MODELS, FACTS, CONDITIONS, tmp_path / "sharded", control="random-init", batch_size=4, shard=(i, n)
+        )
+    check_run(MODELS, FACTS, CONDITIONS, tmp_path / "sharded", control="random-init")
+    _same(tmp_path / "one", tmp_path / "sharded")
+
+
+def test_check_names_what_a_missing_shard_left_out(tmp_path):
+    out = tmp_path / "r"
+    probe("fake:llama", FACTS, CONDITIONS, out, batch_size=4, shard=(1, 3))
+    probe("fake:llama", FACTS, CONDITIONS, out, batch_size=4, shard=(3, 3))
+    with pytest.raises(StoreError, match=r"llama: \d+ missing") as err:
+        check_run("fake:llama", FACTS, CONDITIONS, out)
+    assert "without --shard" in str(err.value)
+    with pytest.raises(StoreError, match="never probed into it: gpt2"):
+        check_run(["fake:llama", "fake:gpt2"], FACTS, CONDITIONS, out)
+    with pytest.raises(StoreError, match="conditions"):
+        check_run("fake:llama", FACTS, CONDITIONS[:2], out)
+    with pytest.raises(StoreError, match="1 fact"):
+        check_run("fake:llama", [*FACTS[:1], ("other", FACTS[1][1])], CONDITIONS, out)
+    probe("fake:llama", FACTS, CONDITIONS, out, batch_size=4, shard=(2, 3))
+    run = check_run("fake:llama", FACTS, CONDITIONS, out)
+    assert run.missing() == 0
+    whole = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "whole", batch_size=4)
+    assert whole.margins().equals(open_run(out).margins())
+    assert (out / "margins.csv").read_text() == (tmp_path / "whole" / "margins.csv").read_text()
+
+
+def test_bad_shards_are_refused(tmp_path):
+    for bad in [(0, 3), (4, 3), (1, 0)]:
+        with pytest.raises(UsageError, match="shard should be I/N"):
+            probe("fake:llama", FACTS, CONDITIONS, tmp_path / "r", shard=bad)
+    assert _shard("2/8") == (2, 8) and _shard(None) is None
+    for text in ("2", "a/b", "2/8/1", ""):
+        with pytest.raises(UsageError, match="--shard should look like"):
+            _shard(text)
+
+
+SHARD_SCRIPT = textwrap.dedent(
+    """
+    import sys
+    from beliefs.extract import probe
+    {facts}
+
+    probe(["fake:llama", "fake:gpt2"], FACTS, CONDITIONS, sys.argv[1], batch_size=3,
+          shard=(int(sys.argv[2]), int(sys.argv[3])))
+    """
+)
+
+
+def test_concurrent_shard_processes_equal_one_process(tmp_path):
+    script = tmp_path / "job.py"
+    script.write_text(SHARD_SCRIPT.format(facts=FACTS_SRC))
+    out, n = tmp_path / "shared", 3
+    procs = [
+        subprocess.Popen([sys.executable, str(script), str(out), str(i), str(n)], stderr=subprocess.PIPE)
+        for i in range(1, n + 1)
+    ]
+    for p in procs:
+        assert p.wait(timeout=300) == 0, p.stderr.read() if p.stderr else ""
+    check_run(["fake:llama", "fake:gpt2"], FACTS, CONDITIONS, out)
+    assert not [p for p in (out / "entries").iterdir() if p.name.startswith(".")]
+    probe(["fake:llama", "fake:gpt2"], FACTS, CONDITIONS, tmp_path / "one", batch_size=3)
+    _same(tmp_path / "one", out)
+
+
+def test_cli_shard_then_check(tmp_path):
+    facts = tmp_path / "core.yaml"
+    facts.write_text(
+        "schema_version: 1\nname: core\nfacts:\n"
+        + "".join(
+            f"  - id: f{i}\n    domain: logical\n    kind: hinge\n    statement: {i} + 1 = {i + 1}.\n"
+            f"    false_statement: {i} + 1 = {i + 2}.\n"
+            for i in range(6)
+        )
+    )
+    conds = tmp_path / "conditions.yaml"
+    conds.write_text('- name: empty\n  prefix: ""\n- name: enc\n  prefix: "From the encyclopedia:"\n')
+    app = typer.Typer()
+    app.command()(probe_command)
+    base = [
+        "-m",
+        "fake:llama",
+        "-f",
+        str(facts),
+        "-c",
+        str(conds),
+        "-o",
+        str(tmp_path / "r"),
+        "--batch-size",
+        "2",
+    ]
+    runner = CliRunner()
+    first = runner.invoke(app, [*base, "--shard", "1/2"])
+    assert first.exit_code == 0, first.output
+    assert "shard 1/2 done" in first.output and "--check" in first.output
+    early = runner.invoke(app, [*base, "--check"])
+    assert early.exit_code == 1 and "missing" in early.output
+    assert runner.invoke(app, [*base, "--shard", "2/2"]).exit_code == 0
+    done = runner.invoke(app, [*base, "--check"])
+    assert done.exit_code == 0, done.output
+    assert "is complete" in done.output
+    both = runner.invoke(app, [*base, "--check", "--shard", "1/2"])
+    assert both.exit_code == 2 and "without --shard" in both.output
+    bad = runner.invoke(app, [*base, "--shard", "3/2"])
+    assert bad.exit_code == 2 and "shard should be I/N" in bad.output
