@@ -1,9 +1,13 @@
 """Batched extraction: per-layer hidden states pooled over the statement, and its log-probability.
 
 Causal LMs: each batch computes its distinct prefixes once (left-padded), keeps their KV cache, and
-runs the statements (padded on either side) on top of it with an explicit 4-D attention mask and
-explicit positions. A general condition has one prefix for every statement, computed once and reused
-for every batch; per-fact contexts put a fact's true and false forms on the same cached prefix.
+runs the statements (padded on either side) on top of it with a 2-D key mask (the model adds
+causality; None where nothing is padded) and explicit positions. A general condition has one prefix for
+every statement, computed once and reused for every batch; per-fact contexts put a fact's true and
+false forms on the same cached prefix. The output projection runs only where a log-probability is
+needed (the prefix's last token, the statement's tokens but its last), not over the whole vocabulary
+at every position; the pooled states are taken on the device, so only ``(batch, layers, width)``
+arrays come back.
 Encoders (no cache, bidirectional) run each prompt whole. The result equals one-at-a-time full
 computation up to float rounding (tested).
 """
@@ -113,6 +117,16 @@ class Extractor:
         params = inspect.signature(model.module.forward).parameters
         self.cache_arg = "cache" if "cache" in params else "past_key_values"
         self._prefix_memo: tuple[tuple[tuple[int, ...], ...], Any] | None = None
+        # Logits only where needed: the model returns them at its last position alone, and the output
+        # projection (plus any final soft-capping) is applied here to the positions that are scored.
+        # Checked once against the model's own logits; a model that disagrees keeps full logits.
+        self.keep_arg = next((a for a in ("logits_to_keep", "num_logits_to_keep") if a in params), None)
+        head = model.module.get_output_embeddings() if model.causal else None
+        self.head = head if callable(head) else None
+        config = getattr(model.module, "config", None)
+        text = getattr(config, "get_text_config", lambda: config)()
+        self.softcap = getattr(text, "final_logit_softcapping", None)
+        self._head_ok: bool | None = None if (self.keep_arg and self.head is not None) else False
 
     def run(self, batch: Batch) -> list[Measurement]:
         longest = max(len(r.prompt.ids) for r in batch.rows)
@@ -137,12 +151,13 @@ class Extractor:
             ids[i, p - len(x) :] = torch.tensor(x)
             valid[i, p - len(x) :] = True
         positions = (valid.long().cumsum(-1) - 1).clamp(min=0)
-        allowed = valid[:, None, :] & torch.ones((p, p), dtype=torch.bool).tril()[None]
+        keep = {self.keep_arg: 1} if self.keep_arg else {}
         out = self.model.module(
             input_ids=ids.to(self.device),
-            attention_mask=self._additive(allowed),
+            attention_mask=self._mask(valid),
             position_ids=positions.to(self.device),
             use_cache=True,
+            **keep,
         )
         cache = getattr(out, self.cache_arg, None)
         if cache is None:
@@ -153,50 +168,90 @@ class Extractor:
         self._prefix_memo = (prefixes, state)
         return state
 
-    def _additive(self, allowed: Any) -> Any:
-        """A 4-D additive mask ``(B, 1, Q, K)`` from a boolean ``(B, Q, K)`` one."""
-        torch = self.torch
-        mask = torch.zeros(allowed.shape, dtype=self.dtype)
-        mask.masked_fill_(~allowed, torch.finfo(self.dtype).min)
-        return mask[:, None].to(self.device)
+    def _mask(self, valid: Any) -> Any:
+        """The 2-D key mask ``(B, K)`` the model combines with causality, or None if nothing is padded."""
+        if bool(valid.all()):
+            return None
+        return valid.long().to(self.device)
+
+    def _logits(self, hidden: Any) -> Any:
+        """The model's output projection (and final soft-capping, if it has one) of final states."""
+        logits = self.head(hidden)  # type: ignore[misc]
+        if self.softcap:
+            logits = self.torch.tanh(logits / self.softcap) * self.softcap
+        return logits
 
     def _run_causal(self, batch: Batch) -> list[Measurement]:
         torch = self.torch
         kv, pre_valid, pre_len, pre_logprobs = self._prefix_state(batch.prefixes)
         which = torch.tensor(batch.which)
         stmts = [r.prompt.statement for r in batch.rows]
-        b, s, p = len(stmts), max(len(x) for x in stmts), pre_valid.shape[1]
+        s = max(len(x) for x in stmts)
         ids, valid, offset = self._pad(stmts, s)
         positions = pre_len[which][:, None] + (torch.arange(s)[None, :] - offset[:, None]).clamp(min=0)
-        causal = torch.ones((s, s), dtype=torch.bool).tril()[None] & valid[:, None, :]
-        allowed = torch.cat([pre_valid[which][:, None, :].expand(b, s, p), causal], dim=-1)
         cache = _make_cache([(k[which.to(k.device)], v[which.to(v.device)]) for k, v in kv])
-        out = self.model.module(
+        full = not self._head_ok
+        out = self._forward_causal(ids, torch.cat([pre_valid[which], valid], dim=-1), positions, cache, full)
+        final = out.hidden_states[-1]
+        if self._head_ok is None:  # first batch: does our projection reproduce the model's logits?
+            mine = self._logits(final[:, -1:, :]).float()
+            theirs = out.logits[:, -1:, :].float()
+            self._head_ok = bool(
+                torch.allclose(mine, theirs, rtol=1e-4, atol=1e-4 * float(theirs.abs().max()))
+            )
+            if not self._head_ok:
+                cache = _make_cache([(k[which.to(k.device)], v[which.to(v.device)]) for k, v in kv])
+                out = self._forward_causal(
+                    ids, torch.cat([pre_valid[which], valid], dim=-1), positions, cache, True
+                )
+                final = out.hidden_states[-1]
+        lengths = torch.tensor([len(x) for x in stmts])
+        last, mean = self._pool(out.hidden_states, valid, offset + lengths - 1, lengths)
+        # scored positions: each statement token after its first is predicted from the position before it
+        rows = torch.repeat_interleave(torch.arange(len(stmts)), lengths - 1)
+        at = torch.cat(
+            [torch.arange(n - 1) + o for n, o in zip(lengths.tolist(), offset.tolist(), strict=True)]
+        )
+        targets = torch.cat([torch.tensor(x[1:], dtype=torch.long) for x in stmts]).to(self.device)
+        if self._head_ok:
+            logits = self._logits(final[rows.to(self.device), at.to(self.device)]).float()
+        else:
+            logits = out.logits[rows.to(self.device), at.to(self.device)].float()
+        scored = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0]
+        rest = [part.sum() for part in torch.split(scored.cpu(), (lengths - 1).tolist())]
+        first = pre_logprobs[which, torch.tensor([x[0] for x in stmts])].cpu()
+        return [
+            Measurement(last=last[i], mean=mean[i], logp=float(first[i] + rest[i]), n_tokens=len(stmt))
+            for i, stmt in enumerate(stmts)
+        ]
+
+    def _forward_causal(self, ids: Any, valid: Any, positions: Any, cache: Any, full: bool) -> Any:
+        keep = {self.keep_arg: 1} if self.keep_arg and not full else {}
+        return self.model.module(
             input_ids=ids.to(self.device),
-            attention_mask=self._additive(allowed),
+            attention_mask=self._mask(valid),
             position_ids=positions.to(self.device),
             output_hidden_states=True,
             use_cache=True,
             **{self.cache_arg: cache},
+            **keep,
         )
-        hidden = torch.stack([out.hidden_states[i] for i in self.layers], dim=1).float().cpu()  # B,L,S,W
-        logits = out.logits.float().cpu()
-        results = []
-        for i, stmt in enumerate(stmts):
-            pos = torch.arange(len(stmt)) + offset[i]
-            states = hidden[i][:, pos, :]
-            tok = torch.tensor(stmt)
-            first = pre_logprobs[which[i], tok[0]].cpu()
-            rest = torch.log_softmax(logits[i, pos[:-1], :], dim=-1).gather(-1, tok[1:, None]).sum()
-            results.append(
-                Measurement(
-                    last=states[:, -1, :].numpy().copy(),
-                    mean=states.mean(dim=1).numpy(),
-                    logp=float(first + rest),
-                    n_tokens=len(stmt),
-                )
-            )
-        return results
+
+    def _pool(self, hidden_states: Any, valid: Any, end: Any, lengths: Any) -> tuple[Any, Any]:
+        """Each kept layer's state at ``end`` and its mean over ``valid`` positions, taken on the device:
+        ``(B, layers, width)`` float32 numpy arrays."""
+        torch = self.torch
+        rows = torch.arange(len(end))
+        lasts, means = [], []
+        for i in self.layers:
+            h = hidden_states[i]
+            inside = valid.to(h.device)[:, :, None]
+            lasts.append(h[rows.to(h.device), end.to(h.device)].float())
+            total = torch.where(inside, h.float(), 0.0).sum(dim=1)
+            means.append(total / lengths.to(h.device, torch.float32)[:, None])
+        last = torch.stack(lasts, dim=1).cpu().numpy()
+        mean = torch.stack(means, dim=1).cpu().numpy()
+        return last, mean
 
     def _pad(self, seqs: Sequence[Sequence[int]], width: int) -> tuple[Any, Any, Any]:
         """Pad to ``width`` on the configured side; returns ids, validity and each row's start offset."""

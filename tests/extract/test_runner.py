@@ -40,6 +40,17 @@ def reference(lm, prompt):
 @pytest.mark.parametrize("kind", ["llama", "gpt2", "llama-sp", "bert"])
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_batched_prefix_cached_equals_unbatched(kind, side):
+    _batched_equals_unbatched(kind, side)
+
+
+def test_a_head_that_disagrees_falls_back_to_the_models_logits():
+    """Logits are projected here only where scored; a model whose projection differs (here: a final
+    soft-capping the extractor does not know of) is noticed on the first batch and keeps full logits."""
+    ex = _batched_equals_unbatched("llama", "right", softcap=0.5)
+    assert ex._head_ok is False
+
+
+def _batched_equals_unbatched(kind, side, softcap=None):
     lm = load_model(f"fake:{kind}")
     start = resolve_start_token(lm.tokenizer, causal=lm.causal)
     rows = [Row(f"{c}|{s}", render(lm.tokenizer, start, c, s)) for c in CONDITIONS for s in STATEMENTS]
@@ -48,6 +59,8 @@ def test_batched_prefix_cached_equals_unbatched(kind, side):
         context = "In this story, " * (i % 3) + f"fact {i} holds."
         rows += [Row(f"ctx{i}|{f}", render(lm.tokenizer, start, context, f)) for f in (s, s + " Not.")]
     extractor = Extractor(lm, padding_side=side)
+    if softcap is not None:
+        extractor.softcap = softcap
     batches = plan(rows, 7)
     assert any(len(b.prefixes) > 1 for b in batches)  # per-fact style packing is exercised
     assert any(len(b.prefixes) == 1 and len(b.rows) > 2 for b in batches)  # shared prefix too
@@ -63,6 +76,8 @@ def test_batched_prefix_cached_equals_unbatched(kind, side):
             assert m.logp == pytest.approx(logp, abs=1e-3)
         else:
             assert m.logp is None
+    assert extractor._head_ok is (lm.causal and softcap is None)  # the fast path runs where it can
+    return extractor
 
 
 def test_plan_is_deterministic_and_dedupes():
