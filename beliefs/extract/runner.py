@@ -212,12 +212,11 @@ class Extractor:
         at = torch.cat(
             [torch.arange(n - 1) + o for n, o in zip(lengths.tolist(), offset.tolist(), strict=True)]
         )
-        targets = torch.cat([torch.tensor(x[1:], dtype=torch.long) for x in stmts]).to(self.device)
-        if self._head_ok:
-            logits = self._logits(final[rows.to(self.device), at.to(self.device)]).float()
-        else:
-            logits = out.logits[rows.to(self.device), at.to(self.device)].float()
-        scored = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None])[:, 0]
+        targets = torch.cat([torch.tensor(x[1:], dtype=torch.long) for x in stmts])
+        source = final if self._head_ok else out.logits  # on the last device under --device-map
+        picked = source[rows.to(source.device), at.to(source.device)]
+        logits = (self._logits(picked) if self._head_ok else picked).float()
+        scored = torch.log_softmax(logits, dim=-1).gather(-1, targets[:, None].to(logits.device))[:, 0]
         rest = [part.sum() for part in torch.split(scored.cpu(), (lengths - 1).tolist())]
         first = pre_logprobs[which, torch.tensor([x[0] for x in stmts])].cpu()
         return [
@@ -246,11 +245,11 @@ class Extractor:
         for i in self.layers:
             h = hidden_states[i]
             inside = valid.to(h.device)[:, :, None]
-            lasts.append(h[rows.to(h.device), end.to(h.device)].float())
+            lasts.append(h[rows.to(h.device), end.to(h.device)].float().cpu())  # layers may sit apart
             total = torch.where(inside, h.float(), 0.0).sum(dim=1)
-            means.append(total / lengths.to(h.device, torch.float32)[:, None])
-        last = torch.stack(lasts, dim=1).cpu().numpy()
-        mean = torch.stack(means, dim=1).cpu().numpy()
+            means.append((total / lengths.to(h.device, torch.float32)[:, None]).cpu())
+        last = torch.stack(lasts, dim=1).numpy()
+        mean = torch.stack(means, dim=1).numpy()
         return last, mean
 
     def _pad(self, seqs: Sequence[Sequence[int]], width: int) -> tuple[Any, Any, Any]:
