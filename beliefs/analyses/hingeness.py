@@ -457,7 +457,7 @@ def hingeness(ctx: AnalysisContext) -> Output:
     """What the model treats as a hinge (default, entrenchment, prior, salience; relative to its random-init
     control), its agreement with the authors' labels, its ridge read-out from the states beyond surface,
     and whether the states' geometry follows it beyond surface (RSA)."""
-    from beliefs.analyses.surface import conditional_permutations_for
+    from beliefs.analyses.surface import NO_VALID_STRATA, conditional_permutations_for, strata_hold_size
 
     out = Output()
     general = general_conditions(ctx.conditions)
@@ -542,9 +542,13 @@ def hingeness(ctx: AnalysisContext) -> Output:
             null = headline_auroc.pop("null")
             # beyond surface: kind permuted within label-free surface strata (pairs, templates or bins)
             cond_perms, strata = conditional_permutations_for(ctx, model)
-            cond_null = auroc_null(score, cond_perms, np.isfinite(score))
-            headline_auroc["p_beyond_surface"] = float(permutation_pvalues(np.abs(cond_null - 0.5))[0])
-            headline_auroc["beyond_surface_test"] = f"conditional permutation within {strata}"
+            if strata_hold_size(strata):
+                cond_null = auroc_null(score, cond_perms, np.isfinite(score))
+                headline_auroc["p_beyond_surface"] = float(permutation_pvalues(np.abs(cond_null - 0.5))[0])
+                headline_auroc["beyond_surface_test"] = f"conditional permutation within {strata}"
+            else:
+                headline_auroc["p_beyond_surface"] = None
+                headline_auroc["beyond_surface_test"] = NO_VALID_STRATA
             top, bottom = extremes(table)
             h = headline(
                 "hingeness",

@@ -291,6 +291,23 @@ def surface(ctx: AnalysisContext) -> Output:
     return out
 
 
+NO_VALID_STRATA = (
+    "none: the facts declare no pairs, and permuting a plain statistic's labels within templates or surface "
+    "bins does not hold its size where the surface varies inside a stratum (size 0.275 at alpha 0.05 on the "
+    "confounded null of scripts/calibrate_stats.py)"
+)
+
+
+def strata_hold_size(described: str) -> bool:
+    """Whether a conditional permutation of a *plain* statistic within these strata is a valid
+    beyond-surface test: only within declared pairs (matched on their frame by design). Within templates or
+    k-means bins of the surface the statistic still sees the surface that varies inside each stratum, and
+    the test rejects far too often on a null where the labels follow the surface only (calibration:
+    ``conditional-probe`` size 0.275). Tests that residualise on the surface first (the incremental probe,
+    cross-fitted residual distances) hold their size with any strata."""
+    return described == "pairs"
+
+
 def conditional_permutations_for(ctx: AnalysisContext, model: ModelInfo) -> tuple[np.ndarray, str]:
     """The conditional permutation stack of ``model``'s surface strata (cached), and how it was stratified.
 
