@@ -62,6 +62,20 @@ class Arch:
             out = torch.tanh(out / self.softcap) * self.softcap
         return out
 
+    def token_logits(self, hidden: Any, tokens: Any) -> Any:
+        """The logits of chosen tokens only: ``hidden`` ``(n, W)``, ``tokens`` ``(n, k)`` → ``(n, k)``
+        (equal to :meth:`logits` at those tokens, without computing the rest of the vocabulary)."""
+        import torch
+
+        weight = self.head.weight[tokens]
+        out = torch.einsum("nw,nkw->nk", hidden, weight).float()
+        bias = getattr(self.head, "bias", None)
+        if bias is not None:
+            out = out + bias[tokens].float()
+        if self.softcap:
+            out = torch.tanh(out / self.softcap) * self.softcap
+        return out
+
     @contextmanager
     def starting_at(self, entry: int) -> Iterator[None]:
         """Run only blocks ``entry..`` while inside (the blocks are the same modules, so hooks stay)."""

@@ -40,6 +40,8 @@ SCHEMA_VERSION = 1
 DEFAULT_STRIDE = 5
 """Centre layers every fifth layer (and the last) by default: with the default window of 5 the MLP and
 attention windows then tile the blocks, and the default study fits its budget (benchmarks/bench_trace.py)."""
+DEFAULT_BATCH = 64
+"""Packed rows (one per fact × restoration) per forward pass."""
 FACT_COLUMNS = (
     "model",
     "control",
@@ -110,7 +112,7 @@ def trace_run(
     window: int = DEFAULT_WINDOW,
     layers: Sequence[int] | None = None,
     stride: int = DEFAULT_STRIDE,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH,
     models: Sequence[str] | None = None,
     min_gap: float = MIN_GAP,
     device: str = "auto",
@@ -191,7 +193,7 @@ def trace_run(
                     "condition": cond,
                     **{k: f[k] for k in ("fact_set", "fact_id", "domain", "kind")},
                 }
-                summary = summarise(t.fraction, plan) if t.fraction is not None else {}
+                summary = summarise(t.fraction, plan, n_layers) if t.fraction is not None else {}
                 fact_rows.append(
                     {
                         **base,
