@@ -85,11 +85,18 @@ class Arch:
         import torch
 
         full = self.layers
+        # Gemma 3 picks each block's mask and rotary embedding by its index in ``config.layer_types``
+        config = getattr(self.body, "config", None)
+        types = getattr(config, "layer_types", None)
         self.body._modules[self.layers_attr] = torch.nn.ModuleList(list(full)[entry:])
+        if isinstance(types, list):
+            config.layer_types = types[entry:]
         try:
             yield
         finally:
             self.body._modules[self.layers_attr] = full
+            if isinstance(types, list):
+                config.layer_types = types
 
 
 def architecture(module: Any) -> Arch:
