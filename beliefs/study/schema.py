@@ -24,7 +24,7 @@ class TraceSettings(BaseModel):
     """Spacing of the centre layers (the last layer is added)."""
     min_gap: float = Field(default=0.5, ge=0.0)
     """Smallest |clean − corrupted| margin (nats) traced; smaller is recorded as ``small-gap``."""
-    batch_size: int = Field(default=64, ge=1, le=4096)
+    batch_size: int = Field(default=32, ge=1, le=4096)
     """Packed rows (fact × restoration) per forward pass."""
     controls: bool = True
     """Trace the random-init control too (its facts are mostly ``small-gap``)."""

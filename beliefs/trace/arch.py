@@ -86,7 +86,7 @@ class Arch:
 
         full = self.layers
         # Gemma 3 picks each block's mask and rotary embedding by its index in ``config.layer_types``
-        config = getattr(self.body, "config", None)
+        config: Any = getattr(self.body, "config", None)
         types = getattr(config, "layer_types", None)
         self.body._modules[self.layers_attr] = torch.nn.ModuleList(list(full)[entry:])
         if isinstance(types, list):

@@ -40,8 +40,8 @@ MANIFEST_FILE = "trace.json"
 SCHEMA_VERSION = 1
 DEFAULT_STRIDE = 5
 """Centre layers every fifth layer (and the last) by default: with the default window of 5 the MLP and
-attention windows then tile the blocks, and the default study fits its budget (benchmarks/bench_trace.py)."""
-DEFAULT_BATCH = 64
+attention windows then tile the blocks (cost: benchmarks/bench_trace.py and README)."""
+DEFAULT_BATCH = 32
 """Packed rows (one per fact × restoration) per forward pass."""
 FACT_COLUMNS = (
     "model",
@@ -121,7 +121,8 @@ def trace_fingerprint(manifest: dict[str, Any], settings: dict[str, Any], models
     payload = {
         "code": code_sha256(),
         "models": {
-            m: {k: entries.get(m, {}).get(k) for k in ("identity", "start_token", "dtype")} for m in sorted(models)
+            m: {k: entries.get(m, {}).get(k) for k in ("identity", "start_token", "dtype")}
+            for m in sorted(models)
         },
         "facts": manifest.get("facts"),
         "conditions": manifest.get("conditions"),

@@ -99,4 +99,8 @@ def test_summarise():
     # a profile whose best layer is the embeddings' still peaks at a block output
     frac[[4, 5, 8, 9, 11]] = [-0.1, -0.2, 0.1, -0.3, -0.05]
     s = summarise(frac, plan, n_layers=6)
-    assert s["peak_layer_content"] == 2 and s["peak_layer_last"] == 5 and s["peak_recovery"] == pytest.approx(0.1)
+    assert (
+        s["peak_layer_content"] == 2
+        and s["peak_layer_last"] == 5
+        and s["peak_recovery"] == pytest.approx(0.1)
+    )
