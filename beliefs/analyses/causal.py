@@ -64,7 +64,8 @@ def beyond_surface_permutations(
 def _trace_tables(ctx: AnalysisContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
     from beliefs.trace.run import read_trace
 
-    path = getattr(ctx.run, "path", None)
+    # a study analyses each fact set on its own (a SubsetRun): the trace is the base run's
+    path = getattr(ctx.run, "path", None) or getattr(getattr(ctx.run, "base", None), "path", None)
     if path is None:
         return None
     return read_trace(Path(path))

@@ -139,6 +139,7 @@ def study(
     to its results folder (one subfolder per fact set when the study names several).
     """
     from beliefs.cli.probe import rich_hook
+    from beliefs.cli.trace import rich_trace_hook
     from beliefs.study.runner import DEFAULT_STUDY, run_study
 
     with handle_errors(), progress_bar() as progress:
@@ -148,6 +149,7 @@ def study(
             message=lambda m: progress.console.print(f"[bold]{escape(m)}[/bold]"),
             report=not no_report,
             reanalyze=reanalyze,
+            trace_progress=rich_trace_hook(progress),
         )
     for part in result.parts:
         if len(result.parts) > 1:

@@ -58,7 +58,9 @@ def trace_command(
     stride: Annotated[
         int, typer.Option(help="Spacing of the default centre layers (the last layer is added).")
     ] = 5,
-    batch_size: Annotated[int, typer.Option(help="Sequences per forward pass.")] = 64,
+    batch_size: Annotated[
+        int, typer.Option(help="Packed rows (one per fact × restoration, both forms) per forward pass.")
+    ] = 32,
     models: Annotated[
         list[str] | None,
         typer.Option(

@@ -340,6 +340,10 @@ def write_report(
                     "the five facts each model treats most and least as bedrock",
                 )
             )
+    if "causal-trace" in tables:
+        from beliefs.trace.section import trace_section
+
+        blocks.extend(trace_section(run, summary, fig_dir, _headline_table))
     elicited = results / "elicitation" / "salience.csv"
     if elicited.is_file():
         from beliefs.elicit import read_salience

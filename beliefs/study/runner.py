@@ -53,17 +53,19 @@ def resolve(base: Path, value: str) -> Path:
 
 
 def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path | None = None) -> str:
-    """Hash of what the analyses' results depend on: the code of the analyses and statistics, the stored
-    measurements (by their content keys), the facts, the conditions, the study's analyses, permutations
-    and seed, and the elicitation's ``salience.csv`` in ``elicitation`` (``hingeness`` reads it). Not
-    timestamps."""
+    """Hash of what the analyses' results depend on: the code of the analyses, statistics and causal
+    tracing, the stored measurements (by their content keys), the facts, the conditions, the study's
+    analyses, permutations, seed and tracing settings, and the elicitation's ``salience.csv`` in
+    ``elicitation`` (``hingeness`` reads it). Not timestamps."""
     models = {
         name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
         for name, info in sorted((manifest.get("models") or {}).items())
     }
     package = Path(__file__).resolve().parents[1]
     code = hashlib.sha256()
-    for source in sorted([*package.glob("analyses/*.py"), *package.glob("stats/*.py")]):
+    for source in sorted(
+        [*package.glob("analyses/*.py"), *package.glob("stats/*.py"), *package.glob("trace/*.py")]
+    ):
         code.update(source.read_bytes())
     payload = {
         "code": code.hexdigest(),
@@ -73,6 +75,7 @@ def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path
         "analyses": study.analyses,
         "permutations": study.permutations,
         "seed": study.seed,
+        "trace": study.trace.model_dump() if study.trace is not None else None,
     }
     salience = None if elicitation is None else elicitation / "salience.csv"
     if salience is not None and salience.is_file():
@@ -113,8 +116,11 @@ def run_study(
     message: Callable[[str], None] | None = None,
     report: bool = True,
     reanalyze: bool = False,
+    trace_progress: Any = None,
 ) -> StudyResult:
-    """Run the study in ``path``: probe (resuming from the store), analyze, report."""
+    """Run the study in ``path``: probe (resuming from the store), trace (when the study asks; reused when
+    its inputs are unchanged), analyze, report. ``trace_progress`` is a
+    :class:`beliefs.trace.run.TraceProgress`."""
     from beliefs.analyses import analyze
     from beliefs.extract import probe
     from beliefs.models import resolve as resolve_model
@@ -172,6 +178,25 @@ def run_study(
         )
     timings["probe"] = time.perf_counter() - start
     assert run is not None
+    if study.trace is not None:
+        from beliefs.trace.run import trace_run
+
+        start = time.perf_counter()
+        say(f"causal tracing ({', '.join(study.trace.conditions)}; {study.trace.noise_seeds} noise seeds)")
+        trace_run(
+            store,
+            conditions=study.trace.conditions,
+            noise_seeds=study.trace.noise_seeds,
+            window=study.trace.window,
+            stride=study.trace.stride,
+            batch_size=study.trace.batch_size,
+            min_gap=study.trace.min_gap,
+            seed=study.seed,
+            controls=study.trace.controls,
+            reuse=True,
+            progress=trace_progress,
+        )
+        timings["trace"] = time.perf_counter() - start
     names = [fs.name for fs in found.fact_sets]
     parts: list[StudyPart] = []
     for fact_set in found.fact_sets:

@@ -9,6 +9,27 @@ from pydantic import BaseModel, ConfigDict, Field
 from beliefs.schema import Slug
 
 
+class TraceSettings(BaseModel):
+    """Causal tracing of a study's causal LMs (``beliefs trace``), run after probing; see README."""
+
+    model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
+
+    conditions: list[str] = Field(default_factory=lambda: ["empty"], min_length=1)
+    """Conditions traced (names from the conditions file)."""
+    noise_seeds: int = Field(default=2, ge=1, le=64)
+    """Noise draws per fact (the same noise for its true and false form)."""
+    window: int = Field(default=5, ge=1, le=64)
+    """Layers of MLP/attention outputs restored around each centre layer."""
+    stride: int = Field(default=5, ge=1, le=1024)
+    """Spacing of the centre layers (the last layer is added)."""
+    min_gap: float = Field(default=0.5, ge=0.0)
+    """Smallest |clean − corrupted| margin (nats) traced; smaller is recorded as ``small-gap``."""
+    batch_size: int = Field(default=32, ge=1, le=4096)
+    """Packed rows (fact × restoration) per forward pass."""
+    controls: bool = True
+    """Trace the random-init control too (its facts are mostly ``small-gap``)."""
+
+
 class Study(BaseModel):
     """A study: models × fact sets × conditions → analyses → report. Paths are relative to the file."""
 
@@ -42,5 +63,7 @@ class Study(BaseModel):
     """Folder the tables, figures and report are written to (committed for the project's own studies)."""
     batch_size: int = Field(default=32, ge=1, le=4096)
     """Statements per forward pass."""
+    trace: TraceSettings | None = None
+    """Causal tracing after probing (``trace: {}`` for the defaults); absent: not traced."""
     compare_with: str | None = None
     """Another study's results folder whose headlines the report compares with (replication)."""

@@ -62,6 +62,20 @@ class Arch:
             out = torch.tanh(out / self.softcap) * self.softcap
         return out
 
+    def token_logits(self, hidden: Any, tokens: Any) -> Any:
+        """The logits of chosen tokens only: ``hidden`` ``(n, W)``, ``tokens`` ``(n, k)`` → ``(n, k)``
+        (equal to :meth:`logits` at those tokens, without computing the rest of the vocabulary)."""
+        import torch
+
+        weight = self.head.weight[tokens]
+        out = torch.einsum("nw,nkw->nk", hidden, weight).float()
+        bias = getattr(self.head, "bias", None)
+        if bias is not None:
+            out = out + bias[tokens].float()
+        if self.softcap:
+            out = torch.tanh(out / self.softcap) * self.softcap
+        return out
+
     @contextmanager
     def starting_at(self, entry: int) -> Iterator[None]:
         """Run only blocks ``entry..`` while inside (the blocks are the same modules, so hooks stay)."""
@@ -71,11 +85,18 @@ class Arch:
         import torch
 
         full = self.layers
+        # Gemma 3 picks each block's mask and rotary embedding by its index in ``config.layer_types``
+        config: Any = getattr(self.body, "config", None)
+        types = getattr(config, "layer_types", None)
         self.body._modules[self.layers_attr] = torch.nn.ModuleList(list(full)[entry:])
+        if isinstance(types, list):
+            config.layer_types = types[entry:]
         try:
             yield
         finally:
             self.body._modules[self.layers_attr] = full
+            if isinstance(types, list):
+                config.layer_types = types
 
 
 def architecture(module: Any) -> Arch:

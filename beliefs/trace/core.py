@@ -51,6 +51,24 @@ def restorations(n_layers: int, layers: Sequence[int], window: int) -> list[Rest
     return out
 
 
+CLEAN, CORRUPT = "clean", "corrupt"
+
+
+def fixed(r: Restoration, n_layers: int) -> str | None:
+    """Whether a restoration's margin is known without running it, and which: ``clean`` for the
+    embeddings restored at the content tokens (they are all that the noise touched), ``corrupt`` for the
+    embedding at the last token (never noised) and for the last layer's state at the content tokens
+    (it reaches no scored output). None for every other restoration."""
+    if r.component != "state" or len(r.layers) != 1:
+        return None
+    layer = r.layers[0]
+    if layer == 0:
+        return CLEAN if r.position == "content" else CORRUPT if r.position == "last" else None
+    if layer == n_layers - 1 and r.position == "content":
+        return CORRUPT
+    return None
+
+
 @dataclass
 class PairTrace:
     """The trace of one prompt pair: margins, and the recovered fraction of each restoration."""
@@ -87,7 +105,8 @@ def trace_pairs(
     advance: Callable[[int], None] | None = None,
 ) -> list[PairTrace]:
     """Trace each pair: clean pass, corrupted passes per seed, then every restoration per seed (only for
-    pairs whose gap reaches ``min_gap``). Pairs go through in chunks of ``chunk`` to bound memory."""
+    pairs whose gap reaches ``min_gap``). Restorations whose margin is fixed by construction
+    (:func:`fixed`) are filled in, not run. Pairs go through in chunks of ``chunk`` to bound memory."""
     if not seeds:
         raise UsageError("at least one noise seed is needed")
     out: list[PairTrace] = []
@@ -109,9 +128,17 @@ def trace_pairs(
             keep = [k for k, i in enumerate(live) if traces[i].reason is None]
             if keep and plan:
                 kept = [sub[k] for k in keep]
+                known = [fixed(r, tracer.n_blocks + 1) for r in plan]
+                run = [j for j, f in enumerate(known) if f is None]
                 total = np.zeros((len(keep), len(plan)))
                 for c in corrupt:
-                    total += tracer.restored(kept, [clean[k] for k in keep], [c[k] for k in keep], plan)
+                    if run:
+                        total[:, run] += tracer.restored(
+                            kept, [clean[k] for k in keep], [c[k] for k in keep], [plan[j] for j in run]
+                        )
+                    for j, f in enumerate(known):
+                        if f is not None:
+                            total[:, j] += [(clean if f == CLEAN else c)[k].margin for k in keep]
                 for m, k in enumerate(keep):
                     traces[live[k]].restored = total[m] / len(seeds)
         out += traces
@@ -120,4 +147,4 @@ def trace_pairs(
     return out
 
 
-__all__ = ["COMPONENTS", "MIN_GAP", "PairTrace", "centers", "restorations", "trace_pairs"]
+__all__ = ["COMPONENTS", "MIN_GAP", "PairTrace", "centers", "fixed", "restorations", "trace_pairs"]

@@ -1,12 +1,16 @@
 """Clean, corrupted and restored forward passes, batched.
 
 Every pass feeds ``inputs_embeds`` to the model's body and scores the traced tokens with the model's
-own head. Rows are right-padded: in a causal LM no real token attends to a later pad, so no attention
-mask is needed and a row's result does not depend on the batch it is in (tested: batched = one at a
-time). A restoration is a set of *patches* — the clean value written over a residual state, an MLP
-output or an attention output at chosen positions — applied with forward hooks. Where the model allows
-it (checked numerically, :func:`beliefs.trace.arch.check_entry`), a restored pass starts at the lowest
+own head. A fact's two forms go through as **one** packed sequence (:class:`beliefs.trace.prompts.Packed`:
+the shared part once, then each form's tail, with an attention mask that keeps the tails apart and
+per-form position ids), so one row gives the margin directly. Rows are right-padded and the mask keeps
+every real token off the pads, so a row's result does not depend on the batch it is in (tested: batched
+= one at a time). A restoration is a set of *patches* — the clean value written over a residual state,
+an MLP output or an attention output at chosen positions — applied with forward hooks. Where the model
+allows it (checked numerically, :meth:`Tracer._check_entry`), a restored pass starts at the lowest
 patched block from the corrupted run's stored residual state, since everything below is unchanged.
+At the first scored position both forms are scored from the same output, so the log-normaliser
+cancels and only the two tokens' logits are computed there.
 
 Layer numbers follow the run's hidden states: layer 0 is the embedding output, layer ``k`` the output of
 block ``k − 1``. The MLP and attention "of layer ``k``" are those of block ``k − 1``.
@@ -16,7 +20,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -24,7 +28,7 @@ import numpy as np
 from beliefs.errors import ModelError
 from beliefs.models.base import LoadedModel
 from beliefs.trace.arch import Arch, architecture, first
-from beliefs.trace.prompts import PairPrompt
+from beliefs.trace.prompts import Packed, PairPrompt
 
 COMPONENTS = ("state", "mlp", "attn")
 NOISE_FACTOR = 3.0
@@ -67,11 +71,11 @@ class Clean:
 
 @dataclass
 class Corrupt:
-    """A fact's corrupted passes for one noise seed: margin and every residual state of both forms."""
+    """A fact's corrupted pass for one noise seed: margin and every residual state of the packed row."""
 
     margin: float
-    states: dict[str, Any] = field(default_factory=dict)
-    """Per form ``(L + 1, n_tokens, W)``, the residual states a later pass may start from."""
+    states: Any
+    """``(L + 1, n_packed, W)``, the residual states a later pass may start from."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +83,6 @@ class _Row:
     """One sequence of one pass."""
 
     pair: int
-    form: str
     embeds: Any
     """``(n_tokens, W)`` input of the first block run."""
     patches: tuple[tuple[str, int, tuple[int, ...], Any], ...] = ()
@@ -130,40 +133,33 @@ class Tracer:
 
     def clean(self, pairs: Sequence[PairPrompt]) -> list[Clean]:
         """Clean margins, and the clean states, MLP and attention outputs at each pair's shared positions."""
-        rows = [_Row(i, form, self.embeds(p.ids(form))) for i, p in enumerate(pairs) for form in FORMS]
-        logp, captured = self._passes(pairs, rows, entry=0, capture=("out", "mlp", "attn"))
+        rows = [_Row(i, self.embeds(p.packed().ids)) for i, p in enumerate(pairs)]
+        margins, captured = self._passes(pairs, rows, entry=0, capture=("out", "mlp", "attn"))
         out = []
         for i, p in enumerate(pairs):
-            t = 2 * i
-            states = self.torch.cat([rows[t].embeds[None, : p.diff], captured["out"][t][:, : p.diff]], 0)
+            states = self.torch.cat([rows[i].embeds[None, : p.diff], captured["out"][i][:, : p.diff]], 0)
             out.append(
                 Clean(
-                    margin=logp[t] - logp[t + 1],
+                    margin=margins[i],
                     states=states,
-                    mlp=captured["mlp"][t][:, : p.diff],
-                    attn=captured["attn"][t][:, : p.diff],
+                    mlp=captured["mlp"][i][:, : p.diff],
+                    attn=captured["attn"][i][:, : p.diff],
                 )
             )
         return out
 
     def corrupt(self, pairs: Sequence[PairPrompt], seed: int) -> list[Corrupt]:
-        """Margins with the content tokens' embeddings noised, and every residual state of both forms."""
+        """Margins with the content tokens' embeddings noised, and every residual state of the packed row."""
         rows = []
         for i, p in enumerate(pairs):
-            noise = self.noise(p, seed)
-            for form in FORMS:
-                e = self.embeds(p.ids(form)).clone()
-                e[list(p.content)] += noise.to(e.device)
-                rows.append(_Row(i, form, e))
-        logp, captured = self._passes(pairs, rows, entry=0, capture=("out",))
-        out = []
-        for i in range(len(pairs)):
-            c = Corrupt(margin=logp[2 * i] - logp[2 * i + 1])
-            for j, form in enumerate(FORMS):
-                r = 2 * i + j
-                c.states[form] = self.torch.cat([rows[r].embeds[None], captured["out"][r]], 0)
-            out.append(c)
-        return out
+            e = self.embeds(p.packed().ids).clone()
+            e[list(p.content)] += self.noise(p, seed).to(e.device)
+            rows.append(_Row(i, e))
+        margins, captured = self._passes(pairs, rows, entry=0, capture=("out",))
+        return [
+            Corrupt(margins[i], self.torch.cat([rows[i].embeds[None], captured["out"][i]], 0))
+            for i in range(len(pairs))
+        ]
 
     def restored(
         self,
@@ -183,22 +179,19 @@ class Tracer:
                 by_entry.setdefault(entry, []).append((i, j))
         out = np.full((len(pairs), len(restorations)), np.nan)
         for entry, jobs in sorted(by_entry.items()):
-            rows = []
-            for i, j in jobs:
-                for form in FORMS:
-                    rows.append(
-                        self._restored_row(pairs[i], i, form, clean[i], corrupt[i], restorations[j], entry)
-                    )
-            logp, _ = self._passes(pairs, rows, entry=entry)
+            rows = [
+                self._restored_row(pairs[i], i, clean[i], corrupt[i], restorations[j], entry) for i, j in jobs
+            ]
+            margins, _ = self._passes(pairs, rows, entry=entry)
             for k, (i, j) in enumerate(jobs):
-                out[i, j] = logp[2 * k] - logp[2 * k + 1]
+                out[i, j] = margins[k]
         return out
 
     def _restored_row(
-        self, pair: PairPrompt, i: int, form: str, clean: Clean, corrupt: Corrupt, r: Restoration, entry: int
+        self, pair: PairPrompt, i: int, clean: Clean, corrupt: Corrupt, r: Restoration, entry: int
     ) -> _Row:
         pos = pair.positions(r.position)
-        embeds = corrupt.states[form][entry]
+        embeds = corrupt.states[entry]
         patches = []
         for layer in r.layers:
             if r.component == "state" and layer == entry:
@@ -209,39 +202,50 @@ class Tracer:
             else:
                 values = (clean.mlp if r.component == "mlp" else clean.attn)[layer - 1][list(pos)]
                 patches.append((r.component, layer - 1, pos, values))
-        return _Row(i, form, embeds, tuple(patches))
+        return _Row(i, embeds, tuple(patches))
 
     # -- the forward pass ---------------------------------------------------------------------------
     def _passes(
         self, pairs: Sequence[PairPrompt], rows: Sequence[_Row], entry: int, capture: tuple[str, ...] = ()
     ) -> tuple[list[float], dict[str, list[Any]]]:
-        """Run ``rows`` in batches; the traced log-probability of each row, and captured outputs per row
-        (``(n_blocks, n_tokens, W)`` each)."""
+        """Run ``rows`` in batches; the traced margin of each row, and captured outputs per row
+        (``(n_blocks - entry, n_packed, W)`` each)."""
         # batches of similar length waste less on padding; results go back in the rows' order
         order = sorted(range(len(rows)), key=lambda i: rows[i].embeds.shape[0])
-        logp: list[float] = [0.0] * len(rows)
+        margins: list[float] = [0.0] * len(rows)
         captured: dict[str, list[Any]] = {k: [None] * len(rows) for k in capture}
         for lo in range(0, len(rows), self.batch_size):
             idx = order[lo : lo + self.batch_size]
             chunk = [rows[i] for i in idx]
-            lp, cap = self._batch([pairs[r.pair] for r in chunk], chunk, entry, capture)
+            m, cap = self._batch([pairs[r.pair] for r in chunk], chunk, entry, capture)
             for j, i in enumerate(idx):
-                logp[i] = lp[j]
+                margins[i] = m[j]
                 for k in capture:
                     captured[k][i] = cap[k][j]
-        return logp, captured
+        return margins, captured
 
     def _batch(
         self, pairs: Sequence[PairPrompt], rows: Sequence[_Row], entry: int, capture: tuple[str, ...]
     ) -> tuple[list[float], dict[str, list[Any]]]:
         torch = self.torch
+        packs = [p.packed() for p in pairs]
         lengths = [r.embeds.shape[0] for r in rows]
         s = max(lengths)
         width = rows[0].embeds.shape[1]
         dtype = next(self.model.module.parameters()).dtype
         x = torch.zeros((len(rows), s, width), dtype=torch.float32)
-        for b, r in enumerate(rows):
+        segments = torch.full((len(rows), s), -1, dtype=torch.long)
+        positions = torch.zeros((len(rows), s), dtype=torch.long)
+        for b, (r, pk) in enumerate(zip(rows, packs, strict=True)):
             x[b, : lengths[b]] = r.embeds.cpu()
+            segments[b, : lengths[b]] = torch.tensor(pk.segments)
+            positions[b, : lengths[b]] = torch.tensor(pk.positions)
+        # a token sees earlier tokens of the shared part and of its own segment (pads see pads)
+        causal = torch.ones((s, s), dtype=torch.bool).tril()
+        seen = (segments[:, None, :] == 0) | (segments[:, None, :] == segments[:, :, None])
+        mask = torch.zeros((len(rows), 1, s, s), dtype=dtype).masked_fill_(
+            ~(causal & seen)[:, None], torch.finfo(dtype).min
+        )
         hooks = []
         store: dict[tuple[str, int], Any] = {}
         # patches, gathered per hook point
@@ -266,27 +270,14 @@ class Tracer:
                         self._module(kind, block).register_forward_hook(_capturer(store, (kind, block)))
                     )
             with torch.inference_mode(), self.arch.starting_at(entry):
-                out = self.arch.body(
+                hidden = self.arch.body(
                     inputs_embeds=x.to(device=self.device, dtype=dtype),
+                    attention_mask=mask.to(self.device),
+                    position_ids=positions.to(self.device),
                     use_cache=False,
                     return_dict=True,
-                )
-                hidden = out.last_hidden_state
-                # every row's scored positions through the head at once (the head's weight is read once)
-                rows_i: list[int] = []
-                pos_i: list[int] = []
-                targets: list[int] = []
-                for b, r in enumerate(rows):
-                    p = pairs[b]
-                    ids = p.ids(r.form)
-                    rows_i += [b] * (len(ids) - p.diff)
-                    pos_i += list(range(p.diff - 1, len(ids) - 1))
-                    targets += list(ids[p.diff :])
-                logits = self.arch.logits(hidden[torch.tensor(rows_i), torch.tensor(pos_i)])
-                tok = torch.tensor(targets, device=logits.device)
-                lp = (logits.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)).double().cpu()
-                sums = torch.zeros(len(rows), dtype=torch.float64).index_add_(0, torch.tensor(rows_i), lp)
-                logp = [float(v) for v in sums]
+                ).last_hidden_state
+                margins = self._score(hidden, packs)
         finally:
             for h in hooks:
                 h.remove()
@@ -294,7 +285,47 @@ class Tracer:
         for kind in capture:
             stacked = torch.stack([store[(kind, block)] for block in range(entry, self.n_blocks)], 1)
             captured[kind] = [stacked[b, :, : lengths[b]].float().cpu() for b in range(len(rows))]
-        return logp, captured
+        return margins, captured
+
+    def _score(self, hidden: Any, packs: Sequence[Packed]) -> list[float]:
+        """``logp(true) − logp(false)`` of each packed row from the body's final (normed) states.
+
+        Where both forms are scored from the same output (the shared last position, whose context is
+        the same), the normaliser cancels: only the two tokens' logits are computed there. Every other
+        scored output goes through the whole head for its log-normaliser."""
+        torch = self.torch
+        pair_rows: list[int] = []
+        pair_at: list[int] = []
+        pair_tok: list[tuple[int, int]] = []
+        full_rows: list[int] = []
+        full_at: list[int] = []
+        full_tok: list[int] = []
+        full_sign: list[float] = []
+        for b, pk in enumerate(packs):
+            t, f = list(pk.true), list(pk.false)
+            if t and f and t[0][0] == f[0][0]:
+                pair_rows.append(b)
+                pair_at.append(t[0][0])
+                pair_tok.append((t[0][1], f[0][1]))
+                t, f = t[1:], f[1:]
+            for scored, sign in ((t, 1.0), (f, -1.0)):
+                for at, tok in scored:
+                    full_rows.append(b)
+                    full_at.append(at)
+                    full_tok.append(tok)
+                    full_sign.append(sign)
+        sums = torch.zeros(len(packs), dtype=torch.float64)
+        if pair_rows:
+            h = hidden[torch.tensor(pair_rows), torch.tensor(pair_at)]
+            toks = torch.tensor(pair_tok, device=h.device)
+            logits = self.arch.token_logits(h, toks)
+            sums.index_add_(0, torch.tensor(pair_rows), (logits[:, 0] - logits[:, 1]).double().cpu())
+        if full_rows:
+            logits = self.arch.logits(hidden[torch.tensor(full_rows), torch.tensor(full_at)])
+            tok = torch.tensor(full_tok, device=logits.device)
+            lp = (logits.gather(-1, tok[:, None])[:, 0] - torch.logsumexp(logits, dim=-1)).double().cpu()
+            sums.index_add_(0, torch.tensor(full_rows), lp * torch.tensor(full_sign, dtype=torch.float64))
+        return [float(v) for v in sums]
 
     def _module(self, kind: str, block: int) -> Any:
         if kind == "out":
@@ -310,11 +341,11 @@ class Tracer:
         torch = self.torch
         ids = tuple(range(1, 9))
         probe = PairPrompt("check", ids, (*ids[:-2], ids[-1], ids[-2]), 1, 6)
-        row = _Row(0, "true", self.embeds(ids))
+        row = _Row(0, self.embeds(probe.packed().ids))
         full, cap = self._batch([probe], [row], entry=0, capture=("out",))
         states = torch.cat([row.embeds[None], cap["out"][0]], 0)
         for entry in {1, self.n_blocks // 2, self.n_blocks}:
-            part, _ = self._batch([probe], [_Row(0, "true", states[entry])], entry=entry, capture=())
+            part, _ = self._batch([probe], [_Row(0, states[entry])], entry=entry, capture=())
             if not np.isclose(part[0], full[0], rtol=1e-4, atol=1e-4):
                 return False
         return True

@@ -120,12 +120,16 @@ def examples(
 
 
 def trace_figures(
-    run_path: str | Path, out_dir: str | Path, statements: Sequence[str] = EXAMPLES
+    run_path: str | Path,
+    out_dir: str | Path,
+    statements: Sequence[str] = EXAMPLES,
+    fact_set: str | None = None,
 ) -> list[Path]:
     """Draw every tracing figure of the run's ``RUN/trace/`` into ``out_dir``; [] where it was not traced.
 
     One heat map and one examples figure per traced model × condition (a control whose facts were all
-    untraceable has none: the report should say so from the ``causal-trace`` counts).
+    untraceable has none: the report should say so from the ``causal-trace`` counts); with ``fact_set``,
+    of that set's facts only.
     """
     tables = read_trace(run_path)
     if tables is None:
@@ -133,6 +137,10 @@ def trace_figures(
     fact_table, profiles, _ = tables
     manifest = json.loads((Path(run_path) / "manifest.json").read_text(encoding="utf-8"))
     facts = pd.DataFrame(manifest["facts"])
+    if fact_set is not None:
+        fact_table = fact_table[fact_table["fact_set"].astype(str) == fact_set]
+        profiles = profiles[profiles["fact_set"].astype(str) == fact_set]
+        facts = facts[facts["fact_set"].astype(str) == fact_set]
     out = Path(out_dir)
     paths: list[Path] = []
     for (model, cond), sub in profiles.groupby(["model", "condition"], sort=False):

@@ -74,6 +74,44 @@ class PairPrompt:
     def ids(self, form: str) -> tuple[int, ...]:
         return self.true_ids if form == "true" else self.false_ids
 
+    def packed(self) -> Packed:
+        """Both forms in one sequence: the shared part once, then each form's tail (see :class:`Packed`)."""
+        d, lt, lf = self.diff, len(self.true_ids), len(self.false_ids)
+        t_tail, f_tail = self.true_ids[d : lt - 1], self.false_ids[d : lf - 1]
+        f0 = d + len(t_tail)
+
+        def index(offset: int, p: int) -> int:
+            return p if p < d else offset + p - d
+
+        return Packed(
+            ids=(*self.true_ids[:d], *t_tail, *f_tail),
+            positions=(*range(d), *range(d, d + len(t_tail)), *range(d, d + len(f_tail))),
+            segments=(0,) * d + (1,) * len(t_tail) + (2,) * len(f_tail),
+            true=tuple((index(d, j - 1), self.true_ids[j]) for j in range(d, lt)),
+            false=tuple((index(f0, j - 1), self.false_ids[j]) for j in range(d, lf)),
+        )
+
+
+@dataclass(frozen=True)
+class Packed:
+    """A pair's two forms packed into one sequence for the tracer.
+
+    The forms share every token before ``diff``, and only the tokens from ``diff`` on are scored, so one
+    sequence holds the shared part once (segment 0), then the true form's tokens from ``diff`` to its
+    last-but-one (segment 1), then the false form's (segment 2): a form's last token is never an input.
+    A token attends to the shared part and to earlier tokens of its own segment (:meth:`allowed`), and
+    keeps its position in its own form, so every score is the one the form's own pass would give.
+    Restorations patch positions before ``diff`` only, which are the same in both forms.
+    """
+
+    ids: tuple[int, ...]
+    positions: tuple[int, ...]
+    """Position of each token in its own form."""
+    segments: tuple[int, ...]
+    true: tuple[tuple[int, int], ...]
+    """``(index in the packed sequence whose output predicts it, token id)`` of each scored true token."""
+    false: tuple[tuple[int, int], ...]
+
 
 def pair_prompt(
     tokenizer: object, start: StartToken, condition_text: str | None, ref: str, statement: str, false: str

@@ -15,6 +15,7 @@ The ``causal-trace`` analysis reads them (``beliefs analyze``); they are not in 
 
 from __future__ import annotations
 
+import hashlib
 import json
 import time
 from collections.abc import Sequence
@@ -39,7 +40,9 @@ MANIFEST_FILE = "trace.json"
 SCHEMA_VERSION = 1
 DEFAULT_STRIDE = 5
 """Centre layers every fifth layer (and the last) by default: with the default window of 5 the MLP and
-attention windows then tile the blocks, and the default study fits its budget (benchmarks/bench_trace.py)."""
+attention windows then tile the blocks (cost: benchmarks/bench_trace.py and README)."""
+DEFAULT_BATCH = 32
+"""Packed rows (one per fact × restoration) per forward pass."""
 FACT_COLUMNS = (
     "model",
     "control",
@@ -103,6 +106,31 @@ def trace_dir(run_path: str | Path) -> Path:
     return Path(run_path) / TRACE_DIR
 
 
+def code_sha256() -> str:
+    """Hash of the tracing code (``beliefs/trace/*.py``)."""
+    code = hashlib.sha256()
+    for source in sorted(Path(__file__).resolve().parent.glob("*.py")):
+        code.update(source.read_bytes())
+    return code.hexdigest()
+
+
+def trace_fingerprint(manifest: dict[str, Any], settings: dict[str, Any], models: Sequence[str]) -> str:
+    """Hash of what a trace depends on: the tracing code, the traced models' weights (identity) and
+    start tokens, the facts, the conditions and the settings. Not timestamps."""
+    entries = manifest.get("models") or {}
+    payload = {
+        "code": code_sha256(),
+        "models": {
+            m: {k: entries.get(m, {}).get(k) for k in ("identity", "start_token", "dtype")}
+            for m in sorted(models)
+        },
+        "facts": manifest.get("facts"),
+        "conditions": manifest.get("conditions"),
+        "settings": settings,
+    }
+    return hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode("utf-8")).hexdigest()
+
+
 def trace_run(
     run_path: str | Path,
     conditions: Sequence[str] = ("empty",),
@@ -110,12 +138,14 @@ def trace_run(
     window: int = DEFAULT_WINDOW,
     layers: Sequence[int] | None = None,
     stride: int = DEFAULT_STRIDE,
-    batch_size: int = 64,
+    batch_size: int = DEFAULT_BATCH,
     models: Sequence[str] | None = None,
     min_gap: float = MIN_GAP,
     device: str = "auto",
     seed: int = 0,
     progress: TraceProgress | None = None,
+    controls: bool = True,
+    reuse: bool = False,
 ) -> TraceResult:
     """Trace every causal LM in the run at ``run_path`` (or those named in ``models``) under
     ``conditions``; write ``RUN/trace/`` (see the module docstring) and return the tables.
@@ -124,6 +154,8 @@ def trace_run(
     last. ``window`` layers of MLP and attention outputs are restored around each centre; the residual
     state is restored at the centre alone. Noise seeds are ``0..noise_seeds-1``. ``seed`` is the seed
     the run was probed with (it fixes the random-init control's weights; checked against the manifest).
+    ``controls=False`` leaves the controls out. With ``reuse``, a ``RUN/trace/`` written from the same
+    inputs (:func:`trace_fingerprint`) is returned as it is instead of traced again.
     """
     from beliefs.store import open_run
 
@@ -149,8 +181,26 @@ def trace_run(
                 f"model {', '.join(unknown)} is not in {run_path}; models: {', '.join(manifest['models'])}"
             )
         causal = {n: m for n, m in causal.items() if n in models}
+    if not controls:
+        causal = {n: m for n, m in causal.items() if not m.get("control")}
     if not causal:
         raise UsageError(f"{run_path} has no causal LM to trace (encoders have no next-token margins)")
+    settings = {
+        "conditions": list(conditions),
+        "noise_seeds": noise_seeds,
+        "noise_factor": NOISE_FACTOR,
+        "window": window,
+        "stride": stride if layers is None else None,
+        "layers": list(layers) if layers is not None else None,
+        "min_gap": min_gap,
+        "seed": seed,
+    }
+    fingerprint = trace_fingerprint(manifest, settings, list(causal))
+    if reuse:
+        old = read_trace(run_path)
+        if old is not None and old[2].get("inputs_sha256") == fingerprint:
+            hook.message(f"causal tracing of {run_path} is up to date (same inputs): reusing {TRACE_DIR}/")
+            return TraceResult(trace_dir(run_path), old[0], old[1], old[2])
     facts = pd.DataFrame(manifest["facts"])
     contexts = _contexts(manifest, [known[c] for c in conditions])
     seeds = list(range(noise_seeds))
@@ -191,7 +241,7 @@ def trace_run(
                     "condition": cond,
                     **{k: f[k] for k in ("fact_set", "fact_id", "domain", "kind")},
                 }
-                summary = summarise(t.fraction, plan) if t.fraction is not None else {}
+                summary = summarise(t.fraction, plan, n_layers) if t.fraction is not None else {}
                 fact_rows.append(
                     {
                         **base,
@@ -240,15 +290,8 @@ def trace_run(
     )
     record = {
         "schema_version": SCHEMA_VERSION,
-        "settings": {
-            "conditions": list(conditions),
-            "noise_seeds": noise_seeds,
-            "noise_factor": NOISE_FACTOR,
-            "window": window,
-            "stride": stride if layers is None else None,
-            "min_gap": min_gap,
-            "batch_size": batch_size,
-        },
+        "inputs_sha256": fingerprint,
+        "settings": {**settings, "batch_size": batch_size},
         "models": info,
         "counts": counts.to_dict(orient="records"),
         "definitions": {

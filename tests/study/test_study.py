@@ -137,3 +137,42 @@ def test_fingerprint_follows_the_elicitation_salience(tmp_path: Path) -> None:
     first = inputs_fingerprint(manifest, study, folder)
     (folder / "salience.csv").write_text("fact_set,fact_id\na,c\n")
     assert len({none, first, inputs_fingerprint(manifest, study, folder)}) == 3
+
+
+def test_study_traces_when_asked_and_reuses_the_trace(tmp_path: Path) -> None:
+    """``trace:`` runs causal tracing after probing; each set's causal-trace analysis and report read it;
+    a rerun with the same inputs reuses it; other settings change the analyses' fingerprint."""
+    from beliefs.facts.loader import load_study as load
+    from beliefs.store import open_run
+    from beliefs.study.runner import inputs_fingerprint
+    from beliefs.trace.run import read_trace
+
+    study = _study(tmp_path)
+    second = (tmp_path / "facts.yaml").read_text(encoding="utf-8").replace("name: mini", "name: other")
+    (tmp_path / "other.yaml").write_text(second.replace("id: f", "id: g"), encoding="utf-8")
+    text = study.read_text(encoding="utf-8").replace(
+        "fact_sets: [facts.yaml]", "fact_sets: [other.yaml, facts.yaml]"
+    )
+    study.write_text(
+        text.replace("seed: 3", "seed: 3\nanalyses: [causal-trace]")
+        + "trace: {noise_seeds: 1, window: 3, stride: 2, min_gap: 0.0}\n",
+        encoding="utf-8",
+    )
+    run_study(study)
+    facts, profiles, record = read_trace(tmp_path / "store")  # type: ignore[misc]
+    assert set(facts["fact_set"]) == {"mini", "other"} and len(profiles) > 0
+    assert record["settings"]["noise_seeds"] == 1 and record["inputs_sha256"]
+    for name in ("other", "mini"):
+        summary = json.loads((tmp_path / "results" / name / "tables" / "summary.json").read_text())
+        heads = [h for h in summary["headlines"] if h["analysis"] == "causal-trace"]
+        assert {h["model"] for h in heads} == {"gpt2", "gpt2@random-init"}
+        assert all(h["n_traced"] <= 12 for h in heads)
+        report = (tmp_path / "results" / name / "report.md").read_text(encoding="utf-8")
+        assert "Causal tracing" in report and "causal_trace_heatmap_gpt2_empty.png" in report
+    stamp = (tmp_path / "store" / "trace" / "trace.json").stat().st_mtime_ns
+    run_study(study)
+    assert (tmp_path / "store" / "trace" / "trace.json").stat().st_mtime_ns == stamp
+    manifest = open_run(tmp_path / "store").manifest
+    before = inputs_fingerprint(manifest, load(study))
+    study.write_text(study.read_text(encoding="utf-8").replace("noise_seeds: 1", "noise_seeds: 2"))
+    assert inputs_fingerprint(manifest, load(study)) != before

@@ -86,9 +86,21 @@ def test_summarise():
         Restoration("mlp", (2, 3), "last", 3),
         Restoration("attn", (2, 3), "last", 3),
     ]
-    frac = np.array([0.9, 0.0, 0.6, -0.2, 0.7, 0.8, 0.2, 0.2])
-    s = summarise(frac, plan)
-    assert s["peak_layer_content"] == 0 and s["peak_layer_last"] == 3
-    assert s["spread_content"] == 2 and s["spread_last"] == 1
+    plan += [Restoration("state", (2,), "content", 2), Restoration("state", (2,), "last", 2)]
+    plan += [Restoration("state", (5,), "content", 5), Restoration("state", (5,), "last", 5)]
+    frac = np.array([1.0, 0.0, 0.6, -0.2, 0.7, 0.8, 0.2, 0.2, 0.4, 0.6, 0.0, 0.3])
+    s = summarise(frac, plan, n_layers=6)
+    # layer 0 (1 at the content tokens by construction) and the last layer's content state (0 by
+    # construction) are not searched: the peak is found from layer 1 on
+    assert s["peak_layer_content"] == 3 and s["peak_layer_last"] == 3
+    assert s["spread_content"] == 1 and s["spread_last"] == 2
     assert s["mlp_share"] == pytest.approx(0.8 / (0.8 + 0.2))
-    assert s["peak_recovery"] == pytest.approx(0.9)
+    assert s["peak_recovery"] == pytest.approx(0.8)
+    # a profile whose best layer is the embeddings' still peaks at a block output
+    frac[[4, 5, 8, 9, 11]] = [-0.1, -0.2, 0.1, -0.3, -0.05]
+    s = summarise(frac, plan, n_layers=6)
+    assert (
+        s["peak_layer_content"] == 2
+        and s["peak_layer_last"] == 5
+        and s["peak_recovery"] == pytest.approx(0.1)
+    )
