@@ -28,6 +28,7 @@ import pandas as pd
 from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.registry import register
+from beliefs.analyses.surface import NO_VALID_STRATA
 from beliefs.rundata import ModelInfo
 from beliefs.stats import middle_third, permutation_pvalues
 from beliefs.trace.stats import diff_null, pair_test, profile_test, summary_test
@@ -44,7 +45,10 @@ def beyond_surface_permutations(
     """Kind labels of the traced facts permuted within label-free surface strata (declared pairs, else
     domain × template, else domain × bins of the model's surface features; see
     :func:`beliefs.analyses.surface.conditional_permutations_for`): ``(P + 1, traced.sum())``, row 0
-    observed. Each summary headline's ``p_beyond_surface`` is the |difference of means| under them."""
+    observed. Each summary headline's ``p_beyond_surface`` is the |difference of means| under them.
+    ``None`` unless every traced fact sits in a declared pair: within templates or surface bins the
+    difference of means still sees the surface inside each stratum, and the test does not hold its size
+    (:func:`beliefs.analyses.surface.strata_hold_size`)."""
     from beliefs.analyses.surface import surface_features
     from beliefs.stats.conditional import conditional_permutations, surface_strata
 
@@ -57,6 +61,8 @@ def beyond_surface_permutations(
         strata = surface_strata(
             ctx.domains, surface_features(ctx, model).matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
         )
+    if not all("|pair:" in str(s) for s in strata[traced]):
+        return None  # within templates or bins a plain statistic's conditional test is invalid (strata_hold_size)
     rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 17]))
     return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
 
@@ -205,7 +211,13 @@ def _model_condition(
     for name in HEADLINE_SUMMARIES:
         values = per_fact.get(name)
         test = None if values is None else summary_test(values, ctx.labels, ctx.domains, B, seed)
-        extra: dict[str, Any] = {**counts, "p_beyond_surface": None}
+        extra: dict[str, Any] = {
+            **counts,
+            "p_beyond_surface": None,
+            "beyond_surface_test": "conditional permutation within pairs"
+            if beyond is not None
+            else NO_VALID_STRATA,
+        }
         if name == MID:
             mid_layers = middle_third(n_layers)
             extra["layers"] = [int(mid_layers[0]), int(mid_layers[-1])]
