@@ -1,14 +1,18 @@
-"""File writes that are atomic and polite: a reader sees the old file or the new one, never half of one;
-new files get the user's umask (as ``open`` would give them), a replaced file keeps its mode, and a
-read-only file is never replaced."""
+"""File I/O of every stage: writes that are atomic and polite, and an advisory file lock.
+
+A reader sees the old file or the new one, never half of one; new files get the user's umask (as
+``open`` would give them), a replaced file keeps its mode, and a read-only file is never replaced."""
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import os
 import re
 import stat
 import tempfile
 import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
@@ -80,3 +84,17 @@ def safe_filename(name: str) -> str:
     out = re.sub(r"[^A-Za-z0-9._@+-]+", "_", name)
     out = re.sub(r"\.{2,}", "_", out).strip("._") or "model"
     return out[:120]
+
+
+@contextlib.contextmanager
+def file_lock(path: str | Path) -> Iterator[None]:
+    """An exclusive advisory lock (``flock``) on ``path``, held for the ``with`` block and released if
+    the process dies."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a+") as f:
+        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

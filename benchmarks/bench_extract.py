@@ -49,8 +49,8 @@ from beliefs.extract.probe import (
     fact_rows,
     replace_inputs,
 )
-from beliefs.extract.prompts import render, resolve_start_token
 from beliefs.extract.runner import Extractor, Row, plan
+from beliefs.inputs.prompts import render, resolve_start_token
 from beliefs.models import LoadOptions, load_model
 from beliefs.schema import Condition, Fact
 from beliefs.store.run import Run, fact_ref

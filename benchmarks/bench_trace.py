@@ -23,8 +23,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from beliefs.extract.prompts import resolve_start_token
 from beliefs.facts import load_fact_set
+from beliefs.inputs.prompts import resolve_start_token
 from beliefs.models import LoadOptions, load_model
 from beliefs.trace.core import DEFAULT_SEEDS, DEFAULT_WINDOW, centers, restorations, trace_pairs
 from beliefs.trace.engine import Tracer

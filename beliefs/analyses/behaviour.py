@@ -14,10 +14,10 @@ from typing import Any
 
 import numpy as np
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.kind import DOMAINS, _families
 from beliefs.analyses.registry import register
+from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS, ModelInfo
 from beliefs.stats import (
     cliffs_delta,

@@ -25,10 +25,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.registry import register
 from beliefs.analyses.surface import NO_VALID_STRATA
+from beliefs.results import columns as C
 from beliefs.rundata import ModelInfo
 from beliefs.stats import middle_third, permutation_pvalues
 from beliefs.trace.stats import diff_null, pair_test, profile_test, summary_test

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from beliefs.analyses import columns as C
+from beliefs.results import columns as C
 from beliefs.rundata import ModelInfo, RunData
 from beliefs.stats import (
     bh_adjust,

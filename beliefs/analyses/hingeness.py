@@ -84,7 +84,6 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import (
     AnalysisContext,
     Array,
@@ -96,6 +95,7 @@ from beliefs.analyses.context import (
 )
 from beliefs.analyses.registry import register
 from beliefs.errors import InvalidInputError, Problem
+from beliefs.results import columns as C
 from beliefs.rundata import ModelInfo
 from beliefs.stats import bootstrap_ci, cliffs_delta, cliffs_delta_perm, middle_third, permutation_pvalues
 

@@ -27,7 +27,6 @@ from typing import Any
 
 import numpy as np
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.beyond import INCREMENT_CI, INCREMENT_STATISTIC, RESIDUAL_STATISTIC, Beyond
 from beliefs.analyses.context import (
     LAYER0_POOLING,
@@ -43,6 +42,7 @@ from beliefs.analyses.context import (
 )
 from beliefs.analyses.registry import register
 from beliefs.analyses.surface import surface_features
+from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS, ModelInfo
 from beliefs.stats import (
     CVPlan,

@@ -15,11 +15,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Output
 from beliefs.analyses.registry import ANALYSES
-from beliefs.analyses.verdict import VERDICT_DEFINITION, attach_verdicts, significant
 from beliefs.errors import UsageError
+from beliefs.fileio import atomic_write_text
+from beliefs.results import columns as C
+from beliefs.results.verdict import VERDICT_DEFINITION, attach_verdicts, significant
 from beliefs.rundata import RunData
 
 
@@ -35,7 +36,7 @@ def analyze(
     Returns the summary: one headline per analysis × model × condition (the mean over the middle third of
     layers with ``last`` pooling where the statistic has layers), with estimate, 95% interval, p-value,
     and the verdict step's ``sesoi``, ``p_equivalence``, ``mde_80`` and ``verdict``
-    (:mod:`beliefs.analyses.verdict`).
+    (:mod:`beliefs.results.verdict`).
     """
     names = check_arguments(analyses, permutations, seed)
     check = getattr(run, "check_complete", None)
@@ -76,13 +77,9 @@ def analyze(
     results = [_merge([done[(m.name, name)] for m in ctx.models], order) for name in names]
     for name, result in zip(names, results, strict=True):
         table = pd.DataFrame(result.rows, columns=list(C.RESULT_COLUMNS))
-        tmp = out / f".{name}.csv.tmp"
-        table.to_csv(tmp, index=False)
-        tmp.replace(out / f"{name}.csv")
+        atomic_write_text(out / f"{name}.csv", table.to_csv(index=False))
         for extra, frame in result.tables.items():
-            tmp = out / f".{extra}.csv.tmp"
-            frame.to_csv(tmp, index=False)
-            tmp.replace(out / f"{extra}.csv")
+            atomic_write_text(out / f"{extra}.csv", frame.to_csv(index=False))
         headlines.extend(result.headlines)
     _attach_controls(headlines)
     attach_verdicts(headlines, {m.name: m.width for m in ctx.models})
@@ -99,9 +96,7 @@ def analyze(
     }
     if left_out:
         summary["conditions_left_out"] = left_out
-    tmp = out / ".summary.json.tmp"
-    tmp.write_text(json.dumps(summary, indent=2, allow_nan=False))
-    tmp.replace(out / "summary.json")
+    atomic_write_text(out / "summary.json", json.dumps(summary, indent=2, allow_nan=False))
     return summary
 
 

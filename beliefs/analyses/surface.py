@@ -29,9 +29,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import AnalysisContext, Array, Output, bacc_ci, headline, row
 from beliefs.analyses.registry import register
+from beliefs.results import columns as C
 from beliefs.rundata import ModelInfo
 from beliefs.stats import logistic_cv, permutation_pvalues, zscore
 from beliefs.stats.increment import unit_kernel
@@ -88,13 +88,13 @@ def _ngrams(texts: list[str]) -> list[list[str]]:
 @lru_cache(maxsize=8)
 def _tokenizer_file(name: str) -> str | None:
     """``tokenizer.json`` of an embedded model or a local folder, found without loading transformers."""
-    from beliefs.models.registry import EMBEDDED
+    from beliefs.models.embedded import EMBEDDED
 
     model = EMBEDDED.get(name)
     candidates: list[Path] = []
     if model is not None:
         if model.backend == "hf" and model.sha256 is not None:
-            from beliefs.models.hf import prepared_dir
+            from beliefs.models.gguf import prepared_dir
 
             candidates.append(prepared_dir(model.sha256) / "tokenizer.json")
         else:

@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-from beliefs.analyses import columns as C
 from beliefs.analyses.context import (
     LAYER0_POOLING,
     AnalysisContext,
@@ -19,6 +18,7 @@ from beliefs.analyses.context import (
 )
 from beliefs.analyses.kind import _families, weighted_ci
 from beliefs.analyses.registry import register
+from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS
 from beliefs.stats import TruthProbe, middle_third, permutation_pvalues
 from beliefs.stats.directions import TruthDirections, angle, plain_angle_degrees

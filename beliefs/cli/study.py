@@ -34,7 +34,7 @@ VERDICT_STYLE = {
 
 def verdict_markup(h: dict[str, Any]) -> str:
     """The headline's verdict word, coloured (recomputed with the one rule for older summaries)."""
-    from beliefs.analyses.verdict import verdict_label, verdict_of
+    from beliefs.results.verdict import verdict_label, verdict_of
 
     word = str(h.get("verdict") or verdict_of(h))
     style = VERDICT_STYLE.get(word, "")
@@ -43,7 +43,7 @@ def verdict_markup(h: dict[str, Any]) -> str:
 
 
 def print_summary(summary: dict[str, Any]) -> None:
-    """One table per hypothesis with the figures behind every verdict (see beliefs.analyses.verdict)."""
+    """One table per hypothesis with the figures behind every verdict (see beliefs.results.verdict)."""
     from beliefs.report import verdict
 
     headlines = summary.get("headlines", [])

@@ -56,7 +56,7 @@ class ElicitResult:
     salience: pd.DataFrame
     """One row per fact × condition (:data:`beliefs.elicit.score.SALIENCE_COLUMNS`)."""
     results: pd.DataFrame
-    """Result rows with :data:`beliefs.analyses.columns.RESULT_COLUMNS` (``analysis = elicitation``)."""
+    """Result rows with :data:`beliefs.results.columns.RESULT_COLUMNS` (``analysis = elicitation``)."""
     headlines: list[dict[str, Any]]
     """One per condition, keyed like the analyses' summary headlines."""
     skipped_conditions: list[str] = field(default_factory=list)
@@ -98,7 +98,7 @@ def elicit(
     reuses the samples already generated. ``embedder`` is a sentence-transformers model name or a
     function from texts to embeddings. The same ``seed`` drives the sampling and the permutations.
     """
-    from beliefs.extract.probe import as_conditions, as_facts, fact_rows
+    from beliefs.inputs.facts import as_conditions, as_facts, fact_rows
 
     hook = progress or ElicitProgress()
     settings = GenerationSettings(max_new_tokens=max_new_tokens, temperature=temperature, seed=seed)

@@ -23,8 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from beliefs.errors import ModelError, UsageError
-from beliefs.extract.prompts import StartToken, resolve_start_token, text_before
 from beliefs.fileio import atomic_write_text
+from beliefs.inputs.prompts import StartToken, resolve_start_token, text_before
 from beliefs.models.base import LoadedModel
 from beliefs.schema import Condition
 

@@ -34,8 +34,8 @@ import numpy as np
 import pandas as pd
 from numpy.typing import NDArray
 
-from beliefs.analyses import columns as C
-from beliefs.analyses.verdict import attach_verdicts, sesoi_for
+from beliefs.results import columns as C
+from beliefs.results.verdict import attach_verdicts, sesoi_for
 from beliefs.schema import EMPTY_CONDITION
 from beliefs.stats import (
     bh_adjust,
@@ -170,8 +170,8 @@ def elicitation_stats(
     seed: int = 0,
     replicates: Mapping[str, Array] | None = None,
 ) -> tuple[pd.DataFrame, list[dict[str, Any]]]:
-    """Result rows (columns :data:`beliefs.analyses.columns.RESULT_COLUMNS`) and the headline (a list of
-    one), with its verdict (:mod:`beliefs.analyses.verdict`).
+    """Result rows (columns :data:`beliefs.results.columns.RESULT_COLUMNS`) and the headline (a list of
+    one), with its verdict (:mod:`beliefs.results.verdict`).
 
     ``replicates``: per condition, ``(B, n_facts)`` ``salience_csls`` of the true forms on resampled
     generations (:func:`beliefs.elicit.score.sample_replicates`, facts in the order of ``salience``'s

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from beliefs.extract.probe import ProgressHook, check_run, probe
-from beliefs.extract.prompts import SEPARATOR, Prompt, StartToken, render, resolve_start_token
 from beliefs.extract.runner import Extractor, Measurement
+from beliefs.inputs.prompts import SEPARATOR, Prompt, StartToken, render, resolve_start_token
 
 __all__ = [
     "SEPARATOR",

@@ -22,7 +22,7 @@ from typing import Any
 import numpy as np
 
 from beliefs.errors import ModelError
-from beliefs.extract.prompts import Prompt
+from beliefs.inputs.prompts import Prompt
 from beliefs.models.base import LoadedModel
 
 

@@ -14,7 +14,6 @@ from pydantic import BaseModel, ValidationError
 from beliefs.errors import InvalidInputError, Problem
 from beliefs.facts.yamlio import ParsedYaml, locate, parse_yaml, to_plain
 from beliefs.schema import EMPTY_CONDITION, Condition, ConditionsFile, Contexts, Fact, FactSet
-from beliefs.study.schema import Study
 
 YAML_SUFFIXES = (".yaml", ".yml")
 _FIELDS: dict[str, list[str]] = {
@@ -23,7 +22,6 @@ _FIELDS: dict[str, list[str]] = {
     "contexts": list(Contexts.model_fields),
     "conditions": list(Condition.model_fields),
     "conditions_file": list(ConditionsFile.model_fields),
-    "study": list(Study.model_fields),
 }
 
 
@@ -72,13 +70,13 @@ def _expected(ctx: dict[str, Any] | None) -> list[str]:
     return [p.strip().strip("'") for p in raw.replace(" or ", ",").split(",") if p.strip()]
 
 
-def _message(err: Any, section: str) -> tuple[str, str | None]:
+def _message(err: Any, section: str, fields: dict[str, list[str]]) -> tuple[str, str | None]:
     """A person-readable message and the field name for one pydantic error."""
     loc = err["loc"]
     name = str(loc[-1]) if loc and isinstance(loc[-1], str) else None
     kind, value = err["type"], err.get("input")
     if kind == "extra_forbidden":
-        return f"unknown field '{name}'{_suggest(str(name), _FIELDS.get(section, []))}", name
+        return f"unknown field '{name}'{_suggest(str(name), fields.get(section, []))}", name
     if kind == "missing":
         return f"missing required field '{name}'", name
     if kind == "literal_error":
@@ -108,9 +106,21 @@ def _message(err: Any, section: str) -> tuple[str, str | None]:
     return msg, name
 
 
-def _pydantic_problems(
-    path: Path, data: Any, model: type[BaseModel], plain: Any, section: str, item_key: str
+def pydantic_problems(
+    path: Path,
+    data: Any,
+    model: type[BaseModel],
+    plain: Any,
+    section: str,
+    item_key: str,
+    fields: dict[str, list[str]] | None = None,
 ) -> tuple[BaseModel | None, list[Problem]]:
+    """Validate ``plain`` (parsed from ``data``) as ``model``; each error as a :class:`Problem` at its line.
+
+    ``fields`` adds field names per section (beyond the fact-set ones) so that an error on a field
+    is placed at that field's line.
+    """
+    known = {**_FIELDS, **(fields or {})}
     try:
         return model.model_validate(plain), []
     except ValidationError as exc:
@@ -127,9 +137,9 @@ def _pydantic_problems(
                 ):
                     fact_id = item.get("id" if item_key == "facts" else "name")
                 sub = "contexts" if "contexts" in loc[2:3] else item_key
-            msg, fld = _message(err, sub)
+            msg, fld = _message(err, sub, known)
             if fld is not None and fld not in loc:
-                line, column = locate(data, (*loc, fld)) if fld in _FIELDS.get(sub, []) else (line, column)
+                line, column = locate(data, (*loc, fld)) if fld in known.get(sub, []) else (line, column)
             subject = "condition" if item_key == "conditions" else "fact"
             problems.append(Problem(path, msg, line, column, fact_id=fact_id, field=fld, subject=subject))
         return None, problems
@@ -384,7 +394,7 @@ def check_fact_set(parsed: ParsedYaml) -> tuple[LoadedFactSet | None, list[Probl
                 field="schema_version",
             )
         )
-    model, errors = _pydantic_problems(path, data, FactSet, plain, "fact_set", "facts")
+    model, errors = pydantic_problems(path, data, FactSet, plain, "fact_set", "facts")
     problems += [p for p in errors if not (p.field == "schema_version" and p.message.startswith("missing"))]
     problems += _fact_set_checks(path, data, plain)
     problems.sort(key=_order)
@@ -416,7 +426,7 @@ def check_conditions(parsed: ParsedYaml) -> tuple[LoadedConditions | None, list[
             )
         )
         return None, problems
-    model, errors = _pydantic_problems(path, data, ConditionsFile, plain, "conditions_file", "conditions")
+    model, errors = pydantic_problems(path, data, ConditionsFile, plain, "conditions_file", "conditions")
     problems += errors + _conditions_checks(path, data, plain)
     problems.sort(key=_order)
     if model is None or any(p.severity == "error" for p in problems):
@@ -431,25 +441,6 @@ def load_fact_set(path: str | Path) -> LoadedFactSet:
     if loaded is None:
         raise InvalidInputError(problems)
     return loaded
-
-
-def load_study(path: str | Path) -> Study:
-    """Load a study file; raise :class:`InvalidInputError` listing every problem."""
-    parsed = parse_yaml(Path(path))
-    problems = list(parsed.problems)
-    if parsed.data is not None and not isinstance(parsed.data, dict):
-        problems.append(
-            Problem(parsed.path, "a study file must be a mapping with 'schema_version', 'name', 'models'", 1)
-        )
-    elif parsed.data is not None:
-        model, errors = _pydantic_problems(
-            parsed.path, parsed.data, Study, to_plain(parsed.data), "study", "models"
-        )
-        problems += errors
-        if model is not None and not problems:
-            assert isinstance(model, Study)
-            return model
-    raise InvalidInputError(problems or [Problem(parsed.path, "not a valid study file")])
 
 
 def load_conditions(path: str | Path) -> LoadedConditions:

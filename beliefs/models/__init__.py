@@ -17,7 +17,8 @@ from beliefs.models import fake as _fake  # noqa: F401  (registers the fake back
 from beliefs.models import hf as _hf  # noqa: F401  (registers the hf backend)
 from beliefs.models import st as _st  # noqa: F401  (registers the st backend)
 from beliefs.models.base import CONTROLS, DTYPES, LoadedModel, LoadOptions, control_name
-from beliefs.models.registry import BACKENDS, EMBEDDED, get_backend, register_backend, register_embedded
+from beliefs.models.embedded import EMBEDDED, register_embedded
+from beliefs.models.registry import BACKENDS, get_backend, register_backend
 
 Progress = Callable[[str], None]
 

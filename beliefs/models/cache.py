@@ -1,14 +1,14 @@
-"""The user cache (``BELIEFS_HOME`` or ``~/.cache/beliefs``), file hashes and a file lock."""
+"""The user cache (``BELIEFS_HOME`` or ``~/.cache/beliefs``) and file hashes remembered in it."""
 
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import hashlib
 import json
 import os
-from collections.abc import Iterator
 from pathlib import Path
+
+from beliefs.fileio import atomic_write_text
 
 
 def beliefs_home() -> Path:
@@ -36,34 +36,3 @@ def sha256_file(path: Path, chunk: int = 1 << 20) -> str:
     with contextlib.suppress(OSError):
         atomic_write_text(memo, json.dumps({"path": str(path), "sha256": digest}))
     return digest
-
-
-def atomic_write_text(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` so that a reader sees the old file or the whole new one."""
-    atomic_write_bytes(path, text.encode())
-
-
-def atomic_write_bytes(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".tmp-{os.getpid()}-{os.urandom(4).hex()}-{path.name}")
-    try:
-        with tmp.open("wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    finally:
-        with contextlib.suppress(FileNotFoundError):
-            tmp.unlink()
-
-
-@contextlib.contextmanager
-def file_lock(path: Path) -> Iterator[None]:
-    """An exclusive advisory lock (``flock``) held for the ``with`` block; released if the process dies."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a+") as f:
-        fcntl.flock(f.fileno(), fcntl.LOCK_EX)
-        try:
-            yield
-        finally:
-            fcntl.flock(f.fileno(), fcntl.LOCK_UN)

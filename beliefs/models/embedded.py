@@ -9,8 +9,8 @@ from pathlib import Path
 
 from beliefs.errors import ModelError
 from beliefs.models.cache import sha256_file
-from beliefs.models.hf import prepare_gguf, prepared_dir, read_prepared
-from beliefs.models.registry import EMBEDDED, register_embedded
+from beliefs.models.gguf import prepare_gguf, prepared_dir, read_prepared
+from beliefs.models.registry import add_unique
 
 Progress = Callable[[str], None]
 
@@ -92,6 +92,15 @@ class EmbeddedModel:
         return located
 
 
+EMBEDDED: dict[str, EmbeddedModel] = {}
+"""Embedded model name (``smollm2-135m``) -> how to find and prepare it."""
+
+
+def register_embedded(model: EmbeddedModel) -> EmbeddedModel:
+    """Register an embedded model under its ``name``."""
+    return add_unique(EMBEDDED, "embedded model", model.name, model)
+
+
 register_embedded(
     EmbeddedModel(
         name="smollm2-135m",
@@ -133,4 +142,4 @@ register_embedded(
     )
 )
 
-__all__ = ["EMBEDDED", "EmbeddedModel"]
+__all__ = ["EMBEDDED", "EmbeddedModel", "register_embedded"]

@@ -1,4 +1,5 @@
-"""Registries of model backends and embedded models: a dict and a decorator; a duplicate name raises."""
+"""The registry of model backends: a dict and a decorator; a duplicate name raises. (Embedded models
+are registered in :mod:`beliefs.models.embedded` with :func:`add_unique`.)"""
 
 from __future__ import annotations
 
@@ -7,17 +8,15 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 if TYPE_CHECKING:
     from beliefs.models.base import Backend
-    from beliefs.models.embedded import EmbeddedModel
 
 T = TypeVar("T")
 
 BACKENDS: dict[str, Backend] = {}
 """Backend name (``hf``, ``st``) -> backend."""
-EMBEDDED: dict[str, EmbeddedModel] = {}
-"""Embedded model name (``smollm2-135m``) -> how to find and prepare it."""
 
 
-def _register(table: dict[str, T], kind: str, name: str, item: T) -> T:
+def add_unique(table: dict[str, T], kind: str, name: str, item: T) -> T:
+    """Add ``item`` to a registry ``table`` under ``name``; a name already there raises ValueError."""
     if name in table:
         raise ValueError(f"{kind} '{name}' is already registered")
     table[name] = item
@@ -29,15 +28,10 @@ def register_backend(name: str) -> Callable[[type[T]], type[T]]:
 
     def decorate(cls: type[T]) -> type[T]:
         instance: Any = cls()
-        _register(BACKENDS, "backend", name, instance)
+        add_unique(BACKENDS, "backend", name, instance)
         return cls
 
     return decorate
-
-
-def register_embedded(model: EmbeddedModel) -> EmbeddedModel:
-    """Register an embedded model under its ``name``."""
-    return _register(EMBEDDED, "embedded model", model.name, model)
 
 
 def get_backend(name: str) -> Backend:

@@ -9,10 +9,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
 from beliefs.fileio import atomic_write_text, safe_filename
 from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from beliefs.results.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
 from beliefs.rundata import RunData
 
 HEADLINE_ANALYSES = (

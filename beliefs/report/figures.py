@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from beliefs.analyses.verdict import ALPHA
+from beliefs.plotting import pyplot as _plt
+from beliefs.plotting import save_figure as _save
+from beliefs.results.verdict import ALPHA
 from beliefs.rundata import RunData
 
 CURVE_STATISTICS = {
@@ -20,27 +21,6 @@ CURVE_STATISTICS = {
         "angle between truth directions, noise-corrected (degrees)",
     ),
 }
-
-
-def _plt(font_size: int = 9) -> Any:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams.update(
-        {"figure.dpi": 110, "font.size": font_size, "axes.spines.top": False, "axes.spines.right": False}
-    )
-    return plt
-
-
-def _save(fig: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.tmp.png")
-    fig.savefig(tmp, bbox_inches="tight", metadata={"Software": None})
-    tmp.replace(path)
-    _plt().close(fig)
-    return path
 
 
 def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from beliefs.errors import UsageError
+from beliefs.results.columns import RESULT_COLUMNS
 
 RUN_MARK = "manifest.json"
 RESULTS_MARKS = ("summary.json", "tables/summary.json")
@@ -37,10 +38,9 @@ def is_results(path: Path) -> bool:
 
 
 def _partial_results(path: Path, names: list[str]) -> bool:
-    """An analyze interrupted before its summary: only tables it writes, the first with its header."""
-    from beliefs.analyses import ANALYSES, RESULT_COLUMNS
-
-    tables = [n for n in names if n.endswith(".csv") and n[:-4] in ANALYSES]
+    """An analyze interrupted before its summary: only CSV tables, the first with the result tables' header
+    (the header is the mark: the store sits below the analyses and does not read their registry)."""
+    tables = [n for n in names if n.endswith(".csv")]
     if not tables or len(tables) != len(names):
         return False
     try:

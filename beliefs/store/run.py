@@ -32,7 +32,7 @@ import numpy as np
 import pandas as pd
 
 from beliefs.errors import StoreError
-from beliefs.models.cache import atomic_write_bytes, atomic_write_text, file_lock
+from beliefs.fileio import atomic_write_bytes, atomic_write_text, file_lock
 from beliefs.rundata import FACT_COLUMNS, FORMS, MARGIN_COLUMNS, OPTIONAL_FACT_COLUMNS, POOLINGS, ModelInfo
 from beliefs.schema import KINDS
 

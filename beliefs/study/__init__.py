@@ -1,5 +1,6 @@
 """Studies: one file that runs probe → analyze → report."""
 
+from beliefs.study.loader import load_study
 from beliefs.study.schema import Study
 
-__all__ = ["Study"]
+__all__ = ["Study", "load_study"]

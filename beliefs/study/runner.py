@@ -12,9 +12,9 @@ from typing import Any
 
 from beliefs.errors import InvalidInputError, UsageError
 from beliefs.facts import load_conditions, load_paths
-from beliefs.facts.loader import load_study
 from beliefs.fileio import atomic_write_text
 from beliefs.rundata import SubsetRun
+from beliefs.study.loader import load_study
 from beliefs.study.schema import Study
 
 DEFAULT_STUDY = Path("analyses/default/study.yaml")
@@ -53,9 +53,10 @@ def resolve(base: Path, value: str) -> Path:
 
 
 def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path | None = None) -> str:
-    """Hash of what the analyses' results depend on: the code of the analyses, statistics and causal
-    tracing, the stored measurements (by their content keys), the facts, the conditions, the study's
-    analyses, permutations, seed and tracing settings, and the elicitation's ``salience.csv`` in
+    """Hash of what the analyses' results depend on: the code of the analyses, statistics, causal
+    tracing and verdict rules (``analyses``, ``stats``, ``trace``, ``results``), the stored measurements
+    (by their content keys), the facts, the conditions, the study's analyses, permutations, seed and
+    tracing settings, and the elicitation's ``salience.csv`` in
     ``elicitation`` (``hingeness`` reads it). Not timestamps."""
     models = {
         name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
@@ -64,7 +65,7 @@ def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path
     package = Path(__file__).resolve().parents[1]
     code = hashlib.sha256()
     for source in sorted(
-        [*package.glob("analyses/*.py"), *package.glob("stats/*.py"), *package.glob("trace/*.py")]
+        p for sub in ("analyses", "stats", "trace", "results") for p in package.glob(f"{sub}/*.py")
     ):
         code.update(source.read_bytes())
     payload = {
@@ -236,7 +237,7 @@ def run_study(
         fingerprint = inputs_fingerprint(manifest, study, folder / "elicitation")
         summary = None if reanalyze else _cached_summary(tables, fingerprint)
         if registered == []:  # elicitation only
-            from beliefs.analyses.columns import SUMMARY_SCHEMA_VERSION
+            from beliefs.results.columns import SUMMARY_SCHEMA_VERSION
 
             summary = {
                 "schema_version": SUMMARY_SCHEMA_VERSION,

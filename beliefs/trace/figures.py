@@ -18,8 +18,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from beliefs.report.figures import _plt as report_plt
-from beliefs.report.figures import _save
+from beliefs.plotting import pyplot as report_plt
+from beliefs.plotting import save_figure as _save
 from beliefs.trace.engine import COMPONENTS
 from beliefs.trace.prompts import POSITIONS
 from beliefs.trace.run import read_trace

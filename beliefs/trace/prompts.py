@@ -1,7 +1,7 @@
 """What is traced in one prompt pair: the shared part, its corrupted content tokens, the traced tokens.
 
 Both forms are rendered exactly as ``probe`` renders them (start token, condition text, separator,
-statement; :func:`beliefs.extract.prompts.render`). They share every token up to the first one that
+statement; :func:`beliefs.inputs.prompts.render`). They share every token up to the first one that
 differs, at index ``diff``. Then
 
 - the **traced margin** is ``logp(true) − logp(false)`` summed over the tokens from ``diff`` to the end
@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from beliefs.extract.prompts import StartToken, render
+from beliefs.inputs.prompts import StartToken, render
 
 POSITIONS = ("content", "last")
 """Restored position groups: the corrupted content tokens (together), and the last token before the

@@ -26,8 +26,8 @@ from typing import Any
 import pandas as pd
 
 from beliefs.errors import StoreError, UsageError
-from beliefs.extract.prompts import StartToken
 from beliefs.fileio import atomic_write_text
+from beliefs.inputs.prompts import StartToken
 from beliefs.trace.core import DEFAULT_SEEDS, DEFAULT_WINDOW, MIN_GAP, centers, restorations, trace_pairs
 from beliefs.trace.engine import NOISE_FACTOR, Tracer
 from beliefs.trace.prompts import PairPrompt, pair_prompt

@@ -110,7 +110,7 @@ def test_nan_absent_facts_are_left_out(planted):
 
 
 def test_every_headline_has_a_verdict(planted):
-    from beliefs.analyses.verdict import VERDICTS
+    from beliefs.results.verdict import VERDICTS
 
     summary, _ = planted
     assert summary["verdict_definition"].startswith("differs:")

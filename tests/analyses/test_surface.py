@@ -1,5 +1,3 @@
-
-
 def test_plain_statistics_get_a_beyond_surface_p_only_within_pairs():
     from beliefs.analyses.surface import NO_VALID_STRATA, strata_hold_size
 

@@ -5,11 +5,11 @@ import typer
 from typer.testing import CliRunner
 
 import beliefs.elicit as elicit_pkg
-from beliefs.analyses.columns import RESULT_COLUMNS
-from beliefs.analyses.verdict import VERDICTS
 from beliefs.cli.elicit import elicit_command
 from beliefs.elicit import elicit, most_least_volunteered, read_salience
 from beliefs.models import load_model
+from beliefs.results.columns import RESULT_COLUMNS
+from beliefs.results.verdict import VERDICTS
 
 
 def test_end_to_end_files_and_resume(tmp_path, facts, conditions, embed):

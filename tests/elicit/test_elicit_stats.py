@@ -2,9 +2,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from beliefs.analyses.columns import RESULT_COLUMNS
-from beliefs.analyses.verdict import VERDICTS
 from beliefs.elicit import elicitation_stats
+from beliefs.results.columns import RESULT_COLUMNS
+from beliefs.results.verdict import VERDICTS
 from beliefs.stats import cliffs_delta
 
 

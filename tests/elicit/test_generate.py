@@ -3,7 +3,7 @@ import pytest
 from beliefs.elicit import GenerationSettings
 from beliefs.elicit.generate import SAMPLES_FILE, generate_samples, prompt_ids, read_samples
 from beliefs.errors import ModelError, UsageError
-from beliefs.extract.prompts import SEPARATOR, resolve_start_token
+from beliefs.inputs.prompts import SEPARATOR, resolve_start_token
 from beliefs.models import load_model
 from beliefs.schema import Condition
 

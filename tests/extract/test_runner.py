@@ -3,8 +3,8 @@
 import pytest
 import torch
 
-from beliefs.extract.prompts import render, resolve_start_token
 from beliefs.extract.runner import Extractor, Row, plan
+from beliefs.inputs.prompts import render, resolve_start_token
 from beliefs.models import load_model
 
 STATEMENTS = [

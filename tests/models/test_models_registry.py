@@ -2,7 +2,8 @@ import pytest
 
 from beliefs.errors import ModelError, UsageError
 from beliefs.models import EMBEDDED, LoadOptions, list_models, load_model, resolve
-from beliefs.models.registry import BACKENDS, register_backend, register_embedded
+from beliefs.models.embedded import register_embedded
+from beliefs.models.registry import BACKENDS, register_backend
 
 
 def test_backends_registered():

@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from beliefs.cli import app
 from beliefs.errors import InvalidInputError
-from beliefs.facts.loader import load_study
+from beliefs.study import load_study
 from beliefs.study.runner import run_study
 
 REPO = Path(__file__).parents[2]
@@ -142,8 +142,8 @@ def test_fingerprint_follows_the_elicitation_salience(tmp_path: Path) -> None:
 def test_study_traces_when_asked_and_reuses_the_trace(tmp_path: Path) -> None:
     """``trace:`` runs causal tracing after probing; each set's causal-trace analysis and report read it;
     a rerun with the same inputs reuses it; other settings change the analyses' fingerprint."""
-    from beliefs.facts.loader import load_study as load
     from beliefs.store import open_run
+    from beliefs.study import load_study as load
     from beliefs.study.runner import inputs_fingerprint
     from beliefs.trace.run import read_trace
 

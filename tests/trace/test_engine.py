@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from beliefs.extract.prompts import resolve_start_token
+from beliefs.inputs.prompts import resolve_start_token
 from beliefs.models import load_model
 from beliefs.trace.core import restorations, trace_pairs
 from beliefs.trace.engine import Restoration, Tracer

@@ -10,9 +10,9 @@ import pytest
 from typer.testing import CliRunner
 
 from beliefs.analyses import analyze
-from beliefs.analyses.columns import RESULT_COLUMNS
 from beliefs.cli import app
 from beliefs.errors import UsageError
+from beliefs.results.columns import RESULT_COLUMNS
 from beliefs.store import open_run
 from beliefs.trace.run import FACT_COLUMNS, PROFILE_COLUMNS, read_trace, trace_run
 

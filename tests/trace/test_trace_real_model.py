@@ -5,8 +5,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from beliefs.extract.prompts import resolve_start_token
 from beliefs.facts import load_fact_set
+from beliefs.inputs.prompts import resolve_start_token
 from beliefs.models import load_model
 from beliefs.trace.core import restorations
 from beliefs.trace.engine import Restoration, Tracer

@@ -1,6 +1,6 @@
 import pytest
 
-from beliefs.extract.prompts import SEPARATOR, render, resolve_start_token
+from beliefs.inputs.prompts import SEPARATOR, render, resolve_start_token
 from beliefs.models.fake import fake_tokenizer
 
 TRICKY = [

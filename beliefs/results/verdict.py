@@ -46,7 +46,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from beliefs.analyses import columns as C
+from beliefs.results import columns as C
 from beliefs.stats.equivalence import tost_from_interval
 
 ALPHA = 0.05

@@ -5,7 +5,7 @@ import math
 
 import pytest
 
-from beliefs.analyses.verdict import (
+from beliefs.results.verdict import (
     ALPHA,
     SESOI,
     attach_verdicts,
