@@ -16,6 +16,7 @@ from typing import Any
 import pandas as pd
 
 from beliefs.errors import UsageError
+from beliefs.results.verdict import significant
 
 ATOL = 1e-3
 """Default absolute tolerance: above the largest difference measured between two machines of one kind
@@ -23,7 +24,6 @@ ATOL = 1e-3
 RTOL = 1e-3
 KEY_COLUMNS = ("analysis", "model", "control", "condition", "subset", "layer", "pooling", "statistic")
 HEADLINE_KEY = ("analysis", "model", "condition", "statistic", "subset")
-ALPHA = 0.05
 
 
 @dataclass(frozen=True)
@@ -132,8 +132,7 @@ def _compare_table(name: str, a: pd.DataFrame, b: pd.DataFrame, result: Comparis
 def _found(h: dict[str, Any]) -> str:
     if h.get("verdict") is not None:
         return str(h["verdict"])
-    p = h.get("p_value")
-    return "found" if p is not None and p <= ALPHA else "not found"
+    return "found" if significant(h.get("p_value")) else "not found"
 
 
 def _compare_headlines(a: list[dict[str, Any]], b: list[dict[str, Any]], result: Comparison) -> None:

@@ -18,6 +18,9 @@ SLUG_PATTERN = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
 KINDS = ("hinge", "contingent")
 DEFAULT_DOMAINS = ("logical", "physical")
 CONTEXT_KEYS = ("support", "contradict")
+CLAIM_SIGN = {"support": 1.0, "contradict": -1.0}
+"""Per context condition: a change of margin times this is positive toward the context's claim (a
+``contradict`` passage argues for the false form)."""
 EMPTY_CONDITION = "empty"
 
 

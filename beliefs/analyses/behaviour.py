@@ -15,10 +15,11 @@ from typing import Any
 import numpy as np
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
-from beliefs.analyses.kind import DOMAINS, _families
+from beliefs.analyses.kind import _families
 from beliefs.analyses.registry import register
 from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS, ModelInfo
+from beliefs.schema import CLAIM_SIGN
 from beliefs.stats import (
     cliffs_delta,
     cliffs_delta_perm,
@@ -32,9 +33,6 @@ from beliefs.stats import (
 )
 from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se
 from beliefs.stats.shift import centred_displacement
-
-CLAIM_SIGN = {"support": 1.0, "contradict": -1.0}
-"""Δmargin is multiplied by this so that movement toward the context's claim is positive."""
 
 
 def _diff_null(values: Array, perms: np.ndarray) -> Array:
@@ -100,17 +98,18 @@ def _surface_covariates(ctx: AnalysisContext, model: ModelInfo, baseline: bool) 
     """Per-fact surface covariates and their description: the domain and the statement's length (token
     counts of both forms for causal LMs, words otherwise), plus, with ``baseline``, the empty-prompt
     margin per token."""
-    domain = (ctx.domains == DOMAINS[0]).astype(float)
+    # one indicator per domain but the last (the reference): with two domains, "is the first"
+    domain = [(ctx.domains == d).astype(float) for d in ctx.domain_names[:-1]]
     if ctx.has_margins(model):
         m = ctx.margins(model.name, "empty")
-        cols = [domain, m["n_tokens_true"].to_numpy(float), m["n_tokens_false"].to_numpy(float)]
+        cols = [*domain, m["n_tokens_true"].to_numpy(float), m["n_tokens_false"].to_numpy(float)]
         names = "domain + token counts"
         if baseline:
             cols.append(margin_per_token(m))
             names += " + baseline margin per token"
         return np.column_stack(cols), names
     words = ctx.facts["statement"].astype(str).map(lambda t: len(t.split())).to_numpy(float)
-    return np.column_stack([domain, words]), "domain + word count"
+    return np.column_stack([*domain, words]), "domain + word count"
 
 
 def _beyond_surface(
@@ -157,7 +156,7 @@ def default_belief(ctx: AnalysisContext) -> Output:
             frame = ctx.margins(model.name, cond)
             margin = frame["margin"].to_numpy()
             per_token = margin_per_token(frame)
-            for d in DOMAINS:
+            for d in ctx.domain_names:
                 for k, kname in ((1, "hinge"), (0, "contingent")):
                     sel = (ctx.domains == d) & (ctx.labels == k) & np.isfinite(margin)
                     for stat, vals in (
@@ -178,7 +177,7 @@ def default_belief(ctx: AnalysisContext) -> Output:
                         r[C.CI_LOW], r[C.CI_HIGH] = mean_ci(vals, seed=ctx.seed)
                         out.rows.append(r)
             results = {}
-            for subset, mask in (("pooled", None), *((d, ctx.domains == d) for d in DOMAINS)):
+            for subset, mask in (("pooled", None), *((d, ctx.domains == d) for d in ctx.domain_names)):
                 for name, vals in (
                     ("margin_per_token", per_token),
                     ("margin", margin),

@@ -14,6 +14,7 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from beliefs.results import columns as C
+from beliefs.results.verdict import ALPHA
 from beliefs.rundata import ModelInfo, RunData
 from beliefs.stats import (
     bh_adjust,
@@ -83,6 +84,8 @@ class AnalysisContext:
         self.n_facts = len(self.facts)
         self.labels = (self.facts["kind"].to_numpy() == "hinge").astype(np.int8)
         self.domains = self.facts["domain"].to_numpy().astype(str)
+        self.domain_names: tuple[str, ...] = tuple(sorted(set(self.domains.tolist())))
+        """The domains present in the facts, sorted: whatever the fact sets declare, none left out."""
         self.cells = np.char.add(np.char.add(self.domains, "/"), self.facts["kind"].to_numpy().astype(str))
         self.templates = _optional(self.facts, "template")
         """Declared sentence frame per fact (``""`` where none, or the column is absent)."""
@@ -272,9 +275,9 @@ def headline(
     null = values.pop("null", None)
     if null is not None and np.isfinite(null[1:]).any():
         # the permutation null of the headline: its mean, and the value an estimate had to exceed for
-        # p <= 0.05 (one-sided), i.e. the smallest effect this many facts could have detected
+        # p <= ALPHA (one-sided), i.e. the smallest effect this many facts could have detected
         out["null_mean"] = float(np.nanmean(null[1:]))
-        out["null_critical"] = float(np.nanpercentile(null[1:], 95))
+        out["null_critical"] = float(np.nanpercentile(null[1:], 100 * (1 - ALPHA)))
     out.update(values)
     return out
 

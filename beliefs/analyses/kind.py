@@ -60,8 +60,6 @@ from beliefs.stats import (
     permutation_pvalues,
 )
 
-DOMAINS = ("logical", "physical")
-
 
 def _families(rows: list[dict[str, Any]], nulls: list[Array], keys: tuple[str, ...]) -> None:
     groups: dict[tuple[Any, ...], list[int]] = {}
@@ -205,7 +203,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
     and beyond surface (incremental probe, residualised states, conditional null, leave-template-out)."""
     out = Output()
     nulls: list[Array] = []
-    domain_masks = {d: ctx.domains == d for d in DOMAINS if (ctx.domains == d).any()}
+    domain_masks = {d: ctx.domains == d for d in ctx.domain_names}
     layer0: dict[tuple[str, str, str], Array] = {}
     for model in ctx.models:
         logit_ci, logit_est = (np.nan, np.nan), np.nan

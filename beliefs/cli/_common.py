@@ -11,6 +11,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from beliefs.errors import BeliefsError, InvalidInputError, Problem
+from beliefs.results.formats import fmt_number
 
 console = Console()
 err_console = Console(stderr=True)
@@ -71,8 +72,4 @@ def progress_bar() -> Progress:
 
 def fmt_value(value: Any, digits: int = 3) -> str:
     """A figure for a terminal table: "–" for a missing one, small values in significant digits."""
-    if value is None:
-        return "–"
-    if isinstance(value, float):
-        return f"{value:.{digits}g}" if abs(value) < 1e-3 and value != 0 else f"{value:.{digits}f}"
-    return str(value)
+    return fmt_number(value, f".{digits}f", small_spec=f".{digits}g")

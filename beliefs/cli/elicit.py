@@ -10,10 +10,7 @@ from rich.progress import Progress
 
 from beliefs.cli._common import console, handle_errors, progress_bar
 from beliefs.errors import UsageError
-
-
-def _num(value: Any, spec: str) -> str:
-    return "n/a" if value is None else format(value, spec)
+from beliefs.results.formats import fmt_number
 
 
 def rich_elicit_hook(progress: Progress) -> Any:
@@ -125,10 +122,11 @@ def elicit_command(
     if result.skipped_conditions:
         console.print(f"skipped (per-fact contexts): {', '.join(result.skipped_conditions)}")
     for h in result.headlines:
+        est, lo, hi = (fmt_number(h.get(k), "+.4f", missing="n/a") for k in ("estimate", "ci_low", "ci_high"))
         console.print(
-            f"{h['condition']}: {h['statistic']} = {_num(h['estimate'], '+.4f')} "
-            f"[{_num(h['ci_low'], '+.4f')}, {_num(h['ci_high'], '+.4f')}], p = {_num(h['p_value'], '.3g')}; "
-            f"share endorsed {_num(h.get('share_endorsed'), '.2f')}",
+            f"{h['condition']}: {h['statistic']} = {est} [{lo}, {hi}], "
+            f"p = {fmt_number(h['p_value'], '.3g', missing='n/a')}; "
+            f"share endorsed {fmt_number(h.get('share_endorsed'), '.2f', missing='n/a')}",
             highlight=False,
         )
     console.print(f"results in {result.out} (salience.csv, elicitation.csv, samples.jsonl)")

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pandas as pd
 
 from beliefs.fileio import atomic_write_text, safe_filename
 from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from beliefs.results.formats import fmt_number as _fmt
+from beliefs.results.formats import fmt_p as _p
 from beliefs.results.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
 from beliefs.rundata import RunData
 
@@ -23,18 +24,6 @@ HEADLINE_ANALYSES = (
     "truth-geometry",
     "surface",
 )
-
-
-def _fmt(x: Any, digits: int = 3) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "–"
-    return f"{x:.{digits}f}" if isinstance(x, float) else str(x)
-
-
-def _p(x: Any) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
-        return "–"
-    return f"{x:.4f}" if x >= 0.0001 else f"{x:.1e}"
 
 
 def _verdict_word(h: dict[str, Any]) -> str:

@@ -11,6 +11,7 @@ from beliefs.plotting import pyplot as _plt
 from beliefs.plotting import save_figure as _save
 from beliefs.results.verdict import ALPHA
 from beliefs.rundata import RunData
+from beliefs.schema import CLAIM_SIGN
 
 CURVE_STATISTICS = {
     "kind-probe": ("massmean_bacc", "pooled", "balanced accuracy (hinge vs contingent)"),
@@ -110,7 +111,7 @@ def robustness_boxes(run: RunData, out: Path) -> Path | None:
         boxes, labels, colors = [], [], []
         for condition in conditions:
             rows = m[m["condition"] == condition].set_index(["fact_set", "fact_id"])
-            sign = -1.0 if condition == "contradict" else 1.0
+            sign = CLAIM_SIGN.get(condition, 1.0)
             delta = sign * (rows["margin"] - base.reindex(rows.index))
             for cell, values in delta.groupby(rows["domain"] + "/" + rows["kind"]):
                 boxes.append(values.dropna().to_numpy())

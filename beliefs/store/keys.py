@@ -6,9 +6,10 @@ import hashlib
 import json
 from typing import Any
 
+from beliefs.rundata import POOLINGS
+
 FORMAT_VERSION = 1
 """Version of the stored entries; part of every key."""
-POOLINGS = ("last", "mean")
 
 
 def _digest(payload: Any, n: int = 32) -> str:
