@@ -128,9 +128,6 @@ class AnalysisContext:
     def n_rows_null(self) -> int:
         return self.perms.shape[0]
 
-    def control_of(self, model: ModelInfo) -> str:
-        return model.control or ""
-
     def states(self, model: str, condition: str, pooling: str) -> Layered:
         """Both forms of every present fact, z-scored per layer (cached, least recently used dropped first)."""
         key = (model, condition, pooling)

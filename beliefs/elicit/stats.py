@@ -51,8 +51,6 @@ from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se,
 Array = NDArray[np.float64]
 ANALYSIS = "elicitation"
 N_BOOT = 2000
-VALUES = ("salience", "salience_csls", "endorsement", "endorsed")
-DELTAS = ("delta_salience", "delta_salience_csls", "delta_endorsement")
 CONTRAST = "salience_contrast"
 
 

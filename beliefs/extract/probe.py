@@ -7,7 +7,7 @@ import hashlib
 import importlib.metadata
 import json
 import subprocess
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -459,11 +459,3 @@ def _probe_one(
             raise ModelError(f"{loaded.name}: extraction failed: {exc}") from exc
         run.write_entries([r.key for r in batch.rows], results)
         hook.advance(len(batch.rows), batch.n_tokens)
-
-
-def iter_keys(run: Run) -> Iterable[str]:
-    """Every entry key the run's manifest names (for tests and maintenance)."""
-    for m in run.manifest["models"].values():
-        for table in m["entries"].values():
-            for pair in table.values():
-                yield from pair.values()

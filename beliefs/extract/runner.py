@@ -15,7 +15,7 @@ computation up to float rounding (tested).
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -308,14 +308,3 @@ def _make_cache(kv: list[tuple[Any, Any]]) -> Any:
         return DynamicCache(ddp_cache_data=kv)
     except TypeError:  # older transformers
         return DynamicCache.from_legacy_cache(tuple(kv))  # type: ignore[attr-defined]
-
-
-def run_batches(
-    extractor: Extractor,
-    batches: Iterable[Batch],
-    on_batch: Callable[[Batch, list[Measurement]], None],
-) -> Iterator[Batch]:
-    """Run each batch and hand its results to ``on_batch`` (the store); yields each finished batch."""
-    for batch in batches:
-        on_batch(batch, extractor.run(batch))
-        yield batch

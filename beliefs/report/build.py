@@ -16,15 +16,6 @@ from beliefs.results.formats import fmt_p as _p
 from beliefs.results.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
 from beliefs.rundata import RunData
 
-HEADLINE_ANALYSES = (
-    "kind-probe",
-    "kind-distance",
-    "default-belief",
-    "robustness",
-    "truth-geometry",
-    "surface",
-)
-
 
 def _verdict_word(h: dict[str, Any]) -> str:
     """The headline's verdict (computed by the verdict step; recomputed for older summaries)."""
