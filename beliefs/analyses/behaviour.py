@@ -145,7 +145,11 @@ def _mde(ctx: AnalysisContext, values: Array, delta: bool) -> float:
     return mde_planted(values, ctx.perms, mean_diff_perm, scale, seed=ctx.seed, n_sim=100, n_null=99)
 
 
-@register("default-belief")
+@register(
+    "default-belief",
+    question="Under the empty prompt, hinge and contingent facts differ in margin",
+    cost=1.0,
+)
 def default_belief(ctx: AnalysisContext) -> Output:
     """Margins per condition (the empty prompt first): share of true-form wins and margin per token, by kind."""
     out = Output()
@@ -235,7 +239,11 @@ def _finish(out: Output, pending: list[tuple[dict[str, Any], Array]]) -> None:
     out.rows.extend(rows)
 
 
-@register("robustness")
+@register(
+    "robustness",
+    question="Detailed prompts move hinge and contingent facts differently",
+    cost=2.0,
+)
 def robustness(ctx: AnalysisContext) -> Output:
     """How far each detailed condition moves states (displacement) and margins per token, by kind."""
     out = Output()

@@ -452,7 +452,12 @@ def extremes(table: pd.DataFrame, k: int = N_EXTREMES) -> tuple[list[str], list[
     return names(ranked.head(k)), names(ranked.tail(k).iloc[::-1])
 
 
-@register("hingeness")
+@register(
+    "hingeness",
+    question="What the model itself treats as a hinge (beyond its random-init control) matches the labels "
+    "and is read out from, or organises, the states beyond surface",
+    cost=6.0,
+)
 def hingeness(ctx: AnalysisContext) -> Output:
     """What the model treats as a hinge (default, entrenchment, prior, salience; relative to its random-init
     control), its agreement with the authors' labels, its ridge read-out from the states beyond surface,

@@ -40,7 +40,7 @@ from beliefs.analyses.context import (
     headline,
     row,
 )
-from beliefs.analyses.registry import register
+from beliefs.analyses.registry import Curve, register
 from beliefs.analyses.surface import surface_features
 from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS, ModelInfo
@@ -197,7 +197,13 @@ def _null_mean(nulls: list[Array]) -> float:
     return float(np.nanmean(np.mean(np.column_stack(nulls), axis=1)[1:]))
 
 
-@register("kind-probe")
+@register(
+    "kind-probe",
+    question="Hinge vs contingent decodable from hidden states (cross-validated probe)",
+    cost=22.0,
+    controls=("surface",),
+    curve=Curve("massmean_bacc", "pooled", "balanced accuracy (hinge vs contingent)"),
+)
 def kind_probe(ctx: AnalysisContext) -> Output:
     """Cross-validated linear probe hinge vs contingent per layer: pooled, within domain, across domains,
     and beyond surface (incremental probe, residualised states, conditional null, leave-template-out)."""
@@ -376,7 +382,13 @@ def _beyond_keys(
     return keys
 
 
-@register("kind-distance")
+@register(
+    "kind-distance",
+    question="Hinge and contingent states differ in distribution (energy / centroid distance)",
+    cost=7.5,
+    controls=("surface",),
+    curve=Curve("energy", "pooled", "energy distance (z-scored states)"),
+)
 def kind_distance(ctx: AnalysisContext) -> Output:
     """Energy and centroid distance between hinge and contingent states per layer (z-scored features), and
     the same distances on cross-fitted surface (and lexical) residuals against the conditional null."""

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Output
-from beliefs.analyses.registry import ANALYSES
+from beliefs.analyses.registry import ANALYSES, with_control
 from beliefs.errors import UsageError
 from beliefs.fileio import atomic_write_text
 from beliefs.results import columns as C
@@ -197,17 +197,6 @@ def _processes(n_tasks: int) -> int:
     return max(1, min(wanted, n_tasks))
 
 
-COST = {
-    "kind-probe": 22.0,
-    "truth-geometry": 11.0,
-    "kind-distance": 7.5,
-    "robustness": 2.0,
-    "default-belief": 1.0,
-    "hingeness": 6.0,
-}
-"""Relative cost of each analysis per layer × width of a model (seconds on the default run; others 0.2)."""
-
-
 def _task_groups(ctx: AnalysisContext, tasks: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
     """``(model, analysis)`` tasks split into ``n`` groups of similar estimated cost.
 
@@ -218,7 +207,7 @@ def _task_groups(ctx: AnalysisContext, tasks: list[tuple[str, str]], n: int) -> 
     size = {m.name: m.n_layers * m.width for m in ctx.models}
 
     def cost(task: tuple[str, str]) -> float:
-        return COST.get(task[1], 0.2) * size[task[0]]
+        return ANALYSES[task[1]].cost * size[task[0]]
 
     share = 1.02 * sum(cost(t) for t in tasks) / n
     bins: list[list[tuple[str, str]]] = [[] for _ in range(n)]
@@ -273,9 +262,10 @@ def _attach_controls(headlines: list[dict[str, Any]]) -> None:
     """Put the surface baseline and the random-init control beside each model's headlines."""
     surface = {h[C.MODEL]: h for h in headlines if h[C.ANALYSIS] == "surface"}
     index = {(h[C.ANALYSIS], h[C.MODEL], h[C.CONDITION], h[C.STATISTIC]): h for h in headlines}
+    beside_surface = set(with_control("surface"))
     for h in headlines:
         s = surface.get(h[C.MODEL])
-        if h[C.ANALYSIS] in ("kind-probe", "kind-distance") and s is not None:
+        if h[C.ANALYSIS] in beside_surface and s is not None:
             h["surface_estimate"] = s[C.ESTIMATE]
             h["surface_p_value"] = s[C.P_VALUE]
             h["surface_confound"] = significant(s[C.P_VALUE])

@@ -240,7 +240,7 @@ def ridge_balanced_accuracy(k: Array, labels: np.ndarray, folds: np.ndarray) -> 
     return np.asarray(0.5 * (tpr + tnr)), (pred[0] == truth[0]).astype(np.float64)
 
 
-@register("surface")
+@register("surface", question="Surface features alone tell hinge from contingent (the baseline to beat)")
 def surface(ctx: AnalysisContext) -> Output:
     """Hinge vs contingent from surface features alone, with the probes' folds: the baseline to beat.
 

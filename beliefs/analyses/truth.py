@@ -17,7 +17,7 @@ from beliefs.analyses.context import (
     row,
 )
 from beliefs.analyses.kind import _families, weighted_ci
-from beliefs.analyses.registry import register
+from beliefs.analyses.registry import Curve, register
 from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS
 from beliefs.stats import TruthProbe, middle_third, permutation_pvalues
@@ -29,7 +29,14 @@ ANGLE = "truth_direction_angle"
 the strength of each kind's truth signal; its p comes from the studentised statistic's permutations."""
 
 
-@register("truth-geometry")
+@register(
+    "truth-geometry",
+    question="Truth is encoded along different directions for the two kinds (strength-invariant)",
+    cost=11.0,
+    curve=Curve(
+        "truth_direction_angle", "pooled", "angle between truth directions, noise-corrected (degrees)"
+    ),
+)
 def truth_geometry(ctx: AnalysisContext) -> Output:
     """Truth probes per kind (sign-flip null), transfer between kinds, shared truth direction (angle)."""
     out = Output()

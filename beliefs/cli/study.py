@@ -11,17 +11,16 @@ from rich.table import Table
 
 from beliefs.cli._common import console, fmt_value, handle_errors, progress_bar
 
-HYPOTHESES = {
-    "kind-probe": "Hinge vs contingent decodable from hidden states (cross-validated probe)",
-    "kind-distance": "Hinge and contingent states differ in distribution (energy / centroid distance)",
-    "default-belief": "Under the empty prompt, hinge and contingent facts differ in margin",
-    "robustness": "Detailed prompts move hinge and contingent facts differently",
-    "truth-geometry": "Truth is encoded along different directions for the two kinds (strength-invariant)",
-    "surface": "Surface features alone tell hinge from contingent (the baseline to beat)",
-    "elicitation": "Under the empty prompt the model volunteers hinges more than under detailed prompts",
-    "hingeness": "What the model itself treats as a hinge (beyond its random-init control) matches the labels "
-    "and is read out from, or organises, the states beyond surface",
-}
+
+def hypotheses() -> dict[str, str]:
+    """Headline source → the question it answers: each registered analysis that states one, then the
+    elicitation."""
+    from beliefs.analyses import ANALYSES
+    from beliefs.elicit.stats import ANALYSIS as ELICITATION
+    from beliefs.elicit.stats import QUESTION as ELICITATION_QUESTION
+
+    out = {a.name: a.question for a in ANALYSES.values() if a.question is not None}
+    return {**out, ELICITATION: ELICITATION_QUESTION}
 
 
 VERDICT_STYLE = {
@@ -47,7 +46,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     from beliefs.report import verdict
 
     headlines = summary.get("headlines", [])
-    for analysis, question in HYPOTHESES.items():
+    for analysis, question in hypotheses().items():
         rows = [h for h in headlines if h["analysis"] == analysis]
         if not rows:
             continue

@@ -50,6 +50,8 @@ from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se,
 
 Array = NDArray[np.float64]
 ANALYSIS = "elicitation"
+QUESTION = "Under the empty prompt the model volunteers hinges more than under detailed prompts"
+"""The hypothesis the elicitation headlines test (the title of their table in ``beliefs study``)."""
 N_BOOT = 2000
 CONTRAST = "salience_contrast"
 

@@ -216,7 +216,9 @@ def write_report(
             )
             blocks.append(Table(table))
     blocks.append(Heading("Per-layer curves"))
-    for name in ("kind-probe", "kind-distance", "truth-geometry"):
+    from beliefs.analyses import ANALYSES
+
+    for name in (a.name for a in ANALYSES.values() if a.curve is not None):
         if name in tables:
             path = figures.layer_curves(tables[name], name, fig_dir / f"{name}-layers.png")
             if path:

@@ -13,20 +13,16 @@ from beliefs.results.verdict import ALPHA
 from beliefs.rundata import RunData
 from beliefs.schema import CLAIM_SIGN
 
-CURVE_STATISTICS = {
-    "kind-probe": ("massmean_bacc", "pooled", "balanced accuracy (hinge vs contingent)"),
-    "kind-distance": ("energy", "pooled", "energy distance (z-scored states)"),
-    "truth-geometry": (
-        "truth_direction_angle",
-        "pooled",
-        "angle between truth directions, noise-corrected (degrees)",
-    ),
-}
-
 
 def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
-    """Estimate per layer with its interval band, one panel per model, one line per condition."""
-    statistic, subset, label = CURVE_STATISTICS[analysis]
+    """Estimate per layer with its interval band, one panel per model, one line per condition (the
+    statistic and subset the analysis registered as its ``curve``)."""
+    from beliefs.analyses import ANALYSES
+
+    curve = ANALYSES[analysis].curve
+    if curve is None:
+        raise ValueError(f"analysis '{analysis}' registered no per-layer curve")
+    statistic, subset, label = curve.statistic, curve.subset, curve.label
     data = table[
         (table["statistic"] == statistic) & (table["subset"] == subset) & (table["pooling"] == "last")
     ]
