@@ -51,7 +51,7 @@ def test_a_new_analysis_is_read_everywhere(new_analysis):
 
     ctx = SimpleNamespace(models=[SimpleNamespace(name=m, n_layers=2, width=2) for m in ("a", "b")])
     # the expensive new analysis gets a process of its own
-    groups = _task_groups(ctx, [("a", "toy-analysis"), ("a", "surface"), ("b", "surface")], 2)  # type: ignore[arg-type]
+    groups = _task_groups(ctx, [("a", "toy-analysis"), ("a", "surface"), ("b", "surface")], 2)
     assert [("a", "toy-analysis")] in groups
 
 
