@@ -16,7 +16,7 @@ from typing import Any
 import pandas as pd
 
 from beliefs.errors import UsageError
-from beliefs.results.verdict import significant
+from beliefs.results.verdict import verdict_word
 
 ATOL = 1e-3
 """Default absolute tolerance: above the largest difference measured between two machines of one kind
@@ -129,12 +129,6 @@ def _compare_table(name: str, a: pd.DataFrame, b: pd.DataFrame, result: Comparis
             _compare_values(where, column, p, q, result)
 
 
-def _found(h: dict[str, Any]) -> str:
-    if h.get("verdict") is not None:
-        return str(h["verdict"])
-    return "found" if significant(h.get("p_value")) else "not found"
-
-
 def _compare_headlines(a: list[dict[str, Any]], b: list[dict[str, Any]], result: Comparison) -> None:
     def index(rows: list[dict[str, Any]]) -> dict[tuple[Any, ...], dict[str, Any]]:
         return {tuple(h.get(k) for k in HEADLINE_KEY): h for h in rows}
@@ -153,7 +147,7 @@ def _compare_headlines(a: list[dict[str, Any]], b: list[dict[str, Any]], result:
             numbers = all(isinstance(v, int | float | type(None)) and not isinstance(v, bool) for v in (x, y))
             if numbers:
                 _compare_values(where, column, x, y, result)
-        va, vb = _found(ha), _found(hb)
+        va, vb = verdict_word(ha), verdict_word(hb)
         if va != vb:
             result.verdicts.append(f"{where}: {va} → {vb} (p = {ha.get('p_value')} vs {hb.get('p_value')})")
 

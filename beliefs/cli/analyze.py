@@ -9,6 +9,7 @@ import typer
 
 from beliefs.cli._common import err_console, fmt_value, handle_errors
 from beliefs.errors import StoreError
+from beliefs.results.headline import Headline
 
 
 def _open_run(path: Path) -> Any:
@@ -63,7 +64,8 @@ def analyze_command(
     columns = ("analysis", "model", "condition", "statistic", *numeric[:-1], "verdict", "n")
     for col in columns:
         table.add_column(col, justify="right" if col in numeric else "left")
-    for h in summary["headlines"]:
+    headlines: list[Headline] = summary["headlines"]
+    for h in headlines:
         flag = " ⚠ surface" if h.get("surface_confound") else ""
         table.add_row(
             h["analysis"],

@@ -10,6 +10,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from beliefs.cli._common import console, fmt_value, handle_errors, progress_bar
+from beliefs.results.headline import Headline
 
 
 def hypotheses() -> dict[str, str]:
@@ -31,11 +32,11 @@ VERDICT_STYLE = {
 }
 
 
-def verdict_markup(h: dict[str, Any]) -> str:
+def verdict_markup(h: Headline) -> str:
     """The headline's verdict word, coloured (recomputed with the one rule for older summaries)."""
-    from beliefs.results.verdict import verdict_label, verdict_of
+    from beliefs.results.verdict import verdict_label, verdict_word
 
-    word = str(h.get("verdict") or verdict_of(h))
+    word = verdict_word(h)
     style = VERDICT_STYLE.get(word, "")
     label = verdict_label(h)
     return f"[{style}]{label}[/{style}]" if style else label
@@ -45,7 +46,7 @@ def print_summary(summary: dict[str, Any]) -> None:
     """One table per hypothesis with the figures behind every verdict (see beliefs.results.verdict)."""
     from beliefs.report import verdict
 
-    headlines = summary.get("headlines", [])
+    headlines: list[Headline] = summary.get("headlines", [])
     for analysis, question in hypotheses().items():
         rows = [h for h in headlines if h["analysis"] == analysis]
         if not rows:

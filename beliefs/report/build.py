@@ -13,16 +13,12 @@ from beliefs.report import figures
 from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
 from beliefs.results.formats import fmt_number as _fmt
 from beliefs.results.formats import fmt_p as _p
-from beliefs.results.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_of
+from beliefs.results.headline import Headline
+from beliefs.results.verdict import ALPHA, VERDICT_DEFINITION, significant, verdict_label, verdict_word
 from beliefs.rundata import RunData
 
 
-def _verdict_word(h: dict[str, Any]) -> str:
-    """The headline's verdict (computed by the verdict step; recomputed for older summaries)."""
-    return str(h.get("verdict") or verdict_of(h))
-
-
-def verdict(h: dict[str, Any], alpha: float = ALPHA) -> str:
+def verdict(h: Headline, alpha: float = ALPHA) -> str:
     """One sentence with the verdict word and the figures behind a headline."""
     layers = h.get("layers") or []
     where = (
@@ -50,7 +46,8 @@ def verdict(h: dict[str, Any], alpha: float = ALPHA) -> str:
 def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
     """The report's first table: per headline, the plain, beyond-surface and equivalence p and the verdict."""
     rows = []
-    for h in summary.get("headlines", []):
+    headlines: list[Headline] = summary.get("headlines", [])
+    for h in headlines:
         rows.append(
             {
                 "analysis": h["analysis"],
@@ -124,7 +121,7 @@ def agreement(
     """Headline by headline (same analysis, condition, statistic, control), whether two studies agree:
     the same verdict, and where both find a signed effect, in the same direction."""
 
-    def index(s: dict[str, Any], m: str) -> dict[tuple[str, str, str, str], dict[str, Any]]:
+    def index(s: dict[str, Any], m: str) -> dict[tuple[str, str, str, str], Headline]:
         return {
             (h["analysis"], h["condition"], h["statistic"], h.get("control") or ""): h
             for h in s.get("headlines", [])
@@ -135,10 +132,11 @@ def agreement(
     rows = []
     for key in [k for k in mine if k in theirs]:
         a, b = mine[key], theirs[key]
-        word_a, word_b = _verdict_word(a), _verdict_word(b)
+        word_a, word_b = verdict_word(a), verdict_word(b)
         agree = word_a == word_b
         if agree and significant(a.get("p_value"), alpha) and any(t in key[2] for t in SIGNED):
-            agree = (a["estimate"] > 0) == (b["estimate"] > 0)
+            est_a, est_b = a.get("estimate"), b.get("estimate")
+            agree = est_a is not None and est_b is not None and (est_a > 0) == (est_b > 0)
         rows.append(
             {
                 "analysis": key[0],

@@ -336,9 +336,14 @@ def is_negligible(h: Mapping[str, Any], alpha: float = ALPHA) -> bool:
     )
 
 
+def verdict_word(h: Mapping[str, Any]) -> str:
+    """A headline's verdict: the one the verdict step stored, else (an older summary) :func:`verdict_of`."""
+    return str(h.get("verdict") or verdict_of(h))
+
+
 def verdict_label(h: Mapping[str, Any]) -> str:
     """The verdict word as printed: ``differs (negligible)`` for a rejection inside ±SESOI."""
-    word = str(h.get("verdict") or verdict_of(h))
+    word = verdict_word(h)
     negligible = h.get("negligible")
     if negligible is None:
         negligible = is_negligible(h)
