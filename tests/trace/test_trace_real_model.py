@@ -12,7 +12,7 @@ from beliefs.trace.core import restorations
 from beliefs.trace.engine import Restoration, Tracer
 from beliefs.trace.prompts import pair_prompt
 
-pytestmark = pytest.mark.real_model
+pytestmark = [pytest.mark.real_model, pytest.mark.slow]
 CORE = Path(__file__).resolve().parents[2] / "fact_sets" / "core.yaml"
 IDS = ("earth-location", "prime-101")
 
