@@ -46,6 +46,12 @@ def module_name(path: Path) -> str:
     return ".".join(parts)
 
 
+def is_module(dotted: str) -> bool:
+    """A module or package of ``beliefs`` by that dotted name."""
+    path = PACKAGE.parent.joinpath(*dotted.split("."))
+    return path.with_suffix(".py").is_file() or (path / "__init__.py").is_file()
+
+
 def imports_of(path: Path, source: str | None = None) -> list[tuple[int, str]]:
     """``(line, module)`` of every ``beliefs`` import in the module at ``path`` (its text, or ``source``),
     relative imports resolved."""
@@ -63,11 +69,10 @@ def imports_of(path: Path, source: str | None = None) -> list[tuple[int, str]]:
                 target = ".".join([*base, node.module] if node.module else base)
             else:
                 target = node.module or ""
-            if target == "beliefs":  # ``from beliefs import analyses``: each name is a subpackage
-                found += [(node.lineno, f"beliefs.{a.name}") for a in node.names if a.name in LEVEL]
-                if not all(a.name in LEVEL for a in node.names):
-                    found.append((node.lineno, "beliefs"))
-            else:
+            # ``from beliefs.report import figures`` imports the module ``beliefs.report.figures``
+            submodules = [f"{target}.{a.name}" for a in node.names if is_module(f"{target}.{a.name}")]
+            found += [(node.lineno, m) for m in submodules]
+            if len(submodules) < len(node.names):
                 found.append((node.lineno, target))
     return [(line, m) for line, m in found if m == "beliefs" or m.startswith("beliefs.")]
 
@@ -107,6 +112,51 @@ def test_every_unit_has_a_layer() -> None:
     assert set(LEVEL) <= units, f"layers name packages that do not exist: {sorted(set(LEVEL) - units)}"
 
 
+def cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The import cycles of a module graph: its strongly connected components of more than one module."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(v: str) -> None:
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        for w in sorted(graph.get(v, ())):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for v in sorted(graph):
+        if v not in index:
+            visit(v)
+    return found
+
+
+def test_no_import_cycles() -> None:
+    """Not even through ``if TYPE_CHECKING`` (models/embedded ↔ hf ↔ registry was one)."""
+    modules = {module_name(p): p for p in all_modules()}
+    graph = {m: {t for _line, t in imports_of(p) if t in modules and t != m} for m, p in modules.items()}
+    assert cycles(graph) == []
+
+
+def test_cycle_finder_finds_a_type_only_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}
+    assert cycles(graph) == [["a", "b", "c"]]
+    assert cycles({"a": {"b"}, "b": set()}) == []
+
+
 @pytest.mark.parametrize(
     ("importer", "target", "ok"),
     [
@@ -134,9 +184,9 @@ def test_reader_sees_type_checking_and_function_imports() -> None:
     )
     found = imports_of(PACKAGE / "analyses" / "probe_file.py", source)
     assert sorted(m for _line, m in found) == [
-        "beliefs.analyses",
+        "beliefs.analyses.context",
         "beliefs.cli",
-        "beliefs.report",
+        "beliefs.report.build",
         "beliefs.study",
     ]
     assert len(violations("beliefs.analyses.probe_file", found)) == 3
