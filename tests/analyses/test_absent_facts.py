@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from beliefs.analyses import analyze, synthetic_run
@@ -34,6 +35,7 @@ def facts(n: int, with_context) -> list:
 CONDITIONS = [Condition(name="empty", prefix=""), Condition(name="support", context="support")]
 
 
+@pytest.mark.slow
 def test_no_fact_has_the_context(tmp_path):
     probe("fake:llama", facts(8, lambda i: False), CONDITIONS, tmp_path / "run")
     result = CliRunner().invoke(app, ["analyze", str(tmp_path / "run"), "--permutations", "9"])

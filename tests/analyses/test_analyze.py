@@ -47,6 +47,7 @@ def test_registry_rejects_duplicates():
         register("surface")(lambda ctx: None)
 
 
+@pytest.mark.slow
 def test_planted_difference_is_found(planted):
     summary, _ = planted
     assert _head(summary, "kind-probe")["p_value"] <= 0.01
@@ -56,6 +57,7 @@ def test_planted_difference_is_found(planted):
     assert _head(summary, "kind-probe")["surface_confound"] is True
 
 
+@pytest.mark.slow
 def test_random_labels_are_not_significant(null):
     summary, _ = null
     for h in summary["headlines"]:
@@ -64,6 +66,7 @@ def test_random_labels_are_not_significant(null):
     assert "random_init_p_value" in _head(summary, "kind-probe")
 
 
+@pytest.mark.slow
 def test_tables_have_stable_columns_and_counts(planted):
     summary, out = planted
     for name in ANALYSES:
@@ -80,6 +83,7 @@ def test_tables_have_stable_columns_and_counts(planted):
         assert {"estimate", "ci_low", "ci_high", "p_value", "n_facts", "n_permutations"} <= set(h)
 
 
+@pytest.mark.slow
 def test_layer_families_are_adjusted(planted):
     _, out = planted
     table = pd.read_csv(out / "kind-distance.csv")
@@ -87,6 +91,7 @@ def test_layer_families_are_adjusted(planted):
     assert table["p_bh"].notna().all()
 
 
+@pytest.mark.slow
 def test_encoder_without_margins(tmp_path):
     run = synthetic_run(n_facts=24, models=(("enc", "st", 4, 8),), conditions=("empty", "fiction"), seed=3)
     summary = analyze(run, tmp_path, permutations=49)
@@ -100,6 +105,7 @@ def test_unknown_analysis_raises(tmp_path):
         analyze(run, tmp_path, analyses=["nope"])
 
 
+@pytest.mark.slow
 def test_nan_absent_facts_are_left_out(planted):
     _, out = planted
     table = pd.read_csv(out / "kind-distance.csv")
@@ -109,6 +115,7 @@ def test_nan_absent_facts_are_left_out(planted):
     assert np.isfinite(table["estimate"]).all()
 
 
+@pytest.mark.slow
 def test_every_headline_has_a_verdict(planted):
     from beliefs.results.verdict import VERDICTS
 

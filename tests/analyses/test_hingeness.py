@@ -89,6 +89,7 @@ def test_rsa_null_equals_partial_correlation_by_regression() -> None:
             assert got[k, layer] == pytest.approx(want, abs=1e-10)
 
 
+@pytest.mark.slow
 def test_planted_empty_prompt_preference_is_found() -> None:
     run = _run()
     m = run.margin_table
@@ -113,6 +114,7 @@ def test_planted_empty_prompt_preference_is_found() -> None:
     assert (rsa["p_adjusted"] >= rsa["p_value"] - 1e-12).all()
 
 
+@pytest.mark.slow
 def test_no_effect_gives_chance_agreement() -> None:
     ps = []
     for seed in range(4):

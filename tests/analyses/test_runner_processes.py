@@ -9,6 +9,7 @@ import pytest
 from beliefs.analyses import analyze, synthetic_run
 
 
+@pytest.mark.slow
 def test_one_and_two_processes_write_identical_tables(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -28,6 +28,7 @@ def _two_sets() -> tuple[MemoryRun, MemoryRun]:
     return both, alone
 
 
+@pytest.mark.slow
 def test_subset_equals_the_set_alone(tmp_path) -> None:
     both, alone = _two_sets()
     sub = SubsetRun(both, "a")

@@ -58,6 +58,7 @@ def test_validate_usage_error_exit_2(tmp_path: Path) -> None:
     assert runner.invoke(app, ["facts", "validate", str(tmp_path)]).exit_code == 2  # folder without YAML
 
 
+@pytest.mark.slow
 def test_validate_repository_fact_sets() -> None:
     repo = Path(__file__).parents[2]
     result = runner.invoke(app, ["facts", "validate", str(repo / "fact_sets")])
@@ -331,6 +332,7 @@ def test_export_jsonl_and_csv(tmp_path: Path) -> None:
     assert out.read_text().splitlines()[0] == "set,fact_id,domain,kind,form,text"
 
 
+@pytest.mark.slow
 def test_validate_does_not_import_torch() -> None:
     code = (
         "import sys; from typer.testing import CliRunner; from beliefs.cli import app; "
@@ -341,6 +343,7 @@ def test_validate_does_not_import_torch() -> None:
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[2])
 
 
+@pytest.mark.slow
 def test_console_script_never_shows_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).parent / "beliefs"
     for name in ("billion_laughs.yaml", "non_utf8.yaml", "object_tag.yaml"):

@@ -14,6 +14,7 @@ from beliefs.extract import probe
 from beliefs.schema import Condition, Fact
 
 
+@pytest.mark.slow
 @pytest.mark.skipif(sys.platform != "linux", reason="process groups and fork")
 def test_ctrl_c_in_forked_analyze(tmp_path):
     facts = [

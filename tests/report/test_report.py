@@ -20,6 +20,7 @@ def report_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_markdown_and_html_have_the_same_figures(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
     html = (report_dir / "report.html").read_text()
@@ -31,6 +32,7 @@ def test_markdown_and_html_have_the_same_figures(report_dir: Path) -> None:
     assert "<script" not in html and "http" not in html.split("<body>")[1]  # self-contained
 
 
+@pytest.mark.slow
 def test_report_sections(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
     for section in (
@@ -109,6 +111,7 @@ def test_agreement_between_studies() -> None:
     assert "surface-explained" in table.loc["acc", "m1"] and "inconclusive" in table.loc["x", "m1"]
 
 
+@pytest.mark.slow
 def test_first_table_has_the_three_p_values_and_the_verdict(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
     first = next(line for line in md.splitlines() if line.startswith("| "))

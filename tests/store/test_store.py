@@ -135,6 +135,7 @@ SCRIPT = textwrap.dedent(
 )
 
 
+@pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     script = tmp_path / "job.py"
     script.write_text(SCRIPT.format(facts=FACTS_SRC))
@@ -154,6 +155,7 @@ def test_resume_after_kill_9(tmp_path):
     assert resumed.margins().equals(whole.margins())
 
 
+@pytest.mark.slow
 def test_two_concurrent_writers(tmp_path):
     script = tmp_path / "job.py"
     script.write_text(SCRIPT.format(facts=FACTS_SRC))
