@@ -26,6 +26,7 @@ FACTS = [
 CONDITIONS = [Condition(name="empty", prefix=""), Condition(name="support", context="support")]
 
 
+@pytest.mark.slow
 def test_fresh_probes_and_analyses_are_bit_identical(tmp_path, monkeypatch):
     runs = [probe("fake:llama", FACTS, CONDITIONS, tmp_path / f"r{i}", batch_size=3) for i in range(2)]
     m = runs[0].models()[0].name

@@ -37,6 +37,7 @@ def reference(lm, prompt):
     return span, logp
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("kind", ["llama", "gpt2", "llama-sp", "bert"])
 @pytest.mark.parametrize("side", ["left", "right"])
 def test_batched_prefix_cached_equals_unbatched(kind, side):

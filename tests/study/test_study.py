@@ -38,6 +38,7 @@ def _study(tmp_path: Path, extra: str = "") -> Path:
     return study
 
 
+@pytest.mark.slow
 def test_study_end_to_end_and_rerun_is_identical(tmp_path: Path) -> None:
     study = _study(tmp_path)
     first = run_study(study)
@@ -55,6 +56,7 @@ def test_study_end_to_end_and_rerun_is_identical(tmp_path: Path) -> None:
     assert second.summary == first.summary
 
 
+@pytest.mark.slow
 def test_study_cli_prints_summary(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["study", str(_study(tmp_path)), "--no-report"])
     assert result.exit_code == 0, result.output
@@ -79,6 +81,7 @@ def test_default_study_file_is_valid() -> None:
     assert study.models == ["smollm2-135m", "minilm-l6"] and study.permutations == 2000
 
 
+@pytest.mark.slow
 def test_analyze_and_report_commands_on_a_probed_run(tmp_path: Path) -> None:
     run_study(_study(tmp_path), report=False)
     store = tmp_path / "store"
@@ -104,6 +107,7 @@ def test_analyze_and_report_commands_on_a_probed_run(tmp_path: Path) -> None:
     assert runner.invoke(app, ["report", str(tmp_path)]).exit_code != 0  # not a run: a message, no traceback
 
 
+@pytest.mark.slow
 def test_study_with_two_sets_analyses_each_on_its_own(tmp_path: Path) -> None:
     study = _study(tmp_path)
     second = (tmp_path / "facts.yaml").read_text(encoding="utf-8").replace("name: mini", "name: other")

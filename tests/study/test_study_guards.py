@@ -87,6 +87,7 @@ def test_results_beside_the_study_file_are_allowed(tmp_path: Path, no_probe) -> 
         run_study(moved)  # only the study file: accepted, and the study goes on to probe
 
 
+@pytest.mark.slow
 def test_study_may_list_elicitation(tmp_path: Path) -> None:
     result = run_study(_study(tmp_path, "analyses: [default-belief, elicitation]\n"), report=False)
     analyses = {h["analysis"] for h in result.summary["headlines"]}
