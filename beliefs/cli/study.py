@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -90,7 +91,7 @@ def print_summary(summary: dict[str, Any]) -> None:
             console.print("  " + line, highlight=False, markup=False)
 
 
-def hingeness_lines(headlines: list[dict[str, Any]]) -> list[str]:
+def hingeness_lines(headlines: Sequence[Mapping[str, Any]]) -> list[str]:
     """Per model, the facts it treats most and least as a hinge and the index's reliabilities, from the
     ``hingeness_auroc`` headlines (empty where there are none)."""
     out = []

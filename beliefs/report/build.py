@@ -321,7 +321,7 @@ def write_report(
                 )
             )
     if "causal-trace" in tables:
-        from beliefs.trace.section import trace_section
+        from beliefs.report.trace import trace_section
 
         blocks.extend(trace_section(run, summary, fig_dir, _headline_table))
     elicited = results / "elicitation" / "salience.csv"

@@ -1,4 +1,6 @@
-"""The causal-tracing section of a report: method, cost, headlines with verdicts, heat maps, examples."""
+"""The causal-tracing section of a report: method, cost, headlines with verdicts, heat maps, examples.
+
+It lives with the report (it renders blocks) and reads what `beliefs.trace` wrote."""
 
 from __future__ import annotations
 
