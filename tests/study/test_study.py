@@ -143,6 +143,7 @@ def test_fingerprint_follows_the_elicitation_salience(tmp_path: Path) -> None:
     assert len({none, first, inputs_fingerprint(manifest, study, folder)}) == 3
 
 
+@pytest.mark.slow
 def test_study_traces_when_asked_and_reuses_the_trace(tmp_path: Path) -> None:
     """``trace:`` runs causal tracing after probing; each set's causal-trace analysis and report read it;
     a rerun with the same inputs reuses it; other settings change the analyses' fingerprint."""
