@@ -117,9 +117,16 @@ def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:
 def _distance_stat(
     name: str, mats: list[Array], rows_per_fact: Array, width: int
 ) -> Callable[[np.ndarray, Array], Array]:
-    """The headline distance (mean over the given layers' fact-level matrices) for weighted facts."""
+    """The headline distance (mean over the given layers' fact-level matrices) for weighted facts.
+
+    The energy distance is linear in the distance matrix for given weights (its denominators depend on the
+    weights only), so the mean over layers is the energy distance of the layers' mean matrix: one product
+    per resample instead of one per layer (equal up to rounding)."""
+    mean_d = np.mean(mats, axis=0) if name == "energy" and mats else None
 
     def stat(labels: np.ndarray, weights: Array) -> Array:
+        if mean_d is not None:
+            return energy_distance_perm(mean_d, labels, rows_per_fact, weights)
         if name == "energy":
             values = [energy_distance_perm(m, labels, rows_per_fact, weights) for m in mats]
         else:
@@ -229,7 +236,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 if domain_plans and len(domain_masks) == 2:
                     dom_fold = _domain_folds(domain_masks, ctx.n_facts)
                     transfer_plan = CVPlan(ctx.perms, dom_fold, data.row_fact, rows_per_fact, dom_fold >= 0)
-                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 cplan = gplan = None
                 if beyond is not None:
                     cplan = CVPlan(beyond.perms, ctx.fold_sets[0], data.row_fact, rows_per_fact)
@@ -242,7 +249,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
                     gram = data.gram(layer)
-                    probe = GramProbe(None, data.row_fact, ctx.n_facts, gram=gram)
+                    probe = GramProbe(z, data.row_fact, ctx.n_facts, gram=gram)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_accuracy_plan(plan)
                     correct = _per_fact(
@@ -282,7 +289,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         nulls.append(tr)
                     if beyond is not None and cplan is not None and layer in mid:
                         tests: list[tuple[str, str, Array | None]] = []
-                        incs = beyond.increments(gram)
+                        incs = beyond.increments(gram, z)
                         for which in ("surface", "lexical"):
                             tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
                             diffs[which].append(incs[which][1])
@@ -397,7 +404,7 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
                 mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
-                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
                 res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 for layer, z in enumerate(data.z):
