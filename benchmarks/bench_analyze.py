@@ -32,6 +32,8 @@ from pathlib import Path
 
 import numpy as np
 
+from beliefs.rundata import MemoryRun
+
 EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external" / "geometry_of_truth"
 FILES = (
     ("cities.csv", "physical"),
@@ -63,7 +65,7 @@ def got_pairs(folder: Path) -> list[tuple[str, str, str]]:
     return out
 
 
-def build_run(pairs: list[tuple[str, str, str]], n: int, seed: int = 0) -> object:
+def build_run(pairs: list[tuple[str, str, str]], n: int, seed: int = 0) -> MemoryRun:
     """A one-model, one-condition run of ``n`` Geometry of Truth facts with planted synthetic states."""
     from beliefs.analyses.synthetic import synthetic_run
 
@@ -77,12 +79,12 @@ def build_run(pairs: list[tuple[str, str, str]], n: int, seed: int = 0) -> objec
         margin_effect=0.5,
         seed=seed,
     )
-    facts = run.fact_table  # type: ignore[attr-defined]
+    facts = run.fact_table
     facts["fact_set"] = "got-cities"
     facts["statement"] = [p[0] for p in chosen]
     facts["false_statement"] = [p[1] for p in chosen]
     facts["domain"] = [p[2] for p in chosen]  # kinds alternate, so each domain holds both
-    margins = run.margin_table  # type: ignore[attr-defined]
+    margins = run.margin_table
     margins["fact_set"] = "got-cities"
     margins["domain"] = margins["fact_id"].map(dict(zip(facts["fact_id"], facts["domain"], strict=True)))
     return run
@@ -144,7 +146,7 @@ def main() -> None:
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as out:
                 c, t = cpu_seconds(), time.perf_counter()
-                analyze(run, out, analyses=analyses, permutations=args.permutations)  # type: ignore[arg-type]
+                analyze(run, out, analyses=analyses, permutations=args.permutations)
                 walls.append(time.perf_counter() - t)
                 cpus.append(cpu_seconds() - c)
         wall = statistics.median(walls)

@@ -59,6 +59,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
+from beliefs.stats.probes import factored
 
 DOMAINS = ("logical", "physical")
 
@@ -115,7 +116,7 @@ def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:
 
 
 def _distance_stat(
-    name: str, mats: list[Array], rows_per_fact: Array, width: int
+    name: str, mats: list[Array], rows_per_fact: Array, width: int, thin: bool = False
 ) -> Callable[[np.ndarray, Array], Array]:
     """The headline distance (mean over the given layers' fact-level matrices) for weighted facts.
 
@@ -130,10 +131,26 @@ def _distance_stat(
         if name == "energy":
             values = [energy_distance_perm(m, labels, rows_per_fact, weights) for m in mats]
         else:
-            values = [centroid_distance_perm(m, labels, rows_per_fact, width, weights) for m in mats]
+            values = [_centroid(m, labels, rows_per_fact, width, thin, weights) for m in mats]
         return np.asarray(np.mean(values, axis=0))
 
     return stat
+
+
+def _centroid(
+    mat: Array, labels: np.ndarray, rows_per_fact: Array, width: int, thin: bool, weights: Array | None = None
+) -> Array:
+    """Centroid distances from the fact-level Gram matrix, or (``thin``) from the fact-summed features."""
+    if thin:
+        return centroid_distance_perm(None, labels, rows_per_fact, width, weights, features=mat)
+    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights)
+
+
+def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
+    """``Mᵀ z``: each fact's rows summed (its Gram matrix is the fact-collapsed ``collapse(z zᵀ, M)``)."""
+    out = np.zeros((n, z.shape[1]))
+    np.add.at(out, row_fact, z)
+    return out
 
 
 def _boot_band(ctx: AnalysisContext, correct: Array, rows_per_fact: Array) -> tuple[float, float]:
@@ -407,9 +424,11 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
                 res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
+                # more facts than twice the width: centroid distances from the fact-summed states
+                thin = factored(data.z[0].shape[1], n_present) if data.z else False
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
-                    k_ff = collapse(k, member)
+                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse(k, member)
                     d_ff = collapse(gram_distances(k), member)
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
@@ -422,8 +441,8 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             else nan,
                         ),
                         "centroid": (
-                            centroid_distance_perm(k_ff, ctx.perms, rows_per_fact, width),
-                            centroid_distance_perm(k_ff, boot_labels, rows_per_fact, width, ctx.boot)
+                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin),
+                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot)
                             if want_boot
                             else nan,
                         ),
@@ -450,20 +469,20 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         continue
                     tests = {
                         ("energy", "conditional"): energy_distance_perm(d_ff, beyond.perms, rows_per_fact),
-                        ("centroid", "conditional"): centroid_distance_perm(
-                            k_ff, beyond.perms, rows_per_fact, width
+                        ("centroid", "conditional"): _centroid(
+                            k_ff, beyond.perms, rows_per_fact, width, thin
                         ),
                     }
                     for which in ("surface", "lexical"):
                         rz = beyond.residual(z, which)
                         kr = rz @ rz.T
-                        kr_ff = collapse(kr, member)
+                        kr_ff = _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse(kr, member)
                         dr_ff = collapse(gram_distances(kr), member)
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
                             dr_ff, beyond.perms, rows_per_fact
                         )
-                        tests[("centroid", f"{which}-residual")] = centroid_distance_perm(
-                            kr_ff, beyond.perms, rows_per_fact, width
+                        tests[("centroid", f"{which}-residual")] = _centroid(
+                            kr_ff, beyond.perms, rows_per_fact, width, thin
                         )
                         if which == "surface":
                             res_mats["energy"].append(dr_ff)
@@ -489,11 +508,13 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 for name in ("energy", "centroid"):
                     agg = aggregate(per_stat[name], n_layers)
                     lo, hi = weighted_ci(
-                        ctx, rows_per_fact > 0, _distance_stat(name, mats[name], rows_per_fact, width)
+                        ctx, rows_per_fact > 0, _distance_stat(name, mats[name], rows_per_fact, width, thin)
                     )
                     inc, p_bs = _mean_p(extra.get((name, "surface-residual"), []))
                     inc_lo, inc_hi = weighted_ci(
-                        ctx, rows_per_fact > 0, _distance_stat(name, res_mats[name], rows_per_fact, width)
+                        ctx,
+                        rows_per_fact > 0,
+                        _distance_stat(name, res_mats[name], rows_per_fact, width, thin),
                     )
                     lex, p_bl = _mean_p(extra.get((name, "lexical-residual"), []))
                     cond, p_cond = _mean_p(extra.get((name, "conditional"), []))

@@ -9,6 +9,7 @@ a fact always land in the same fold.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -191,6 +192,8 @@ class GramProbe:
         tp = np.zeros((len(plan.folds), *plan.pos.shape))
         predicted = np.zeros((len(plan.folds), *plan.pos.shape))
         for i, f in enumerate(plan.folds):
+            h: NDArray[np.floating[Any]]
+            su: NDArray[np.floating[Any]]
             if fk is not None:
                 f_out = fk[f.out]
                 h = (f.u_out @ f_out) @ f_out.T
