@@ -178,6 +178,8 @@ class GramProbe:
         if plan.keep.size == 0 or not plan.folds:
             return np.full((len(plan.folds), *plan.pos.shape), np.nan) if per_fold else out
         fk = self._f[plan.keep] if self._f is not None else None
+        k: NDArray[np.floating[Any]]
+        g: NDArray[np.floating[Any]]
         if fk is not None:  # K_ff = F Fᵀ: every (P, n) @ (n, n) product becomes (P, n) @ (n, d) @ (d, n)
             k = np.zeros((0, 0), dtype=np.float32)
             colsum = fk.astype(np.float64) @ fk.sum(axis=0, dtype=np.float64)
