@@ -14,7 +14,8 @@ code path: one model, one condition (``empty``), every registered analysis, 2,00
 
 Prints, per size, the wall and CPU seconds (CPU of this process and of the analysis worker processes),
 the median and min–max where repeated, the machine load before and after, and the growth exponent
-between successive sizes (``log(t2/t1) / log(n2/n1)``).
+between successive sizes (``log(t2/t1) / log(n2/n1)``, of wall and of CPU time: on a shared machine
+the CPU figure is the steadier one).
 """
 
 from __future__ import annotations
@@ -137,8 +138,8 @@ def main() -> None:
         f"(empty), {args.permutations} permutations, analyses: {', '.join(analyses or ['all'])}, "
         f"{os.environ.get('BELIEFS_ANALYZE_PROCESSES', 'default')} worker processes, {os.cpu_count()} CPUs"
     )
-    print(f"{'facts':>6} {'wall s':>22} {'cpu s':>22}  exponent(wall)  load before → after")
-    previous: tuple[int, float] | None = None
+    print(f"{'facts':>6} {'wall s':>22} {'cpu s':>22}  exponent wall/cpu  load before → after")
+    previous: tuple[int, float, float] | None = None
     for n in sizes:
         run = build_run(pairs, n)
         walls, cpus = [], []
@@ -149,16 +150,15 @@ def main() -> None:
                 analyze(run, out, analyses=analyses, permutations=args.permutations)
                 walls.append(time.perf_counter() - t)
                 cpus.append(cpu_seconds() - c)
-        wall = statistics.median(walls)
-        exponent = (
-            f"{math.log(wall / previous[1]) / math.log(n / previous[0]):6.2f}"
-            if previous is not None
-            else "     –"
-        )
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+        exponent = "     –"
+        if previous is not None:
+            step = math.log(n / previous[0])
+            exponent = f"{math.log(wall / previous[1]) / step:.2f}/{math.log(cpu / previous[2]) / step:.2f}"
         print(
-            f"{n:6d} {spread(walls):>22} {spread(cpus):>22}  {exponent:>14}  {before} → {load()}", flush=True
+            f"{n:6d} {spread(walls):>22} {spread(cpus):>22}  {exponent:>17}  {before} → {load()}", flush=True
         )
-        previous = (n, wall)
+        previous = (n, wall, cpu)
         del run
 
 
