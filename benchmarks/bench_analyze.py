@@ -1,49 +1,165 @@
-"""Time ``analyze`` on a run the size of the core study.
+"""The cost curve of ``analyze``: wall and CPU seconds over the number of facts (issue 15, item 3).
 
-≈200 facts × 2 forms × 6 conditions, a smollm2-135m-like causal LM (31 layers, width 576) with its
-random-init control, and a minilm-l6-like encoder (7 layers, width 384); 2,000 permutations.
+Facts are Geometry of Truth statements (``../shared/external/geometry_of_truth``: cities, neg_cities,
+larger_than, smaller_than, cities_cities_conj, cities_cities_disj, sp_en_trans; the i-th true and the i-th
+false statement of each file paired), shuffled with a fixed seed, the first ``n`` taken, half hinge
+and half contingent in each of two domains. The states are NOT a real model's: extracting real states for
+5,000 facts would take hours on this machine, so each fact gets synthetic states of smollm2-135m's shape
+(31 layers incl. the embeddings, width 576, ``last`` and ``mean`` pooling) with a planted kind direction
+(``beliefs.analyses.synthetic``), and synthetic margins. Everything after that is the real ``analyze``
+code path: one model, one condition (``empty``), every registered analysis, 2,000 permutations.
 
-    .venv/bin/python benchmarks/bench_analyze.py [--permutations 2000] [--facts 200]
+    .venv/bin/python benchmarks/bench_analyze.py [--sizes 250,500,1000,2000,5000] [--repeats 1]
+        [--permutations 2000] [--analyses kind-probe,kind-distance] [--processes N]
+
+Prints, per size, the wall and CPU seconds (CPU of this process and of the analysis worker processes),
+the median and min–max where repeated, the machine load before and after, and the growth exponent
+between successive sizes (``log(t2/t1) / log(n2/n1)``, of wall and of CPU time: on a shared machine
+the CPU figure is the steadier one).
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import math
+import os
+import resource
+import statistics
+import sys
 import tempfile
 import time
+from pathlib import Path
 
-from beliefs.analyses import ANALYSES, analyze, synthetic_run
-from beliefs.analyses.synthetic import DEFAULT_CONDITIONS
+import numpy as np
+
+from beliefs.rundata import MemoryRun
+
+EXTERNAL = Path(__file__).resolve().parents[2] / "shared" / "external" / "geometry_of_truth"
+FILES = (
+    ("cities.csv", "physical"),
+    ("neg_cities.csv", "physical"),
+    ("sp_en_trans.csv", "physical"),
+    ("larger_than.csv", "logical"),
+    ("smaller_than.csv", "logical"),
+    ("cities_cities_conj.csv", "logical"),
+    ("cities_cities_disj.csv", "logical"),
+)
+WIDTH, LAYERS = 576, 31
+"""smollm2-135m's hidden width and number of hidden-state layers (embeddings included)."""
+
+
+def got_pairs(folder: Path) -> list[tuple[str, str, str]]:
+    """``(true statement, false statement, domain)`` from the Geometry of Truth files: in each file the
+    i-th true row and the i-th false row make one fact (the importer's grouped pairing, with the whole
+    file as one group)."""
+    out: list[tuple[str, str, str]] = []
+    for name, domain in FILES:
+        path = folder / name
+        if not path.is_file():
+            continue
+        with path.open(encoding="utf-8-sig", newline="") as handle:
+            rows = [(r["statement"].strip(), r["label"].strip()) for r in csv.DictReader(handle)]
+        trues = list(dict.fromkeys(s for s, label in rows if label == "1"))
+        falses = list(dict.fromkeys(s for s, label in rows if label == "0"))
+        out.extend((t, f, domain) for t, f in zip(trues, falses, strict=False))
+    return out
+
+
+def build_run(pairs: list[tuple[str, str, str]], n: int, seed: int = 0) -> MemoryRun:
+    """A one-model, one-condition run of ``n`` Geometry of Truth facts with planted synthetic states."""
+    from beliefs.analyses.synthetic import synthetic_run
+
+    rng = np.random.default_rng(seed)
+    chosen = [pairs[i] for i in rng.permutation(len(pairs))[:n]]
+    run = synthetic_run(
+        n_facts=n,
+        models=(("fake-smollm2-135m", "hf", LAYERS, WIDTH),),
+        conditions=("empty",),
+        effect=0.3,
+        margin_effect=0.5,
+        seed=seed,
+    )
+    facts = run.fact_table
+    facts["fact_set"] = "got-cities"
+    facts["statement"] = [p[0] for p in chosen]
+    facts["false_statement"] = [p[1] for p in chosen]
+    facts["domain"] = [p[2] for p in chosen]  # kinds alternate, so each domain holds both
+    margins = run.margin_table
+    margins["fact_set"] = "got-cities"
+    margins["domain"] = margins["fact_id"].map(dict(zip(facts["fact_id"], facts["domain"], strict=True)))
+    return run
+
+
+def cpu_seconds() -> float:
+    """CPU time of this process and its finished children (the analysis worker processes)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
+
+
+def load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def spread(values: list[float]) -> str:
+    if len(values) == 1:
+        return f"{values[0]:8.1f}"
+    return f"{statistics.median(values):8.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--permutations", type=int, default=2000)
-    parser.add_argument("--facts", type=int, default=200)
-    parser.add_argument("--per-analysis", action="store_true", help="time each analysis on its own too")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--sizes", default="250,500,1000,2000,5000", help="numbers of facts, comma-separated")
+    parser.add_argument("--repeats", type=int, default=1, help="runs per size (median and min–max printed)")
+    parser.add_argument("--permutations", type=int, default=2000, help="permutations of every null")
+    parser.add_argument("--analyses", default=None, help="comma-separated analyses (default: all registered)")
+    parser.add_argument(
+        "--processes", type=int, default=None, help="analysis worker processes (BELIEFS_ANALYZE_PROCESSES)"
+    )
+    parser.add_argument("--external", type=Path, default=EXTERNAL, help="the Geometry of Truth folder")
     args = parser.parse_args()
-    t0 = time.perf_counter()
-    run = synthetic_run(
-        n_facts=args.facts,
-        models=(("smollm2-like", "hf", 31, 576), ("minilm-like", "st", 7, 384)),
-        conditions=DEFAULT_CONDITIONS,
-        effect=0.3,
-        margin_effect=0.5,
-        random_init_control=True,
-    )
-    print(f"built synthetic run in {time.perf_counter() - t0:.1f} s")
-    with tempfile.TemporaryDirectory() as out:
-        if args.per_analysis:
-            for name in ANALYSES:
-                t = time.perf_counter()
-                analyze(run, out, analyses=[name], permutations=args.permutations)
-                print(f"  {name:16s} {time.perf_counter() - t:6.1f} s")
-        t = time.perf_counter()
-        summary = analyze(run, out, permutations=args.permutations)
-        elapsed = time.perf_counter() - t
+    if args.processes is not None:
+        os.environ["BELIEFS_ANALYZE_PROCESSES"] = str(args.processes)
+    from beliefs.analyses import analyze
+
+    pairs = got_pairs(args.external)
+    if not pairs:
+        sys.exit(f"no Geometry of Truth files in {args.external}")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    if max(sizes) > len(pairs):
+        sys.exit(f"only {len(pairs)} Geometry of Truth facts in {args.external}; sizes up to that")
+    analyses = args.analyses.split(",") if args.analyses else None
     print(
-        f"analyze: {len(summary['headlines'])} headlines, {args.permutations} permutations, {elapsed:.1f} s"
+        f"analyze cost curve: {len(pairs)} Geometry of Truth facts available; states: SYNTHETIC, shaped like "
+        f"smollm2-135m ({LAYERS} layers × {WIDTH}, last+mean pooling, planted kind direction), one condition "
+        f"(empty), {args.permutations} permutations, analyses: {', '.join(analyses or ['all'])}, "
+        f"{os.environ.get('BELIEFS_ANALYZE_PROCESSES', 'default')} worker processes, {os.cpu_count()} CPUs"
     )
+    print(f"{'facts':>6} {'wall s':>22} {'cpu s':>22}  exponent wall/cpu  load before → after")
+    previous: tuple[int, float, float] | None = None
+    for n in sizes:
+        run = build_run(pairs, n)
+        walls, cpus = [], []
+        before = load()
+        for _ in range(args.repeats):
+            with tempfile.TemporaryDirectory() as out:
+                c, t = cpu_seconds(), time.perf_counter()
+                analyze(run, out, analyses=analyses, permutations=args.permutations)
+                walls.append(time.perf_counter() - t)
+                cpus.append(cpu_seconds() - c)
+        wall, cpu = statistics.median(walls), statistics.median(cpus)
+        exponent = "     –"
+        if previous is not None:
+            step = math.log(n / previous[0])
+            exponent = f"{math.log(wall / previous[1]) / step:.2f}/{math.log(cpu / previous[2]) / step:.2f}"
+        print(
+            f"{n:6d} {spread(walls):>22} {spread(cpus):>22}  {exponent:>17}  {before} → {load()}", flush=True
+        )
+        previous = (n, wall, cpu)
+        del run
 
 
 if __name__ == "__main__":

@@ -71,6 +71,31 @@ class Beyond:
         self._probes: dict[str, IncrementalProbe] = {}
         self._operators: dict[str, Array] = {}
 
+    @classmethod
+    def shared(cls, ctx: AnalysisContext, model: ModelInfo, condition: str, data: Layered) -> Beyond:
+        """The :class:`Beyond` of ``(model, condition)`` cached on the context, so that ``kind-probe`` and
+        ``kind-distance`` build its ridge operators once (the oldest dropped beyond a quarter of
+        :data:`~beliefs.analyses.context.CACHE_BYTES`)."""
+        from beliefs.analyses.context import CACHE_BYTES
+
+        cache: dict[tuple[str, str], Beyond] = ctx.shared.setdefault("beyond", {})
+        key = (model.name, condition)
+        found = cache.pop(key, None)
+        if found is None or not np.array_equal(found.row_fact, data.row_fact):
+            found = cls(ctx, model, condition, data)
+        cache[key] = found  # most recently used last
+        while len(cache) > 1 and sum(b.nbytes for b in cache.values()) > CACHE_BYTES // 4:
+            del cache[next(iter(cache))]
+        return found
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the operators and probes built so far."""
+        probes = sum(
+            p.base_loss.nbytes + sum(m.nbytes for m in p.projections.values()) for p in self._probes.values()
+        )
+        return probes + sum(a.nbytes for a in self._operators.values())
+
     def probe(self, which: str) -> IncrementalProbe:
         """The incremental probe over the surface (or lexical) base, built on first use."""
         if which not in self._probes:
@@ -94,12 +119,29 @@ class Beyond:
         k = fact_mean_kernel(gram, self.row_fact, self.n)
         return unit_kernel(k[np.ix_(self.facts, self.facts)])
 
-    def increments(self, gram: Array) -> dict[str, tuple[Array, Array]]:
-        """``{"surface"|"lexical": (increment null (P+1,), per-fact differences (n_facts,), NaN if absent)}``."""
-        k_z = self.state_kernel(gram)
+    def state_features(self, z: Array) -> Array:
+        """The present facts' mean states scaled so that their kernel is :meth:`state_kernel`'s."""
+        counts = np.bincount(self.row_fact, minlength=self.n).astype(np.float64)
+        sums = np.zeros((self.n, z.shape[1]))
+        np.add.at(sums, self.row_fact, z)
+        s = sums[self.facts] / counts[self.facts, None]
+        d = float(np.mean(np.einsum("ij,ij->i", s, s)))
+        out: Array = s / np.sqrt(d) if d > 0 else s
+        return out
+
+    def increments(self, gram: Array, z: Array | None = None) -> dict[str, tuple[Array, Array]]:
+        """``{"surface"|"lexical": (increment null (P+1,), per-fact differences (n_facts,), NaN if absent)}``.
+
+        With the rows' states ``z`` and more facts than twice their width, the residualised state kernels
+        are formed from the facts' mean states (equal up to rounding, ``n²d`` instead of ``n³``)."""
+        from beliefs.stats.probes import factored
+
+        thin = z is not None and factored(z.shape[1], self.facts.size)
+        k_z = None if thin else self.state_kernel(gram)
+        s_z = self.state_features(z) if thin and z is not None else None
         out: dict[str, tuple[Array, Array]] = {}
         for name in ("surface", "lexical"):
-            null, diff = self.probe(name).per_fact(k_z)
+            null, diff = self.probe(name).per_fact(k_z, s_z)
             full = np.full(self.n, np.nan)
             full[self.facts] = diff
             out[name] = (null, full)

@@ -36,6 +36,8 @@ N_BOOT = 1000
 CACHE_BYTES = int(float(os.environ.get("BELIEFS_ANALYZE_CACHE_GB", "2")) * 2**30)
 """States (and their Gram matrices) kept in memory per process, so that every analysis of a model reads
 and z-scores each ``(model, condition, pooling)`` once: ``BELIEFS_ANALYZE_CACHE_GB`` (default 2)."""
+GRAM_BYTES = CACHE_BYTES // 4
+"""Per-layer Gram matrices kept by one :class:`Layered` (a quarter of :data:`CACHE_BYTES`)."""
 
 
 @dataclass
@@ -61,11 +63,16 @@ class Layered:
     _grams: dict[int, Array] = field(default_factory=dict, repr=False)
 
     def gram(self, layer: int) -> Array:
-        """``z zᵀ`` of one layer (rows × rows), computed once: probes and distances all start from it."""
-        k = self._grams.get(layer)
+        """``z zᵀ`` of one layer (rows × rows), computed once while it fits: probes and distances all start
+        from it. Grams beyond :data:`GRAM_BYTES` are dropped, oldest first (recomputed when asked again),
+        so that many facts × many layers do not hold every layer's ``rows²`` matrix at once."""
+        k = self._grams.pop(layer, None)
         if k is None:
             z = self.z[layer]
-            k = self._grams[layer] = z @ z.T
+            k = z @ z.T
+        self._grams[layer] = k  # most recently used last
+        while len(self._grams) > 1 and sum(g.nbytes for g in self._grams.values()) > GRAM_BYTES:
+            del self._grams[next(iter(self._grams))]
         return k
 
     @property

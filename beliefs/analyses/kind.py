@@ -59,6 +59,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
+from beliefs.stats.probes import factored
 
 
 def _families(rows: list[dict[str, Any]], nulls: list[Array], keys: tuple[str, ...]) -> None:
@@ -113,18 +114,41 @@ def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:
 
 
 def _distance_stat(
-    name: str, mats: list[Array], rows_per_fact: Array, width: int
+    name: str, mats: list[Array], rows_per_fact: Array, width: int, thin: bool = False
 ) -> Callable[[np.ndarray, Array], Array]:
-    """The headline distance (mean over the given layers' fact-level matrices) for weighted facts."""
+    """The headline distance (mean over the given layers' fact-level matrices) for weighted facts.
+
+    The energy distance is linear in the distance matrix for given weights (its denominators depend on the
+    weights only), so the mean over layers is the energy distance of the layers' mean matrix: one product
+    per resample instead of one per layer (equal up to rounding)."""
+    mean_d = np.mean(mats, axis=0) if name == "energy" and mats else None
 
     def stat(labels: np.ndarray, weights: Array) -> Array:
+        if mean_d is not None:
+            return energy_distance_perm(mean_d, labels, rows_per_fact, weights)
         if name == "energy":
             values = [energy_distance_perm(m, labels, rows_per_fact, weights) for m in mats]
         else:
-            values = [centroid_distance_perm(m, labels, rows_per_fact, width, weights) for m in mats]
+            values = [_centroid(m, labels, rows_per_fact, width, thin, weights) for m in mats]
         return np.asarray(np.mean(values, axis=0))
 
     return stat
+
+
+def _centroid(
+    mat: Array, labels: np.ndarray, rows_per_fact: Array, width: int, thin: bool, weights: Array | None = None
+) -> Array:
+    """Centroid distances from the fact-level Gram matrix, or (``thin``) from the fact-summed features."""
+    if thin:
+        return centroid_distance_perm(None, labels, rows_per_fact, width, weights, features=mat)
+    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights)
+
+
+def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
+    """``Mᵀ z``: each fact's rows summed (its Gram matrix is the fact-collapsed ``collapse(z zᵀ, M)``)."""
+    out = np.zeros((n, z.shape[1]))
+    np.add.at(out, row_fact, z)
+    return out
 
 
 def _boot_band(ctx: AnalysisContext, correct: Array, rows_per_fact: Array) -> tuple[float, float]:
@@ -233,7 +257,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 if domain_plans and len(domain_masks) == 2:
                     dom_fold = _domain_folds(domain_masks, ctx.n_facts)
                     transfer_plan = CVPlan(ctx.perms, dom_fold, data.row_fact, rows_per_fact, dom_fold >= 0)
-                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 cplan = gplan = None
                 if beyond is not None:
                     cplan = CVPlan(beyond.perms, ctx.fold_sets[0], data.row_fact, rows_per_fact)
@@ -246,7 +270,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
                     gram = data.gram(layer)
-                    probe = GramProbe(None, data.row_fact, ctx.n_facts, gram=gram)
+                    probe = GramProbe(z, data.row_fact, ctx.n_facts, gram=gram)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_accuracy_plan(plan)
                     correct = _per_fact(
@@ -286,7 +310,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         nulls.append(tr)
                     if beyond is not None and cplan is not None and layer in mid:
                         tests: list[tuple[str, str, Array | None]] = []
-                        incs = beyond.increments(gram)
+                        incs = beyond.increments(gram, z)
                         for which in ("surface", "lexical"):
                             tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
                             diffs[which].append(incs[which][1])
@@ -407,12 +431,14 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
                 mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
-                beyond = Beyond(ctx, model, condition, data) if pooling == "last" else None
+                beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
                 res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
+                # more facts than twice the width: centroid distances from the fact-summed states
+                thin = factored(data.z[0].shape[1], n_present) if data.z else False
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
-                    k_ff = collapse(k, member)
+                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse(k, member)
                     d_ff = collapse(gram_distances(k), member)
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
@@ -425,8 +451,8 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             else nan,
                         ),
                         "centroid": (
-                            centroid_distance_perm(k_ff, ctx.perms, rows_per_fact, width),
-                            centroid_distance_perm(k_ff, boot_labels, rows_per_fact, width, ctx.boot)
+                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin),
+                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot)
                             if want_boot
                             else nan,
                         ),
@@ -453,20 +479,20 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         continue
                     tests = {
                         ("energy", "conditional"): energy_distance_perm(d_ff, beyond.perms, rows_per_fact),
-                        ("centroid", "conditional"): centroid_distance_perm(
-                            k_ff, beyond.perms, rows_per_fact, width
+                        ("centroid", "conditional"): _centroid(
+                            k_ff, beyond.perms, rows_per_fact, width, thin
                         ),
                     }
                     for which in ("surface", "lexical"):
                         rz = beyond.residual(z, which)
                         kr = rz @ rz.T
-                        kr_ff = collapse(kr, member)
+                        kr_ff = _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse(kr, member)
                         dr_ff = collapse(gram_distances(kr), member)
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
                             dr_ff, beyond.perms, rows_per_fact
                         )
-                        tests[("centroid", f"{which}-residual")] = centroid_distance_perm(
-                            kr_ff, beyond.perms, rows_per_fact, width
+                        tests[("centroid", f"{which}-residual")] = _centroid(
+                            kr_ff, beyond.perms, rows_per_fact, width, thin
                         )
                         if which == "surface":
                             res_mats["energy"].append(dr_ff)
@@ -492,11 +518,13 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 for name in ("energy", "centroid"):
                     agg = aggregate(per_stat[name], n_layers)
                     lo, hi = weighted_ci(
-                        ctx, rows_per_fact > 0, _distance_stat(name, mats[name], rows_per_fact, width)
+                        ctx, rows_per_fact > 0, _distance_stat(name, mats[name], rows_per_fact, width, thin)
                     )
                     inc, p_bs = _mean_p(extra.get((name, "surface-residual"), []))
                     inc_lo, inc_hi = weighted_ci(
-                        ctx, rows_per_fact > 0, _distance_stat(name, res_mats[name], rows_per_fact, width)
+                        ctx,
+                        rows_per_fact > 0,
+                        _distance_stat(name, res_mats[name], rows_per_fact, width, thin),
                     )
                     lex, p_bl = _mean_p(extra.get((name, "lexical-residual"), []))
                     cond, p_cond = _mean_p(extra.get((name, "conditional"), []))

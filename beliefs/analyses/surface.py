@@ -191,8 +191,12 @@ def surface_features(ctx: AnalysisContext, model: ModelInfo) -> SurfaceFeatures:
 
 
 def surface_kernel(ctx: AnalysisContext, model: ModelInfo) -> Array:
-    """Fact × fact kernel of the surface features (sum of unit block kernels)."""
-    return surface_features(ctx, model).kernel()
+    """Fact × fact kernel of the surface features (sum of unit block kernels), cached on the context."""
+    key = _base_name(model)
+    cache: dict[str, Array] = ctx.shared.setdefault("surface_kernel", {})
+    if key not in cache:
+        cache[key] = surface_features(ctx, model).kernel()
+    return cache[key]
 
 
 def lexical_kernel(ctx: AnalysisContext, model: ModelInfo, condition: str) -> Array:

@@ -86,16 +86,29 @@ def energy_distance_perm(
 
 
 def centroid_distance_perm(
-    k_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, width: int, weights: Array | None = None
+    k_ff: Array | None,
+    labels: NDArray[np.integer],
+    rows_per_fact: Array,
+    width: int,
+    weights: Array | None = None,
+    features: Array | None = None,
 ) -> Array:
     """Distance between the class centroids, as RMS per feature: ``‖μ_A − μ_B‖ / √width``.
 
-    ``k_ff`` is the fact-collapsed Gram matrix of the (z-scored) rows.
+    ``k_ff`` is the fact-collapsed Gram matrix of the (z-scored) rows. ``features`` ``(n_facts, d)``, the
+    fact-summed rows with ``k_ff = features featuresᵀ``, may be given instead: ``‖c F‖²`` then replaces
+    ``cᵀ K c`` (equal up to rounding; fewer operations when ``d`` is below the number of facts).
     """
     a, b, n_a, n_b = _class_weights(labels, rows_per_fact, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = a / n_a[:, None] - b / n_b[:, None]
-    sq = np.einsum("pi,pi->p", c @ k_ff, c)
+    if features is not None:
+        cf = c @ features
+        sq = np.einsum("pd,pd->p", cf, cf)
+    elif k_ff is not None:
+        sq = np.einsum("pi,pi->p", c @ k_ff, c)
+    else:
+        raise ValueError("centroid_distance_perm needs k_ff or features")
     out: Array = np.sqrt(np.maximum(sq, 0.0) / width)
     return out
 

@@ -9,6 +9,7 @@ a fact always land in the same fold.
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -115,15 +116,26 @@ class GramProbe:
 
         self.row_fact = np.asarray(row_fact, dtype=np.intp)
         member = membership(self.row_fact, n_facts)
-        if gram is None:
-            if z is None:
-                raise ValueError("GramProbe needs z or gram")
-            gram = z @ z.T
         mt = sparse.csr_array(member.T)
-        k_fr = np.asarray(mt @ gram)  # Mᵀ K: (n_facts, n_rows)
-        # float32 halves the time of the permutation products; predictions are compared, not summed.
-        self.k_rf = np.ascontiguousarray(k_fr.T, dtype=np.float32)
-        self.k_ff = np.asarray(mt @ k_fr.T).astype(np.float32)
+        self._f: NDArray[np.float32] | None = None
+        self._z: NDArray[np.float32] | None = None
+        if z is not None and factored(z.shape[1], int(np.unique(self.row_fact).size)):
+            # features narrower than the facts: keep the factors K = Z Zᵀ, K_ff = F Fᵀ with F = Mᵀ Z, and
+            # form the permutation products through them (see :meth:`cv_accuracy_plan`)
+            f = np.asarray(mt @ z)
+            self._f = np.ascontiguousarray(f, dtype=np.float32)
+            self._z = np.ascontiguousarray(z, dtype=np.float32)
+            self.k_rf = np.ascontiguousarray(z @ f.T, dtype=np.float32)
+            self.k_ff = np.asarray(f @ f.T).astype(np.float32)
+        else:
+            if gram is None:
+                if z is None:
+                    raise ValueError("GramProbe needs z or gram")
+                gram = z @ z.T
+            k_fr = np.asarray(mt @ gram)  # Mᵀ K: (n_facts, n_rows)
+            # float32 halves the time of the permutation products; predictions are compared, not summed.
+            self.k_rf = np.ascontiguousarray(k_fr.T, dtype=np.float32)
+            self.k_ff = np.asarray(mt @ k_fr.T).astype(np.float32)
         self.rows_per_fact = member.sum(axis=0)
 
     def predict(
@@ -165,17 +177,34 @@ class GramProbe:
         out = np.full(plan.pos.shape, np.nan)
         if plan.keep.size == 0 or not plan.folds:
             return np.full((len(plan.folds), *plan.pos.shape), np.nan) if per_fold else out
-        k = self.k_ff[np.ix_(plan.keep, plan.keep)]
-        colsum = k.sum(axis=0, dtype=np.float64)
-        g = plan.u @ k  # aᵀK for every labelling
+        fk = self._f[plan.keep] if self._f is not None else None
+        k: NDArray[np.floating[Any]]
+        g: NDArray[np.floating[Any]]
+        if fk is not None:  # K_ff = F Fᵀ: every (P, n) @ (n, n) product becomes (P, n) @ (n, d) @ (d, n)
+            k = np.zeros((0, 0), dtype=np.float32)
+            colsum = fk.astype(np.float64) @ fk.sum(axis=0, dtype=np.float64)
+            g = (plan.u @ fk) @ fk.T
+        else:
+            k = self.k_ff[np.ix_(plan.keep, plan.keep)]
+            colsum = k.sum(axis=0, dtype=np.float64)
+            g = plan.u @ k  # aᵀK for every labelling
         qa_all = np.einsum("pi,pi->p", g, plan.u, dtype=np.float64)
         g_sum = g.sum(axis=1, dtype=np.float64)
         qb_all = colsum.sum() - 2.0 * g_sum + qa_all  # (1 − a)ᵀK(1 − a)
         tp = np.zeros((len(plan.folds), *plan.pos.shape))
         predicted = np.zeros((len(plan.folds), *plan.pos.shape))
         for i, f in enumerate(plan.folds):
-            k_kk = k[np.ix_(f.out, f.out)]
-            h = f.u_out @ k_kk
+            h: NDArray[np.floating[Any]]
+            su: NDArray[np.floating[Any]]
+            if fk is not None:
+                f_out = fk[f.out]
+                h = (f.u_out @ f_out) @ f_out.T
+                s_out = f_out.sum(axis=0, dtype=np.float64)
+                kk_sum = float(s_out @ s_out)
+            else:
+                k_kk = k[np.ix_(f.out, f.out)]
+                h = f.u_out @ k_kk
+                kk_sum = float(k_kk.sum(dtype=np.float64))
             # per-fold sums have few terms: float32 is exact enough, and casting would cost more than them
             uku = np.einsum("pi,pi->p", h, f.u_out).astype(np.float64)  # a_kᵀ K_kk a_k
             ukp = h.sum(axis=1).astype(np.float64)  # a_kᵀ K_kk 1
@@ -184,12 +213,17 @@ class GramProbe:
             qa = qa_all - 2.0 * ug + uku
             # (1 − a)_kᵀ (K(1 − a))_k and (1 − a)_kᵀ K_kk (1 − a)_k, from the products above
             vg = colsum[f.out].sum() - g_k.sum(axis=1) - f.u_out @ colsum[f.out].astype(np.float32) + ug
-            vkv = float(k_kk.sum(dtype=np.float64)) - 2.0 * ukp + uku
+            vkv = kk_sum - 2.0 * ukp + uku
             qb = qb_all - 2.0 * vg + vkv
             threshold = 0.5 * (qa * f.inv_a**2 - qb * f.inv_b**2)
-            k_test = self.k_rf[np.ix_(f.test_rows, plan.keep[f.train])]
-            su = f.u_train @ k_test.T  # Σ over training facts of class A of the test rows' Gram sums
-            sk = k_test.sum(axis=1, dtype=np.float64).astype(np.float32)
+            if fk is not None and self._z is not None:
+                f_train, z_test = fk[f.train], self._z[f.test_rows]
+                su = (f.u_train @ f_train) @ z_test.T
+                sk = (z_test.astype(np.float64) @ f_train.sum(axis=0, dtype=np.float64)).astype(np.float32)
+            else:
+                k_test = self.k_rf[np.ix_(f.test_rows, plan.keep[f.train])]
+                su = f.u_train @ k_test.T  # Σ over training facts of class A of the test rows' Gram sums
+                sk = k_test.sum(axis=1, dtype=np.float64).astype(np.float32)
             # score = su/n_a − (sk − su)/n_b > threshold  ⇔  su > (threshold + sk/n_b) / (1/n_a + 1/n_b)
             with np.errstate(invalid="ignore", divide="ignore"):
                 both = f.inv_a + f.inv_b
@@ -230,6 +264,13 @@ class GramProbe:
         pred = self.predict(labels, train, test_rows)
         counts.add(pred, labels[:, self.row_fact[test_rows]].astype(bool))
         return counts.balanced_accuracy()
+
+
+def factored(width: int, n: int) -> bool:
+    """Whether products over ``n`` facts go through ``width`` features rather than the ``n × n`` kernel:
+    when that is cheaper (``2 · width < n``, two thin products against one square one). Below it the
+    kernel route is kept, so runs of a few hundred facts compute exactly what they always did."""
+    return 2 * width < n
 
 
 def _inverse(n: Array) -> Array:

@@ -80,3 +80,16 @@ def test_shift_is_one_minus_centred_cosine():
     xs, ys = zz[:10], zz[10:]
     expected = [1 - xs[i] @ ys[i] / np.linalg.norm(xs[i]) / np.linalg.norm(ys[i]) for i in range(10)]
     assert np.allclose(mean_centred_cosine_shift(x, y), expected)
+
+
+def test_centroid_from_fact_sums_equals_gram(rows):
+    """``features`` (each fact's rows summed) give the same distances as the fact-level Gram matrix."""
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    perms = fact_permutations(labels, np.zeros(n), 30, seed=2)
+    weights = np.random.default_rng(1).integers(0, 3, perms.shape).astype(float)
+    m = member.sum(axis=0)
+    for w in (None, weights):
+        by_gram = centroid_distance_perm(collapse(z @ z.T, member), perms, m, z.shape[1], w)
+        by_sums = centroid_distance_perm(None, perms, m, z.shape[1], w, features=member.T @ z)
+        np.testing.assert_allclose(by_sums, by_gram, rtol=1e-10, equal_nan=True)

@@ -108,3 +108,17 @@ def test_crossfit_residuals_from_gram_equal_features(data):
     np.testing.assert_allclose(crossfit_residual_gram(z @ z.T, b), r @ r.T, atol=1e-9)
     # each column's residual is the column minus its out-of-fold ridge prediction from x
     np.testing.assert_allclose(r[:, 0], z[:, 0] - _sklearn_oof(x, z[:, 0], folds, 0.1), atol=1e-10)
+
+
+def test_incremental_probe_from_features_equals_kernel():
+    """``per_fact`` from thin features (R = (I − P) S, R Rᵀ) equals the kernel route (n³)."""
+    rng = np.random.default_rng(3)
+    n, d = 60, 5
+    labels = np.stack([rng.permutation(np.repeat([0, 1], n // 2)) for _ in range(6)]).astype(np.int8)
+    x = rng.standard_normal((n, 4))
+    s = rng.standard_normal((n, d)) + labels[0][:, None] * 0.5
+    probe = IncrementalProbe(unit_kernel(x @ x.T), np.arange(n) % 5, labels)
+    by_kernel = probe.per_fact(s @ s.T)
+    by_features = probe.per_fact(None, s)
+    np.testing.assert_allclose(by_features[0], by_kernel[0], atol=1e-6)
+    np.testing.assert_allclose(by_features[1], by_kernel[1], atol=1e-6)

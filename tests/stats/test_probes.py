@@ -141,3 +141,28 @@ def test_plan_with_domains_as_folds_gives_both_transfers(data):
     # fold 1 is tested after training on domain 0: the transfer 0 -> 1, and the other way round
     assert np.allclose(per_fold[1], probe.transfer_balanced_accuracy(perms, domain == 0))
     assert np.allclose(per_fold[0], probe.transfer_balanced_accuracy(perms, domain == 1))
+
+
+def test_factored_route_equals_gram_route(data):
+    """With more facts than twice the width, products go through the features: same accuracies as the
+    Gram route, for pooled, subset and per-fold (transfer) plans, with absent rows."""
+    from beliefs.stats.probes import CVPlan, factored
+
+    z, row_fact, labels, n = data
+    keep = np.ones(row_fact.size, bool)
+    keep[[0, 3, n + 3, n + 8]] = False
+    z, row_fact = z[keep], row_fact[keep]
+    assert factored(z.shape[1], n)
+    perms = fact_permutations(labels, np.zeros(n), 50, seed=4)
+    thin, square = GramProbe(z, row_fact, n), GramProbe(None, row_fact, n, gram=z @ z.T)
+    assert thin._f is not None and square._f is None
+    rows_per_fact = np.bincount(row_fact, minlength=n).astype(float)
+    halves = (np.arange(n) >= n // 2).astype(np.intp)
+    for plan, per_fold in (
+        (CVPlan(perms, fact_folds(labels, seed=5), row_fact, rows_per_fact), False),
+        (CVPlan(perms, fact_folds(labels, seed=5), row_fact, rows_per_fact, np.arange(n) % 3 != 0), False),
+        (CVPlan(perms, halves, row_fact, rows_per_fact), True),
+    ):
+        np.testing.assert_allclose(
+            thin.cv_accuracy_plan(plan, per_fold), square.cv_accuracy_plan(plan, per_fold), atol=1e-12
+        )
