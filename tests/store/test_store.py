@@ -297,7 +297,10 @@ SHARD_SCRIPT = textwrap.dedent(
 )
 
 
-def test_concurrent_shard_processes_equal_one_process(tmp_path):
+def test_concurrent_shard_processes_equal_one_process(tmp_path, monkeypatch):
+    # the same thread count in the shard processes and in this one (the manifest records it; an earlier
+    # test in this process may have changed torch's)
+    monkeypatch.setenv("BELIEFS_THREADS", "1")
     script = tmp_path / "job.py"
     script.write_text(SHARD_SCRIPT.format(facts=FACTS_SRC))
     out, n = tmp_path / "shared", 3
