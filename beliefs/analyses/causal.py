@@ -49,20 +49,14 @@ def beyond_surface_permutations(
     ``None`` unless every traced fact sits in a declared pair: within templates or surface bins the
     difference of means still sees the surface inside each stratum, and the test does not hold its size
     (:func:`beliefs.analyses.surface.strata_hold_size`)."""
-    from beliefs.analyses.surface import surface_features
-    from beliefs.stats.conditional import conditional_permutations, surface_strata
+    from beliefs.analyses.surface import describe_strata, strata_hold_size, surface_strata_for
+    from beliefs.stats.conditional import conditional_permutations
 
     if traced.sum() < 4:
         return None
-    from threadpoolctl import threadpool_limits
-
-    # one thread: k-means (OpenMP) in a forked worker after the parent used OpenMP would deadlock
-    with threadpool_limits(limits=1):
-        strata = surface_strata(
-            ctx.domains, surface_features(ctx, model).matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
-        )
-    if not all("|pair:" in str(s) for s in strata[traced]):
-        return None  # within templates or bins a plain statistic's conditional test is invalid (strata_hold_size)
+    strata = surface_strata_for(ctx, model)
+    if not strata_hold_size(describe_strata(strata[traced])):
+        return None
     rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 17]))
     return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
 

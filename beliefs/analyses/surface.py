@@ -312,25 +312,47 @@ def strata_hold_size(described: str) -> bool:
     return described == "pairs"
 
 
-def conditional_permutations_for(ctx: AnalysisContext, model: ModelInfo) -> tuple[np.ndarray, str]:
-    """The conditional permutation stack of ``model``'s surface strata (cached), and how it was stratified.
-
-    Strata: declared pairs, else domain × template, else domain × bins of this model's surface features
-    (:func:`beliefs.stats.conditional.surface_strata`). Every kind analysis can use the same stack.
-    """
-    from beliefs.stats.conditional import conditional_permutations, surface_strata
+def surface_strata_for(ctx: AnalysisContext, model: ModelInfo) -> np.ndarray:
+    """One label-free surface stratum per fact for ``model`` (cached): declared pairs, else domain ×
+    template, else domain × bins of this model's surface features
+    (:func:`beliefs.stats.conditional.surface_strata`)."""
+    from beliefs.stats.conditional import surface_strata
 
     key = _base_name(model)
-    cache: dict[str, tuple[np.ndarray, str]] = ctx.shared.setdefault("conditional", {})
+    cache: dict[str, np.ndarray] = ctx.shared.setdefault("strata", {})
     if key not in cache:
         feats = surface_features(ctx, model)
         from threadpoolctl import threadpool_limits
 
+        # one thread: k-means (OpenMP) in a forked worker after the parent used OpenMP would deadlock
         with threadpool_limits(limits=1):
-            strata = surface_strata(ctx.domains, feats.matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed)
-        kinds = sorted({s.split("|", 1)[1].split(":", 1)[0] for s in strata if "|" in s} - {""})
+            cache[key] = surface_strata(
+                ctx.domains, feats.matrix(), ctx.templates, ctx.pair_keys, seed=ctx.seed
+            )
+    return cache[key]
+
+
+def describe_strata(strata: np.ndarray) -> str:
+    """How ``strata`` were built, in words (``"pairs"``, ``"domain x template"``, ``"domain x surface
+    bins"``, joined with `` + `` where the facts mix them; ``"domain"`` where nothing else was declared):
+    what :func:`strata_hold_size` judges."""
+    kinds = sorted({str(s).split("|", 1)[1].split(":", 1)[0] for s in strata if "|" in str(s)} - {""})
+    described = {"pair": "pairs", "template": "domain x template", "bin": "domain x surface bins"}
+    return " + ".join(described[k] for k in kinds if k in described) or "domain"
+
+
+def conditional_permutations_for(ctx: AnalysisContext, model: ModelInfo) -> tuple[np.ndarray, str]:
+    """The conditional permutation stack of ``model``'s surface strata (cached), and how it was stratified.
+
+    Strata: :func:`surface_strata_for`. Every kind analysis can use the same stack.
+    """
+    from beliefs.stats.conditional import conditional_permutations
+
+    key = _base_name(model)
+    cache: dict[str, tuple[np.ndarray, str]] = ctx.shared.setdefault("conditional", {})
+    if key not in cache:
+        strata = surface_strata_for(ctx, model)
         rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 10]))
         perms = conditional_permutations(ctx.labels, strata, ctx.n_permutations, rng)
-        described = {"pair": "pairs", "template": "domain x template", "bin": "domain x surface bins"}
-        cache[key] = (perms, " + ".join(described[k] for k in kinds if k in described) or "domain")
+        cache[key] = (perms, describe_strata(strata))
     return cache[key]
