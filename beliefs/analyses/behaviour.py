@@ -5,6 +5,9 @@ that a longer statement's larger sums do not count as a stronger belief. Each he
 reading is the hinge term of a Freedman–Lane permutation regression of the per-fact values on the
 surface covariates (:func:`_surface_covariates`): the kinds differ beyond domain, length and, for the
 effect of a context, the baseline margin (a fact held near the ceiling cannot move far).
+
+Each has its report section here: the share of true-form wins under the empty prompt per cell, and the
+change of margin under each detailed prompt.
 """
 
 from __future__ import annotations

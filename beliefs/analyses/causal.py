@@ -290,72 +290,52 @@ def _model_condition(
         if name == MID:
             mid_layers = middle_third(n_layers)
             extra["layers"] = [int(mid_layers[0]), int(mid_layers[-1])]
+        found: dict[str, Any]
         if test is None:
-            out.headlines.append(
-                headline(
-                    ANALYSIS,
-                    model,
-                    cond,
-                    f"{name}_diff",
-                    None,
-                    estimate=float("nan"),
-                    ci_low=float("nan"),
-                    ci_high=float("nan"),
-                    p_value=float("nan"),
-                    n_facts=int(np.isfinite(values).sum()) if values is not None else 0,
-                    n_permutations=B,
-                    note="too few traced facts of each kind to compare",
-                    **extra,
-                )
-            )
-            continue
-        assert values is not None
-        r = row(
-            ANALYSIS,
-            model,
-            cond,
-            f"{name}_diff",
-            estimate=test.diff,
-            ci_low=test.ci_low,
-            ci_high=test.ci_high,
-        )
-        r.update({C.P_VALUE: test.p_value, C.N_FACTS: test.n_hinge + test.n_contingent, C.N_PERMUTATIONS: B})
-        if np.isfinite(test.null[1:]).any():
-            r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
-        out.rows.append(r)
-        if beyond is not None:
-            v = values[traced]
-            keep = np.isfinite(v)
-            null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
-            extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
-        pt = pair_test(values, pairs, B, seed) if pairs else None
-        if pt is not None:
-            pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
-            pr.update({C.P_VALUE: pt.p_value, C.N_FACTS: 2 * pt.n_pairs, C.N_PERMUTATIONS: B})
-            out.rows.append(pr)
-            extra.update(pair_estimate=pt.mean, pair_p_value=pt.p_value, n_pairs=pt.n_pairs)
-        out.headlines.append(
-            headline(
-                ANALYSIS,
-                model,
-                cond,
-                f"{name}_diff",
-                None,
-                estimate=test.diff,
-                ci_low=test.ci_low,
-                ci_high=test.ci_high,
-                p_value=test.p_value,
-                n_facts=test.n_hinge + test.n_contingent,
-                n_permutations=B,
+            nan = float("nan")
+            found = {
+                "estimate": nan,
+                "ci_low": nan,
+                "ci_high": nan,
+                "p_value": nan,
+                "n_facts": int(np.isfinite(values).sum()) if values is not None else 0,
+                "n_permutations": B,
+                "note": "too few traced facts of each kind to compare",
+            }
+        else:
+            assert values is not None
+            found = {
+                "estimate": test.diff,
+                "ci_low": test.ci_low,
+                "ci_high": test.ci_high,
+                "p_value": test.p_value,
+                "n_facts": test.n_hinge + test.n_contingent,
+                "n_permutations": B,
+            }
+            r = row(ANALYSIS, model, cond, f"{name}_diff", **found)
+            if np.isfinite(test.null[1:]).any():
+                r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
+            out.rows.append(r)
+            if beyond is not None:
+                v = values[traced]
+                keep = np.isfinite(v)
+                null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
+                extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
+            pt = pair_test(values, pairs, B, seed) if pairs else None
+            if pt is not None:
+                pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
+                pr.update({C.P_VALUE: pt.p_value, C.N_FACTS: 2 * pt.n_pairs, C.N_PERMUTATIONS: B})
+                out.rows.append(pr)
+                extra.update(pair_estimate=pt.mean, pair_p_value=pt.p_value, n_pairs=pt.n_pairs)
+            found.update(
                 null=test.null,
                 mean_hinge=test.mean_hinge,
                 mean_contingent=test.mean_contingent,
                 cliffs_delta=test.cliffs_delta,
                 cliffs_delta_p_value=test.delta_p_value,
                 mannwhitney_p=test.mannwhitney_p,
-                **extra,
             )
-        )
+        out.headlines.append(headline(ANALYSIS, model, cond, f"{name}_diff", None, **found, **extra))
 
 
 __all__ = ["beyond_surface_permutations", "causal_trace"]

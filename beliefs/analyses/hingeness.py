@@ -71,6 +71,9 @@ Analyses, each with a fact-level null (permutations within domain):
   indicators (RDM regression); the same for the authors' labels; max-statistic correction over layers;
   the headline is the mean over the middle third of layers. The test is one-sided: states organised by
   hingeness put facts of similar hingeness close together (a positive partial correlation).
+
+Its report section (:func:`_section`): the method, the headlines, the per-fact strip and the per-layer
+figure, the components' split-half reliability and the facts each model treats most and least as bedrock.
 """
 
 from __future__ import annotations

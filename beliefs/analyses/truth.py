@@ -1,5 +1,8 @@
 """``truth-geometry``: true-vs-false probes within each kind, transfer between kinds, and whether the two
-kinds share one truth direction (a strength-invariant test: :mod:`beliefs.stats.directions`)."""
+kinds share one truth direction (a strength-invariant test: :mod:`beliefs.stats.directions`).
+
+Its report section, "Geometry": each model's empty-prompt states projected on their first two principal
+components at the middle layer, and the truth-transfer matrix (train on one kind, test on the other)."""
 
 from __future__ import annotations
 
