@@ -5,20 +5,27 @@ that a longer statement's larger sums do not count as a stronger belief. Each he
 reading is the hinge term of a Freedman–Lane permutation regression of the per-fact values on the
 surface covariates (:func:`_surface_covariates`): the kinds differ beyond domain, length and, for the
 effect of a context, the baseline margin (a fact held near the ceiling cannot move far).
+
+Each has its report section here: the share of true-form wins under the empty prompt per cell, and the
+change of margin under each detailed prompt.
 """
 
 from __future__ import annotations
 
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.kind import _families
-from beliefs.analyses.registry import register
+from beliefs.analyses.registry import SectionContext, register
+from beliefs.plotting import pyplot, save_figure
 from beliefs.results import columns as C
-from beliefs.rundata import POOLINGS, ModelInfo
+from beliefs.results.document import Block, Figure, Heading
+from beliefs.rundata import POOLINGS, ModelInfo, RunData
 from beliefs.schema import CLAIM_SIGN
 from beliefs.stats import (
     cliffs_delta,
@@ -145,10 +152,47 @@ def _mde(ctx: AnalysisContext, values: Array, delta: bool) -> float:
     return mde_planted(values, ctx.perms, mean_diff_perm, scale, seed=ctx.seed, n_sim=100, n_null=99)
 
 
+def default_belief_bars(table: pd.DataFrame, out: Path) -> Path | None:
+    """Share of facts whose true form wins under the empty prompt, per cell, with intervals."""
+    data = table[
+        (table["statistic"] == "share_true_wins")
+        & (table["control"].fillna("") == "")
+        & (table["condition"] == "empty")
+    ]
+    if data.empty:
+        return None
+    plt = pyplot()
+    models = list(dict.fromkeys(data["model"]))
+    fig, axes = plt.subplots(1, len(models), figsize=(4.2 * len(models), 3.0), squeeze=False)
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = data[data["model"] == model]
+        x = np.arange(len(rows))
+        colors = ["#c0504d" if "hinge" in s else "#4f81bd" for s in rows["subset"]]
+        err = np.vstack([rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]]).clip(0)
+        ax.bar(x, rows["estimate"], color=colors, yerr=err, capsize=3)
+        ax.axhline(0.5, color="grey", lw=0.8, ls="--")
+        ax.set_xticks(x, rows["subset"], rotation=20, fontsize=7)
+        ax.set_ylim(0, 1)
+        ax.set_title(model)
+        ax.set_ylabel("share of facts whose true form wins")
+    fig.suptitle("default belief under the empty prompt (95% fact-bootstrap interval)", fontsize=9)
+    return save_figure(fig, out)
+
+
+def _default_belief_section(s: SectionContext) -> list[Block]:
+    """The share of true-form wins under the empty prompt, per cell."""
+    blocks: list[Block] = [Heading("Default belief under the empty prompt")]
+    path = None if s.table is None else default_belief_bars(s.table, s.fig_dir / "default-belief.png")
+    if path:
+        blocks.append(Figure(path, "share of facts whose true form has the higher log-probability, per cell"))
+    return blocks
+
+
 @register(
     "default-belief",
     question="Under the empty prompt, hinge and contingent facts differ in margin",
     cost=1.0,
+    section=_default_belief_section,
 )
 def default_belief(ctx: AnalysisContext) -> Output:
     """Margins per condition (the empty prompt first): share of true-form wins and margin per token, by kind."""
@@ -239,10 +283,61 @@ def _finish(out: Output, pending: list[tuple[dict[str, Any], Array]]) -> None:
     out.rows.extend(rows)
 
 
+def robustness_boxes(run: RunData, out: Path) -> Path | None:
+    """Δmargin from empty, signed toward each context's claim, per cell and condition (causal LMs)."""
+    margins = run.margins()
+    if margins.empty:
+        return None
+    plt = pyplot()
+    controls = {m.name for m in run.models() if m.control}
+    margins = margins[~margins["model"].isin(controls)]
+    models = list(dict.fromkeys(margins["model"]))
+    conditions = [c for c in run.conditions() if c != "empty"]
+    if not models or not conditions:
+        return None
+    fig, axes = plt.subplots(
+        len(models), 1, figsize=(1.6 * len(conditions) + 3, 3.0 * len(models)), squeeze=False
+    )
+    for ax, model in zip(axes[:, 0], models, strict=True):
+        m = margins[margins["model"] == model]
+        base = m[m["condition"] == "empty"].set_index(["fact_set", "fact_id"])["margin"]
+        boxes, labels, colors = [], [], []
+        for condition in conditions:
+            rows = m[m["condition"] == condition].set_index(["fact_set", "fact_id"])
+            sign = CLAIM_SIGN.get(condition, 1.0)
+            delta = sign * (rows["margin"] - base.reindex(rows.index))
+            for cell, values in delta.groupby(rows["domain"] + "/" + rows["kind"]):
+                boxes.append(values.dropna().to_numpy())
+                labels.append(f"{condition}\n{cell}")
+                colors.append("#c0504d" if "hinge" in cell else "#4f81bd")
+        parts = ax.boxplot(boxes, patch_artist=True, showfliers=False)
+        for patch, color in zip(parts["boxes"], colors, strict=True):
+            patch.set_facecolor(color)
+            patch.set_alpha(0.6)
+        ax.set_xticks(range(1, len(labels) + 1), labels, fontsize=6, rotation=90)
+        ax.axhline(0, color="grey", lw=0.8)
+        ax.set_ylabel("Δmargin toward the context (nats)")
+        ax.set_title(model)
+    fig.suptitle(
+        "robustness: change of margin from the empty prompt (contradict: toward the false form)", fontsize=9
+    )
+    return save_figure(fig, out)
+
+
+def _robustness_section(s: SectionContext) -> list[Block]:
+    """How far the detailed prompts move each cell's margins (read from the run's margins)."""
+    blocks: list[Block] = [Heading("Robustness to detailed prompts")]
+    path = robustness_boxes(s.run, s.fig_dir / "robustness.png")
+    if path:
+        blocks.append(Figure(path, "Δmargin from the empty prompt per cell and condition"))
+    return blocks
+
+
 @register(
     "robustness",
     question="Detailed prompts move hinge and contingent facts differently",
     cost=2.0,
+    section=_robustness_section,
 )
 def robustness(ctx: AnalysisContext) -> Output:
     """How far each detailed condition moves states (displacement) and margins per token, by kind."""

@@ -15,6 +15,8 @@ returns nothing). Per model × condition:
   flips (``<summary>_pair_diff`` rows, subset ``pairs``; ``pair_*`` keys in the headline);
 - **counts**: traced and untraceable facts by reason and kind (``n_traced``, ``n_untraceable:<reason>``
   rows), also in each headline, so that a control whose facts are all untraceable says so.
+
+Its report section (method, facts traced, headlines, heat maps and examples) reads the same stored trace.
 """
 
 from __future__ import annotations
@@ -26,9 +28,10 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
-from beliefs.analyses.registry import register
+from beliefs.analyses.registry import SectionContext, register
 from beliefs.analyses.surface import NO_VALID_STRATA
 from beliefs.results import columns as C
+from beliefs.results.document import Block, Figure, Heading, Paragraph, Table
 from beliefs.rundata import ModelInfo
 from beliefs.stats import middle_third, permutation_pvalues
 from beliefs.trace.stats import diff_null, pair_test, profile_test, summary_test
@@ -61,14 +64,86 @@ def beyond_surface_permutations(
     return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
 
 
-def _trace_tables(ctx: AnalysisContext) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
+def _run_path(run: Any) -> Path | None:
+    """The folder of a run; a study analyses each fact set on its own (a ``SubsetRun``): its base run's."""
+    path = getattr(run, "path", None) or getattr(getattr(run, "base", None), "path", None)
+    return Path(path) if path is not None else None
+
+
+def _trace_tables(run: Any) -> tuple[pd.DataFrame, pd.DataFrame, dict[str, Any]] | None:
+    """What ``beliefs trace`` stored for the run (``RUN/trace/``), None where it was not traced."""
     from beliefs.trace.run import read_trace
 
-    # a study analyses each fact set on its own (a SubsetRun): the trace is the base run's
-    path = getattr(ctx.run, "path", None) or getattr(getattr(ctx.run, "base", None), "path", None)
-    if path is None:
-        return None
-    return read_trace(Path(path))
+    path = _run_path(run)
+    return None if path is None else read_trace(path)
+
+
+def _section(s: SectionContext) -> list[Block]:
+    """Causal tracing: method, facts traced (and why the others were not), cost, headlines with verdicts,
+    heat maps and labelled examples; [] where the run was not traced or the analysis not run."""
+    from beliefs.trace.figures import EXAMPLES, trace_figures
+
+    path = _run_path(s.run)
+    tables = _trace_tables(s.run)
+    if s.table is None or path is None or tables is None:
+        return []
+    facts, _profiles, record = tables
+    fact_set = getattr(s.run, "fact_set", None)
+    if fact_set is not None:
+        facts = facts[facts["fact_set"].astype(str) == fact_set]
+    settings = record.get("settings", {})
+    blocks: list[Block] = [Heading("Causal tracing: where the preference for the true form is computed")]
+    blocks.append(
+        Paragraph(
+            "Causal tracing (Meng et al. 2022) on each causal LM: the statement's shared content tokens (all "
+            "tokens the true and false form share but the last) get Gaussian noise on their embeddings "
+            f"({settings.get('noise_factor', 3):g}× the embedding SD, {settings.get('noise_seeds')} noise "
+            "draw(s) per fact, the same for both forms); then the clean residual state of one layer, or the "
+            f"clean MLP or attention outputs of {settings.get('window')} layers around it, is put back at "
+            "the content tokens or at the last token before the forms differ, and the recovered fraction "
+            "(restored − corrupted) / (clean − corrupted) of the true-vs-false margin is recorded. Layer 0 "
+            "is the embeddings: restoring it at the content tokens gives 1 and at the last token 0 by "
+            "construction, so peaks and spreads are taken from layer 1 on. Facts whose forms differ at the "
+            "first token, share one token, or whose margin the noise moves by less than "
+            f"{settings.get('min_gap')} nats are untraceable and counted, not dropped."
+        )
+    )
+    rows = []
+    for (model, cond), part in facts.groupby(["model", "condition"], sort=False):
+        traced = part[part["status"] == "traced"]
+        why = part.loc[part["status"] != "traced", "reason"].fillna("").value_counts()
+        seconds = (record.get("models", {}).get(str(model), {}).get("seconds") or {}).get(str(cond))
+        rows.append(
+            {
+                "model": model,
+                "condition": cond,
+                "facts": len(part),
+                "traced hinge": int((traced["kind"] == "hinge").sum()),
+                "traced contingent": int((traced["kind"] == "contingent").sum()),
+                "untraceable": ", ".join(f"{k} {v}" for k, v in why.items()) or "none",
+                "median gap (nats)": float(traced["gap"].median()) if len(traced) else float("nan"),
+                "seconds (all sets)": seconds,
+            }
+        )
+    if rows:
+        blocks.append(Table(pd.DataFrame(rows), "facts traced and why the others were not"))
+    if s.headlines:
+        blocks.append(
+            Table(
+                s.headline_table(s.headlines),
+                "hinge − contingent on the per-fact summaries: peak layer and spread (layers recovering more "
+                "than half) at the content and last token, MLP share of the window recoveries, mean state "
+                "recovery over the middle third of layers",
+            )
+        )
+    for p in trace_figures(path, s.fig_dir, EXAMPLES, fact_set=fact_set):
+        what = (
+            "mean recovered fraction by layer and restored position, per kind, and hinge − contingent"
+            if "heatmap" in p.name
+            else f"per-fact profiles of labelled examples ({'; '.join(EXAMPLES)} where in this set)"
+        )
+        blocks.append(Figure(p, what))
+    return blocks
 
 
 def _pairs(ctx: AnalysisContext) -> list[tuple[int, int]]:
@@ -89,11 +164,11 @@ def _pairs(ctx: AnalysisContext) -> list[tuple[int, int]]:
     return out
 
 
-@register(ANALYSIS)
+@register(ANALYSIS, section=_section)
 def causal_trace(ctx: AnalysisContext) -> Output:
     """Causal tracing (RUN/trace/, from `beliefs trace`): restoration profiles and summaries, hinge vs contingent."""
     out = Output()
-    tables = _trace_tables(ctx)
+    tables = _trace_tables(ctx.run)
     if tables is None:
         return out
     fact_table, profiles, record = tables
@@ -215,72 +290,52 @@ def _model_condition(
         if name == MID:
             mid_layers = middle_third(n_layers)
             extra["layers"] = [int(mid_layers[0]), int(mid_layers[-1])]
+        found: dict[str, Any]
         if test is None:
-            out.headlines.append(
-                headline(
-                    ANALYSIS,
-                    model,
-                    cond,
-                    f"{name}_diff",
-                    None,
-                    estimate=float("nan"),
-                    ci_low=float("nan"),
-                    ci_high=float("nan"),
-                    p_value=float("nan"),
-                    n_facts=int(np.isfinite(values).sum()) if values is not None else 0,
-                    n_permutations=B,
-                    note="too few traced facts of each kind to compare",
-                    **extra,
-                )
-            )
-            continue
-        assert values is not None
-        r = row(
-            ANALYSIS,
-            model,
-            cond,
-            f"{name}_diff",
-            estimate=test.diff,
-            ci_low=test.ci_low,
-            ci_high=test.ci_high,
-        )
-        r.update({C.P_VALUE: test.p_value, C.N_FACTS: test.n_hinge + test.n_contingent, C.N_PERMUTATIONS: B})
-        if np.isfinite(test.null[1:]).any():
-            r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
-        out.rows.append(r)
-        if beyond is not None:
-            v = values[traced]
-            keep = np.isfinite(v)
-            null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
-            extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
-        pt = pair_test(values, pairs, B, seed) if pairs else None
-        if pt is not None:
-            pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
-            pr.update({C.P_VALUE: pt.p_value, C.N_FACTS: 2 * pt.n_pairs, C.N_PERMUTATIONS: B})
-            out.rows.append(pr)
-            extra.update(pair_estimate=pt.mean, pair_p_value=pt.p_value, n_pairs=pt.n_pairs)
-        out.headlines.append(
-            headline(
-                ANALYSIS,
-                model,
-                cond,
-                f"{name}_diff",
-                None,
-                estimate=test.diff,
-                ci_low=test.ci_low,
-                ci_high=test.ci_high,
-                p_value=test.p_value,
-                n_facts=test.n_hinge + test.n_contingent,
-                n_permutations=B,
+            nan = float("nan")
+            found = {
+                "estimate": nan,
+                "ci_low": nan,
+                "ci_high": nan,
+                "p_value": nan,
+                "n_facts": int(np.isfinite(values).sum()) if values is not None else 0,
+                "n_permutations": B,
+                "note": "too few traced facts of each kind to compare",
+            }
+        else:
+            assert values is not None
+            found = {
+                "estimate": test.diff,
+                "ci_low": test.ci_low,
+                "ci_high": test.ci_high,
+                "p_value": test.p_value,
+                "n_facts": test.n_hinge + test.n_contingent,
+                "n_permutations": B,
+            }
+            r = row(ANALYSIS, model, cond, f"{name}_diff", **found)
+            if np.isfinite(test.null[1:]).any():
+                r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
+            out.rows.append(r)
+            if beyond is not None:
+                v = values[traced]
+                keep = np.isfinite(v)
+                null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
+                extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
+            pt = pair_test(values, pairs, B, seed) if pairs else None
+            if pt is not None:
+                pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
+                pr.update({C.P_VALUE: pt.p_value, C.N_FACTS: 2 * pt.n_pairs, C.N_PERMUTATIONS: B})
+                out.rows.append(pr)
+                extra.update(pair_estimate=pt.mean, pair_p_value=pt.p_value, n_pairs=pt.n_pairs)
+            found.update(
                 null=test.null,
                 mean_hinge=test.mean_hinge,
                 mean_contingent=test.mean_contingent,
                 cliffs_delta=test.cliffs_delta,
                 cliffs_delta_p_value=test.delta_p_value,
                 mannwhitney_p=test.mannwhitney_p,
-                **extra,
             )
-        )
+        out.headlines.append(headline(ANALYSIS, model, cond, f"{name}_diff", None, **found, **extra))
 
 
 __all__ = ["beyond_surface_permutations", "causal_trace"]

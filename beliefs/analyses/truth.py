@@ -1,11 +1,16 @@
 """``truth-geometry``: true-vs-false probes within each kind, transfer between kinds, and whether the two
-kinds share one truth direction (a strength-invariant test: :mod:`beliefs.stats.directions`)."""
+kinds share one truth direction (a strength-invariant test: :mod:`beliefs.stats.directions`).
+
+Its report section, "Geometry": each model's empty-prompt states projected on their first two principal
+components at the middle layer, and the truth-transfer matrix (train on one kind, test on the other)."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from beliefs.analyses.context import (
     LAYER0_POOLING,
@@ -17,9 +22,12 @@ from beliefs.analyses.context import (
     row,
 )
 from beliefs.analyses.kind import _families, weighted_ci
-from beliefs.analyses.registry import Curve, register
+from beliefs.analyses.registry import Curve, SectionContext, register
+from beliefs.fileio import safe_filename
+from beliefs.plotting import pyplot, save_figure
 from beliefs.results import columns as C
-from beliefs.rundata import POOLINGS
+from beliefs.results.document import Block, Figure, Heading
+from beliefs.rundata import POOLINGS, RunData
 from beliefs.stats import TruthProbe, middle_third, permutation_pvalues
 from beliefs.stats.directions import TruthDirections, angle, plain_angle_degrees
 from beliefs.stats.equivalence import mde_from_null
@@ -29,6 +37,94 @@ ANGLE = "truth_direction_angle"
 the strength of each kind's truth signal; its p comes from the studentised statistic's permutations."""
 
 
+def projection(run: RunData, model: str, layer: int, out: Path) -> Path | None:
+    """PCA of the empty-prompt states at ``layer``, coloured by kind, domain and truth."""
+    facts = run.facts()
+    try:
+        true = run.states(model, "empty", "true", "last")[:, layer]
+        false = run.states(model, "empty", "false", "last")[:, layer]
+    except (KeyError, IndexError):
+        return None
+    x = np.vstack([true, false]).astype(np.float64)
+    keep = ~np.isnan(x).any(axis=1)
+    x = (x - x[keep].mean(0)) / (x[keep].std(0) + 1e-8)
+    _, _, vt = np.linalg.svd(x[keep], full_matrices=False)
+    xy = x @ vt[:2].T
+    kind = np.concatenate([facts["kind"].to_numpy()] * 2)
+    domain = np.concatenate([facts["domain"].to_numpy()] * 2)
+    truth = np.array(["true"] * len(facts) + ["false"] * len(facts))
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 3, figsize=(11, 3.4))
+    for ax, (title, labels) in zip(axes, (("kind", kind), ("domain", domain), ("truth", truth)), strict=True):
+        for value in sorted(set(labels)):
+            sel = keep & (labels == value)
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.6, label=value)
+        ax.set_title(f"coloured by {title}")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.legend(fontsize=7, frameon=False, markerscale=2)
+    fig.suptitle(
+        f"{model}, layer {layer}, empty prompt: first two principal components (z-scored)", fontsize=9
+    )
+    return save_figure(fig, out)
+
+
+def truth_transfer_matrix(table: pd.DataFrame, out: Path) -> Path | None:
+    """Truth-probe accuracy, train kind × test kind, averaged over the middle third of layers (empty)."""
+    data = table[(table["condition"] == "empty") & (table["control"].fillna("") == "")]
+    names = {
+        ("hinge", "hinge"): "truth_acc_hinge",
+        ("contingent", "contingent"): "truth_acc_contingent",
+        ("hinge", "contingent"): "truth_transfer_hinge->contingent",
+        ("contingent", "hinge"): "truth_transfer_contingent->hinge",
+    }
+    models = list(dict.fromkeys(data["model"]))
+    if data.empty or not models:
+        return None
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(models), figsize=(3.4 * len(models), 3.0), squeeze=False)
+    kinds = ("hinge", "contingent")
+    for ax, model in zip(axes[0], models, strict=True):
+        rows = data[data["model"] == model]
+        layers = sorted(rows["layer"].dropna().unique())
+        if not layers:
+            continue
+        n = len(layers)
+        mid = layers[n // 3 : max(n // 3 + 1, 2 * n // 3)]
+        mat = np.full((2, 2), np.nan)
+        for i, train in enumerate(kinds):
+            for j, test in enumerate(kinds):
+                sel = rows[(rows["statistic"] == names[(train, test)]) & rows["layer"].isin(mid)]
+                mat[i, j] = sel["estimate"].mean() if not sel.empty else np.nan
+        im = ax.imshow(mat, vmin=0.5, vmax=1.0, cmap="viridis")
+        for i in range(2):
+            for j in range(2):
+                ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color="white", fontsize=9)
+        ax.set_xticks([0, 1], [f"test {k}" for k in kinds])
+        ax.set_yticks([0, 1], [f"train {k}" for k in kinds])
+        ax.set_title(model)
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="accuracy")
+    fig.suptitle("truth-probe transfer between kinds (empty prompt, middle third of layers)", fontsize=9)
+    return save_figure(fig, out)
+
+
+def _section(s: SectionContext) -> list[Block]:
+    """Geometry: each model's states projected at its middle layer, and the truth-transfer matrix."""
+    blocks: list[Block] = [Heading("Geometry")]
+    for m in s.run.models():
+        if m.control:
+            continue
+        layer = m.n_layers // 2
+        path = projection(s.run, m.name, layer, s.fig_dir / f"projection-{safe_filename(m.name)}.png")
+        if path:
+            blocks.append(Figure(path, f"{m.name}: PCA of the empty-prompt states at layer {layer}"))
+    if s.table is not None:
+        path = truth_transfer_matrix(s.table, s.fig_dir / "truth-transfer.png")
+        if path:
+            blocks.append(Figure(path, "truth-probe accuracy: train on one kind, test on the other"))
+    return blocks
+
+
 @register(
     "truth-geometry",
     question="Truth is encoded along different directions for the two kinds (strength-invariant)",
@@ -36,6 +132,7 @@ the strength of each kind's truth signal; its p comes from the studentised stati
     curve=Curve(
         "truth_direction_angle", "pooled", "angle between truth directions, noise-corrected (degrees)"
     ),
+    section=_section,
 )
 def truth_geometry(ctx: AnalysisContext) -> Output:
     """Truth probes per kind (sign-flip null), transfer between kinds, shared truth direction (angle)."""

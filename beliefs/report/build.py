@@ -1,4 +1,5 @@
-"""Assemble the report of a run: verdicts with their figures, figures, balance, caveats, provenance."""
+"""Assemble the report of a run: verdicts, per-layer curves, each analysis's own section (registered with
+it), elicitation, balance, caveats, provenance."""
 
 from __future__ import annotations
 
@@ -8,9 +9,10 @@ from typing import Any
 
 import pandas as pd
 
-from beliefs.fileio import atomic_write_text, safe_filename
+from beliefs.fileio import atomic_write_text
 from beliefs.report import figures
-from beliefs.report.render import Block, Figure, Heading, Paragraph, Table, to_html, to_markdown
+from beliefs.report.render import to_html, to_markdown
+from beliefs.results.document import Block, Figure, Heading, Paragraph, Table
 from beliefs.results.formats import fmt_number as _fmt
 from beliefs.results.formats import fmt_p as _p
 from beliefs.results.headline import Headline
@@ -43,10 +45,10 @@ def verdict(h: Headline, alpha: float = ALPHA) -> str:
     return f"{word.upper()}: {text}."
 
 
-def _headline_table(summary: dict[str, Any]) -> pd.DataFrame:
-    """The report's first table: per headline, the plain, beyond-surface and equivalence p and the verdict."""
+def _headline_table(headlines: list[Headline]) -> pd.DataFrame:
+    """The report's first table, and each section's headline table: per headline, the plain,
+    beyond-surface and equivalence p and the verdict."""
     rows = []
-    headlines: list[Headline] = summary.get("headlines", [])
     for h in headlines:
         rows.append(
             {
@@ -185,7 +187,7 @@ def write_report(
     blocks.append(Heading("Verdicts"))
     blocks.append(
         Table(
-            _headline_table(summary),
+            _headline_table(summary.get("headlines", [])),
             "Every headline: p from the fact-level permutation null (observed counted), the beyond-surface "
             "test's p, the equivalence (TOST) p against the smallest effect of interest, the effect detectable "
             "with 80% power, and the verdict",
@@ -215,6 +217,7 @@ def write_report(
             blocks.append(Table(table))
     blocks.append(Heading("Per-layer curves"))
     from beliefs.analyses import ANALYSES
+    from beliefs.analyses.registry import SectionContext
 
     for name in (a.name for a in ANALYSES.values() if a.curve is not None):
         if name in tables:
@@ -223,107 +226,12 @@ def write_report(
                 blocks.append(
                     Figure(path, f"{name} per layer and condition, 95% intervals, p_adj ≤ {ALPHA} marked")
                 )
-    blocks.append(Heading("Default belief under the empty prompt"))
-    if "default-belief" in tables:
-        path = figures.default_belief_bars(tables["default-belief"], fig_dir / "default-belief.png")
-        if path:
-            blocks.append(
-                Figure(path, "share of facts whose true form has the higher log-probability, per cell")
-            )
-    blocks.append(Heading("Robustness to detailed prompts"))
-    path = figures.robustness_boxes(run, fig_dir / "robustness.png")
-    if path:
-        blocks.append(Figure(path, "Δmargin from the empty prompt per cell and condition"))
-    blocks.append(Heading("Geometry"))
-    for m in models:
-        if m.control:
-            continue
-        layer = m.n_layers // 2
-        path = figures.projection(run, m.name, layer, fig_dir / f"projection-{safe_filename(m.name)}.png")
-        if path:
-            blocks.append(Figure(path, f"{m.name}: PCA of the empty-prompt states at layer {layer}"))
-    if "truth-geometry" in tables:
-        path = figures.truth_transfer_matrix(tables["truth-geometry"], fig_dir / "truth-transfer.png")
-        if path:
-            blocks.append(Figure(path, "truth-probe accuracy: train on one kind, test on the other"))
-    if "hingeness_facts" in tables:
-        blocks.append(Heading("What the model treats as a hinge"))
-        blocks.append(
-            Paragraph(
-                "Per fact: `default` (margin per token under `empty` minus under the general detailed "
-                "prompts), `entrenchment` (how little the fact's own contexts move it, against the random-init "
-                "control and adjusted for its baseline margin), `prior` (the statement's own log-probability "
-                "per token under `empty` minus under the detailed prompts) and, where the study elicited, "
-                "`salience` (hub-corrected elicitation salience under `empty` minus under the detailed "
-                "prompts). The model index is the mean of their z-scores; because a random-init control's "
-                "index replicates almost as well (it is fixed by the tokens), `hingeness` is the contrast "
-                "index: each component's cross-fitted residual on the wording features and on the control's "
-                "same component, z-scored and averaged: what training added. The headlines give its "
-                "agreement with the authors' labels (AUROC), its ridge read-out from the states beyond the "
-                "wording, and whether the states' geometry follows it beyond surface, layer 0 and topic "
-                "(partial RSA)."
-            )
-        )
-        rows = [h for h in summary.get("headlines", []) if h["analysis"] == "hingeness"]
-        if rows:
-            blocks.append(Table(_headline_table({"headlines": rows}), "hingeness headlines"))
-        hf = tables["hingeness_facts"]
-        path = figures.hingeness_strip(hf, fig_dir / "hingeness.png")
-        if path is not None:
-            blocks.append(
-                Figure(
-                    path,
-                    "per-fact hingeness by the authors' kind; labelled: the hinges the model "
-                    "holds least and the contingent facts it holds most",
-                )
-            )
-        if "hingeness" in tables:
-            path = figures.hingeness_layers(tables["hingeness"], fig_dir / "hingeness-layers.png")
-            if path is not None:
-                blocks.append(
-                    Figure(path, "hingeness per layer: partial RSA (hingeness and kind) and ridge read-out")
-                )
-            rel = tables["hingeness"]
-            rel = rel[rel["statistic"].astype(str).str.startswith("reliability_")]
-            if not rel.empty:
-                blocks.append(
-                    Table(
-                        rel.pivot_table(
-                            index="statistic", columns="model", values="estimate", sort=False
-                        ).reset_index(),
-                        "split-half reliability over the general prompts (Spearman–Brown; "
-                        "`salience_samples`: over halves of the elicitation's samples)",
-                    )
-                )
-        main = hf[hf["model"].astype(str).str.contains("@") == False]  # noqa: E712
-        ranked = main.dropna(subset=["hingeness"]).sort_values("hingeness", ascending=False)
-        keep = [
-            c
-            for c in (
-                "model",
-                "fact_id",
-                "domain",
-                "kind",
-                "hingeness",
-                "hingeness_model",
-                "default",
-                "entrenchment",
-                "prior",
-                "salience",
-            )
-            if c in ranked.columns
-        ]
-        if not ranked.empty:
-            blocks.append(
-                Table(
-                    pd.concat([ranked.head(5), ranked.tail(5)])[keep],
-                    "the five facts each model treats most and least as bedrock",
-                )
-            )
-    if "causal-trace" in tables:
-        from beliefs.report.trace import trace_section
-
-        blocks.extend(trace_section(run, summary, fig_dir, _headline_table))
+    # each analysis's own section, in registration order (``register(..., section=…)``)
+    for analysis in ANALYSES.values():
+        if analysis.section is not None:
+            headlines = [h for h in summary.get("headlines", []) if h["analysis"] == analysis.name]
+            context = SectionContext(analysis, run, tables, headlines, fig_dir, _headline_table)
+            blocks.extend(analysis.section(context))
     elicited = results / "elicitation" / "salience.csv"
     if elicited.is_file():
         from beliefs.elicit import read_salience
@@ -343,7 +251,7 @@ def write_report(
         )
         rows = [h for h in summary.get("headlines", []) if h["analysis"] == "elicitation"]
         if rows:
-            blocks.append(Table(_headline_table({"headlines": rows}), "hinge − contingent, per condition"))
+            blocks.append(Table(_headline_table(rows), "hinge − contingent, per condition"))
         table = most_least_volunteered(read_salience(results / "elicitation"), condition="empty", k=3)
         keep = [
             c

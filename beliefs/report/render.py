@@ -1,39 +1,15 @@
-"""The report as a list of blocks, rendered to Markdown and to one self-contained HTML file."""
+"""The report's blocks (:mod:`beliefs.results.document`) rendered to Markdown and to one self-contained HTML
+file."""
 
 from __future__ import annotations
 
 import base64
 import html
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
-
-@dataclass(frozen=True)
-class Heading:
-    text: str
-    level: int = 2
-
-
-@dataclass(frozen=True)
-class Paragraph:
-    text: str
-
-
-@dataclass(frozen=True)
-class Table:
-    frame: pd.DataFrame
-    caption: str = ""
-
-
-@dataclass(frozen=True)
-class Figure:
-    path: Path
-    caption: str
-
-
-Block = Heading | Paragraph | Table | Figure
+from beliefs.results.document import Block, Heading, Paragraph, Table
 
 
 def _cell(value: object) -> str:
