@@ -22,9 +22,12 @@ from threadpoolctl import threadpool_limits
 from beliefs.stats.calibration import (
     BEYOND_POWER_EFFECT,
     BEYOND_TESTS,
+    PAIR_IMBALANCES,
+    PAIR_TESTS,
     POWER_EFFECT,
     TESTS,
     beyond_rejection_rate,
+    pair_rejection_rate,
     rejection_rate,
 )
 
@@ -38,9 +41,20 @@ def main() -> None:
     parser.add_argument("--beyond", nargs="+", choices=[*BEYOND_TESTS, "none"], default=list(BEYOND_TESTS))
     parser.add_argument("--beyond-datasets", type=int, default=200)
     parser.add_argument("--beyond-facts", type=int, default=120)
+    parser.add_argument("--pairs", nargs="+", choices=[*PAIR_TESTS, "none"], default=list(PAIR_TESTS))
+    parser.add_argument("--pair-datasets", type=int, default=200)
+    parser.add_argument("--pair-count", type=int, default=80, help="pairs per simulated dataset")
+    parser.add_argument(
+        "--imbalances",
+        type=float,
+        nargs="+",
+        default=list(PAIR_IMBALANCES),
+        help="mean within-pair surface differences (hinge − contingent, in within-pair SDs) to simulate",
+    )
     args = parser.parse_args()
     tests = [t for t in args.tests if t != "none"]
     beyond = [t for t in args.beyond if t != "none"]
+    pairs = [t for t in args.pairs if t != "none"]
     with threadpool_limits(1):
         if tests:
             mc = 2 * math.sqrt(0.05 * 0.95 / args.datasets)
@@ -82,6 +96,31 @@ def main() -> None:
                     f"{test:18s} {size:6.3f} {ok:>4s} {BEYOND_POWER_EFFECT:7.2f} {power:6.3f} "
                     f"{time.perf_counter() - t:5.0f}"
                 )
+        if pairs:
+            n = args.pair_datasets
+            mc = 2 * math.sqrt(0.05 * 0.95 / n)
+            print(
+                f"\npaired null (one hinge and one contingent twin per pair; the hinge twin longer by the given "
+                f"mean within-pair SDs; states carry length and words only): {n} datasets, {args.pair_count} "
+                f"pairs, {args.permutations} permutations within pairs; acceptable size ≤ {0.05 + mc:.3f}"
+            )
+            print(
+                f"{'test':16s} {'imbalance':>9s} {'size':>6s} {'ok':>4s} {'effect':>7s} {'power':>6s} {'secs':>5s}"
+            )
+            for test in pairs:
+                for imbalance in args.imbalances:
+                    t = time.perf_counter()
+                    kw = {"n_pairs": args.pair_count, "permutations": args.permutations}
+                    size = pair_rejection_rate(test, 0.0, n, seed=1, imbalance=imbalance, **kw)
+                    power = pair_rejection_rate(
+                        test, BEYOND_POWER_EFFECT, n, seed=2, imbalance=imbalance, **kw
+                    )
+                    ok = "yes" if size <= 0.05 + mc else "NO"
+                    print(
+                        f"{test:16s} {imbalance:9.2f} {size:6.3f} {ok:>4s} {BEYOND_POWER_EFFECT:7.2f} "
+                        f"{power:6.3f} {time.perf_counter() - t:5.0f}",
+                        flush=True,
+                    )
 
 
 if __name__ == "__main__":

@@ -13,9 +13,12 @@ each layer of the middle third:
 - the **conditional permutation** null: kind permuted within label-free strata (pairs, templates, else
   surface bins), used by every beyond-surface test here;
 - where pairs are declared, the **within-pair** test: a states-only ridge probe trained on the other folds
-  (twins share a fold) scores both twins of each held-out pair; statistic: the mean over pairs of
-  score(hinge) − score(contingent); null: random sign flips per pair (under "no kind difference within
-  pairs" the twins are exchangeable given the training data, so each difference is symmetric).
+  (twins share a fold) scores both twins of each held-out pair; the differences score(hinge) −
+  score(contingent) are regressed on the twins' surface differences (lengths, log-probs, negation) and
+  the statistic is the t of the intercept; null: sign flips of the reduced model's residuals
+  (:mod:`beliefs.stats.paired`). The unadjusted mean difference would reject on twins that differ in
+  length or log-probability alone (calibration: ``pair-within`` size 0.25 at a within-pair imbalance of
+  0.5 SD; the matched set's logical twins differ by about 1 SD in baseline log-probability).
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from numpy.typing import NDArray
 from beliefs.analyses.context import AnalysisContext, Array, Layered
 from beliefs.analyses.surface import (
     conditional_permutations_for,
+    declared_pairs,
     fact_mean_kernel,
     lexical_kernel,
+    pair_surface_differences,
     surface_kernel,
 )
 from beliefs.rundata import ModelInfo
@@ -39,6 +44,7 @@ from beliefs.stats.increment import (
     ridge_operator,
     unit_kernel,
 )
+from beliefs.stats.paired import pair_differences, paired_adjusted
 
 INCREMENT_STATISTIC = (
     "mean per-fact reduction in out-of-fold Brier score, ridge probe of kind: surface features -> surface "
@@ -56,6 +62,7 @@ class Beyond:
 
     def __init__(self, ctx: AnalysisContext, model: ModelInfo, condition: str, data: Layered) -> None:
         self.ctx = ctx
+        self.model = model
         self.n = ctx.n_facts
         self.row_fact = data.row_fact
         counts = np.bincount(data.row_fact, minlength=self.n)
@@ -152,32 +159,25 @@ class Beyond:
         return zscore(residual_features(z, self.operator(which)))
 
     def within_pair(self, gram: Array) -> Array | None:
-        """Sign-flip null ``(P+1,)`` of the mean within-pair score difference (None without pairs)."""
+        """Sign-flip null ``(P+1,)`` of the t of the within-pair score difference adjusted for the twins'
+        surface differences (:func:`beliefs.stats.paired.paired_adjusted`; None without pairs)."""
         if self.pairs is None:
             return None
         k_z = self.state_kernel(gram)
         a = ridge_operator(k_z, self.folds)
         score = np.full(self.n, np.nan)
         score[self.facts] = a @ self.ctx.labels[self.facts].astype(np.float64)
-        d = score[self.pairs[:, 0]] - score[self.pairs[:, 1]]
-        flips = self.ctx.flips[:, : d.size]
-        out: Array = flips @ d / d.size
-        return out
+        d = pair_differences(score, self.pairs)
+        x = pair_surface_differences(self.ctx, self.model, self.pairs)
+        return paired_adjusted(d, x, self.ctx.flips).null
 
 
 def _pairs(ctx: AnalysisContext, facts: NDArray[np.intp]) -> NDArray[np.intp] | None:
-    """``(n_pairs, 2)`` fact indices (hinge, contingent) of declared pairs whose twins are both present."""
-    if not (ctx.pairs != "").any():
-        return None
+    """``(n_pairs, 2)`` fact indices (hinge, contingent) of declared pairs whose twins are both present;
+    None with fewer than 2 or more than the sign-flip stack holds."""
     present = np.zeros(ctx.n_facts, dtype=bool)
     present[facts] = True
-    index = {fid: i for i, fid in enumerate(ctx.facts["fact_id"].astype(str))}
-    out = []
-    for i in np.flatnonzero(ctx.pairs != ""):
-        j = index.get(str(ctx.pairs[i]))
-        if j is None or not (present[i] and present[j]) or ctx.labels[i] != 1 or ctx.labels[j] != 0:
-            continue
-        out.append((i, j))
+    out = declared_pairs(ctx, present)
     if len(out) < 2 or len(out) > ctx.flips.shape[1]:
         return None
-    return np.asarray(out, dtype=np.intp)
+    return out

@@ -12,7 +12,10 @@ returns nothing). Per model × condition:
   recovery over the middle third of layers, both positions): difference of means with its fact-bootstrap
   BCa interval and permutation p, Cliff's δ, Mann–Whitney; one headline each;
 - **within pairs**, where the facts table has a ``pair`` column: hinge minus its contingent twin, sign
-  flips (``<summary>_pair_diff`` rows, subset ``pairs``; ``pair_*`` keys in the headline);
+  flips (``<summary>_pair_diff`` rows, subset ``pairs``; ``pair_*`` keys in the headline; this plain
+  within-pair test still sees what differs between the twins' wording); where every traced fact sits in a
+  declared pair, each summary's ``p_beyond_surface`` is the within-pair test adjusted for the twins'
+  surface differences (:func:`beliefs.analyses.surface.paired_surface_test`), else there is none;
 - **counts**: traced and untraceable facts by reason and kind (``n_traced``, ``n_untraceable:<reason>``
   rows), also in each headline, so that a control whose facts are all untraceable says so.
 
@@ -29,12 +32,12 @@ import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.registry import SectionContext, register
-from beliefs.analyses.surface import NO_VALID_STRATA
+from beliefs.analyses.surface import NO_VALID_STRATA, PAIRED_TEST, paired_surface_test
 from beliefs.results import columns as C
 from beliefs.results.document import Block, Figure, Heading, Paragraph, Table
 from beliefs.rundata import ModelInfo
-from beliefs.stats import middle_third, permutation_pvalues
-from beliefs.trace.stats import diff_null, pair_test, profile_test, summary_test
+from beliefs.stats import middle_third
+from beliefs.trace.stats import pair_test, profile_test, summary_test
 from beliefs.trace.summary import SUMMARIES
 
 ANALYSIS = "causal-trace"
@@ -42,26 +45,21 @@ MID = "state_recovery_mid"
 HEADLINE_SUMMARIES = (*SUMMARIES, MID)
 
 
-def beyond_surface_permutations(
-    ctx: AnalysisContext, model: ModelInfo, traced: np.ndarray
-) -> np.ndarray | None:
-    """Kind labels of the traced facts permuted within label-free surface strata (declared pairs, else
-    domain × template, else domain × bins of the model's surface features; see
-    :func:`beliefs.analyses.surface.conditional_permutations_for`): ``(P + 1, traced.sum())``, row 0
-    observed. Each summary headline's ``p_beyond_surface`` is the |difference of means| under them.
-    ``None`` unless every traced fact sits in a declared pair: within templates or surface bins the
-    difference of means still sees the surface inside each stratum, and the test does not hold its size
+def beyond_surface_pairs(ctx: AnalysisContext, model: ModelInfo, traced: np.ndarray) -> np.ndarray | None:
+    """The declared pairs whose twins were both traced, for each summary's ``p_beyond_surface`` (the
+    surface-adjusted within-pair test, :func:`beliefs.analyses.surface.paired_surface_test`). ``None``
+    unless every traced fact sits in a declared pair: within templates or surface bins a plain difference
+    of means still sees the surface inside each stratum, and no test of it holds its size
     (:func:`beliefs.analyses.surface.strata_hold_size`)."""
-    from beliefs.analyses.surface import describe_strata, strata_hold_size, surface_strata_for
-    from beliefs.stats.conditional import conditional_permutations
+    from beliefs.analyses.surface import declared_pairs, describe_strata, strata_hold_size, surface_strata_for
 
     if traced.sum() < 4:
         return None
     strata = surface_strata_for(ctx, model)
     if not strata_hold_size(describe_strata(strata[traced])):
         return None
-    rng = np.random.default_rng(np.random.SeedSequence([ctx.seed, 17]))
-    return conditional_permutations(ctx.labels[traced], strata[traced], ctx.n_permutations, rng)
+    pairs = declared_pairs(ctx, traced)
+    return pairs if len(pairs) >= 4 else None
 
 
 def _run_path(run: Any) -> Path | None:
@@ -148,20 +146,9 @@ def _section(s: SectionContext) -> list[Block]:
 
 def _pairs(ctx: AnalysisContext) -> list[tuple[int, int]]:
     """(hinge index, twin index) for each declared pair whose twin is in the run (optional ``pair`` column)."""
-    facts = ctx.facts
-    if "pair" not in facts.columns:
-        return []
-    where = {
-        (str(s), str(f)): i for i, (s, f) in enumerate(zip(facts["fact_set"], facts["fact_id"], strict=True))
-    }
-    out = []
-    for i, (s, twin) in enumerate(zip(facts["fact_set"], facts["pair"], strict=True)):
-        if not isinstance(twin, str) or not twin or ctx.labels[i] != 1:
-            continue
-        j = where.get((str(s), twin))
-        if j is not None and ctx.labels[j] == 0:
-            out.append((i, j))
-    return out
+    from beliefs.analyses.surface import declared_pairs
+
+    return [(int(i), int(j)) for i, j in declared_pairs(ctx)]
 
 
 @register(ANALYSIS, section=_section)
@@ -276,16 +263,14 @@ def _model_condition(
     for s in SUMMARIES:
         per_fact[s] = np.where(traced, pd.to_numeric(ft[s], errors="coerce").to_numpy(dtype=float), np.nan)
     # -- summaries: one headline each -------------------------------------------------------------------
-    beyond = beyond_surface_permutations(ctx, model, traced)
+    beyond = beyond_surface_pairs(ctx, model, traced)
     for name in HEADLINE_SUMMARIES:
         values = per_fact.get(name)
         test = None if values is None else summary_test(values, ctx.labels, ctx.domains, B, seed)
         extra: dict[str, Any] = {
             **counts,
             "p_beyond_surface": None,
-            "beyond_surface_test": "conditional permutation within pairs"
-            if beyond is not None
-            else NO_VALID_STRATA,
+            "beyond_surface_test": PAIRED_TEST if beyond is not None else NO_VALID_STRATA,
         }
         if name == MID:
             mid_layers = middle_third(n_layers)
@@ -316,11 +301,12 @@ def _model_condition(
             if np.isfinite(test.null[1:]).any():
                 r[C.NULL_LOW], r[C.NULL_HIGH] = (float(v) for v in np.percentile(test.null[1:], [2.5, 97.5]))
             out.rows.append(r)
-            if beyond is not None:
-                v = values[traced]
-                keep = np.isfinite(v)
-                null_bs = np.abs(diff_null(v[keep][:, None], beyond[:, keep])[:, 0])
-                extra["p_beyond_surface"] = float(permutation_pvalues(null_bs)[0])
+            paired = None if beyond is None else paired_surface_test(ctx, model, values, beyond)
+            if paired is not None:
+                extra["p_beyond_surface"] = paired[0]
+                extra["pair_adjusted_estimate"] = paired[1]
+            elif beyond is not None:
+                extra["beyond_surface_test"] = NO_VALID_STRATA
             pt = pair_test(values, pairs, B, seed) if pairs else None
             if pt is not None:
                 pr = row(ANALYSIS, model, cond, f"{name}_pair_diff", subset="pairs", estimate=pt.mean)
@@ -338,4 +324,4 @@ def _model_condition(
         out.headlines.append(headline(ANALYSIS, model, cond, f"{name}_diff", None, **found, **extra))
 
 
-__all__ = ["beyond_surface_permutations", "causal_trace"]
+__all__ = ["beyond_surface_pairs", "causal_trace"]

@@ -636,7 +636,14 @@ def hingeness(ctx: AnalysisContext) -> Output:
     """What the model treats as a hinge (default, entrenchment, prior, salience; relative to its random-init
     control), its agreement with the authors' labels, its ridge read-out from the states beyond surface,
     and whether the states' geometry follows it beyond surface (RSA)."""
-    from beliefs.analyses.surface import NO_VALID_STRATA, conditional_permutations_for, strata_hold_size
+    from beliefs.analyses.surface import (
+        NO_VALID_STRATA,
+        PAIRED_TEST,
+        conditional_permutations_for,
+        declared_pairs,
+        paired_surface_test,
+        strata_hold_size,
+    )
 
     out = Output()
     general = general_conditions(ctx.conditions)
@@ -719,12 +726,19 @@ def hingeness(ctx: AnalysisContext) -> Output:
             out.rows.append(r)
         if headline_auroc:
             null = headline_auroc.pop("null")
-            # beyond surface: kind permuted within label-free surface strata (pairs, templates or bins)
-            cond_perms, strata = conditional_permutations_for(ctx, model)
-            if strata_hold_size(strata):
-                cond_null = auroc_null(score, cond_perms, np.isfinite(score))
-                headline_auroc["p_beyond_surface"] = float(permutation_pvalues(np.abs(cond_null - 0.5))[0])
-                headline_auroc["beyond_surface_test"] = f"conditional permutation within {strata}"
+            # beyond surface: within declared pairs, the hinge twin's index against its contingent twin's,
+            # adjusted for the twins' surface differences (no valid test without pairs)
+            _perms, strata = conditional_permutations_for(ctx, model)
+            paired = (
+                paired_surface_test(ctx, model, score, declared_pairs(ctx))
+                if strata_hold_size(strata)
+                else None
+            )
+            if paired is not None:
+                headline_auroc["p_beyond_surface"] = paired[0]
+                headline_auroc["beyond_surface_test"] = PAIRED_TEST
+                headline_auroc["pair_adjusted_estimate"] = paired[1]
+                headline_auroc["n_pairs"] = paired[2]
             else:
                 headline_auroc["p_beyond_surface"] = None
                 headline_auroc["beyond_surface_test"] = NO_VALID_STRATA

@@ -195,3 +195,151 @@ def beyond_rejection_rate(
     """Share of ``n_datasets`` confounded datasets whose ``test`` p-value is ≤ ``alpha``."""
     rng = np.random.default_rng(seed)
     return float(np.mean([simulate_beyond(test, effect, rng, **kw) <= alpha for _ in range(n_datasets)]))
+
+
+# Pair-strata tests: the facts come in declared pairs (one hinge, one contingent twin sharing a frame, as
+# in the matched set), and within each pair the hinge twin differs from its contingent twin in a surface
+# feature (length) by ``imbalance`` within-pair standard deviations on average. The states carry only the
+# surface (length and words), plus ``effect`` × kind for power. Which pair-strata tests hold their size
+# when the twins are not perfectly matched?
+PAIR_TESTS = (
+    "pair-plain",
+    "pair-within",
+    "pair-increment",
+    "pair-diff",
+    "pair-diff-adjusted",
+    "pair-within-adjusted",
+)
+PAIR_IMBALANCES = (0.0, 0.25, 0.5, 1.0)
+"""Standardised mean within-pair length differences (hinge − contingent) simulated; the matched set's
+token counts give about −0.5 in the logical domain and about 0 in the physical one
+(``fact_sets/matched.stats.json``, ``pair_lengths``)."""
+
+
+def _paired(rng: np.random.Generator, n_pairs: int, width: int, effect: float, imbalance: float):
+    """Paired facts (hinge twin first) whose within-pair length difference has mean ``imbalance`` and
+    standard deviation 1; states that encode length and words (shared frame words plus one word of each
+    twin's own), plus ``effect`` × kind along one direction."""
+    from beliefs.stats.geometry import zscore as _z
+
+    n = 2 * n_pairs
+    pair = np.repeat(np.arange(n_pairs), 2)
+    labels = np.tile(np.array([1, 0], dtype=np.int8), n_pairs)
+    domains = np.repeat(["logical", "physical"], n // 2)
+    if n_pairs % 2:  # keep each pair in one domain
+        domains = np.where(pair < n_pairs // 2 + 1, "logical", "physical")
+    frame_len = 2.0 * rng.standard_normal(n_pairs)
+    diff = imbalance + rng.standard_normal(n_pairs)  # hinge − contingent, within-pair SD 1
+    length = frame_len[pair] + np.where(labels == 1, 0.5, -0.5) * diff[pair]
+    frame_words = (rng.random((n_pairs, 12)) < 0.3).astype(float)
+    words = frame_words[pair].copy()
+    words[np.arange(n), rng.integers(0, 12, n)] = 1.0  # each twin's own content word
+    surface = np.column_stack([_z(length[:, None]), _z(words) / np.sqrt(words.shape[1])])
+    lexical_map = rng.standard_normal((12, width)) * 0.5
+    length_dir = rng.standard_normal(width)
+    kind_dir = np.zeros(width)
+    kind_dir[1:6] = 1.0
+    latent = rng.standard_normal((n, width)) + 1.5 * length[:, None] * length_dir + words @ lexical_map
+    latent += effect * labels[:, None] * kind_dir
+    t = latent + 0.5 * rng.standard_normal((n, width))
+    f = t + 0.3 * rng.standard_normal((n, width))
+    return labels, domains, pair, surface, _z(np.vstack([t, f]))
+
+
+def simulate_pairs(
+    test: str,
+    effect: float,
+    rng: np.random.Generator,
+    n_pairs: int = 60,
+    permutations: int = 199,
+    imbalance: float = 0.0,
+) -> float:
+    """p-value of one pair-strata test on one simulated paired dataset.
+
+    ``pair-plain``: the plain mass-mean probe with kind permuted within pairs (what ``hingeness`` and
+    ``causal-trace`` use as their beyond-surface test on paired sets); ``pair-within``: the within-pair
+    test of ``kind-probe`` (states-only ridge probe, mean hinge − contingent score over held-out pairs,
+    sign flips per pair); ``pair-increment``: the increment of states over the surface, permuted within
+    pairs (``kind-probe``'s beyond-surface p on paired sets).
+    """
+    from beliefs.stats.increment import IncrementalProbe, ridge_operator, unit_kernel
+
+    width = 20
+    labels, domains, pair, surface, z = _paired(rng, n_pairs, width, effect, imbalance)
+    n = labels.size
+    row_fact = np.concatenate([np.arange(n), np.arange(n)])
+    folds = fact_folds(domains, seed=0, groups=pair)
+    perms = fact_permutations(labels, pair, permutations, rng)  # within pairs: swap the twins or not
+    mean_state = 0.5 * (z[:n] + z[n:])
+    if test == "pair-plain":
+        null = GramProbe(z, row_fact, n).cv_balanced_accuracy(perms, folds)
+    elif test == "pair-within":
+        a = ridge_operator(unit_kernel(mean_state @ mean_state.T), folds)
+        score = a @ labels.astype(np.float64)
+        d = score[0::2] - score[1::2]
+        null = sign_flips(n_pairs, permutations, rng) @ d / n_pairs
+    elif test == "pair-increment":
+        null, _ = IncrementalProbe(surface @ surface.T, folds, perms).per_fact(
+            unit_kernel(mean_state @ mean_state.T)
+        )
+    else:
+        raise ValueError(f"unknown test '{test}'")
+    return float(permutation_pvalues(null)[0])
+
+
+def pair_rejection_rate(
+    test: str,
+    effect: float,
+    n_datasets: int,
+    seed: int = 0,
+    alpha: float = 0.05,
+    imbalance: float = 0.0,
+    **kw: int,
+) -> float:
+    """Share of ``n_datasets`` paired datasets whose ``test`` p-value is ≤ ``alpha``."""
+    rng = np.random.default_rng(seed)
+    fn = (
+        simulate_pairs if test in ("pair-plain", "pair-within", "pair-increment") else simulate_pairs_adjusted
+    )
+    return float(
+        np.mean([fn(test, effect, rng, imbalance=imbalance, **kw) <= alpha for _ in range(n_datasets)])
+    )
+
+
+def simulate_pairs_adjusted(
+    test: str,
+    effect: float,
+    rng: np.random.Generator,
+    n_pairs: int = 60,
+    permutations: int = 199,
+    imbalance: float = 0.0,
+) -> float:
+    """p-value of one within-pair test of a per-fact statistic on one simulated paired dataset.
+
+    The per-fact statistic is the facts' mean state projected on the planted kind direction (under the
+    null it carries the length and the words, as a trace summary or a hingeness index may). ``pair-diff``: sign flips of the
+    mean within-pair difference; ``pair-diff-adjusted``: :func:`beliefs.stats.paired.paired_adjusted` with
+    the twins' length difference as the covariate (both two-sided); ``pair-within-adjusted``: the
+    within-pair probe score difference of ``pair-within``, adjusted the same way (one-sided)."""
+    from beliefs.stats.increment import ridge_operator, unit_kernel
+    from beliefs.stats.paired import paired_adjusted
+
+    width = 20
+    labels, domains, pair, surface, z = _paired(rng, n_pairs, width, effect, imbalance)
+    n = labels.size
+    mean_state = 0.5 * (z[:n] + z[n:])
+    flips = sign_flips(n_pairs, permutations, rng)
+    x = surface[0::2, :1] - surface[1::2, :1]  # the twins' length difference (hinge − contingent)
+    if test == "pair-within-adjusted":
+        folds = fact_folds(domains, seed=0, groups=pair)
+        score = ridge_operator(unit_kernel(mean_state @ mean_state.T), folds) @ labels.astype(np.float64)
+        return float(permutation_pvalues(paired_adjusted(score[0::2] - score[1::2], x, flips).null)[0])
+    s = mean_state[:, 1:6].sum(axis=1)  # along the planted kind direction, which also carries length
+    d = s[0::2] - s[1::2]
+    if test == "pair-diff":
+        null = np.abs(flips @ d)
+    elif test == "pair-diff-adjusted":
+        null = np.abs(paired_adjusted(d, x, flips).null)
+    else:
+        raise ValueError(f"unknown test '{test}'")
+    return float(permutation_pvalues(null)[0])
