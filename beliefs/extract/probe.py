@@ -82,7 +82,7 @@ def replace_inputs(
     The fact sets given replace their earlier versions: facts a set no longer has are dropped, and a fact
     whose statements or contexts changed loses every model's entries (they measured the old text), as
     does every fact in a condition whose text changed. Facts of other sets stay. The conditions become
-    exactly those given. Stored shards are never deleted: they are a cache keyed by content.
+    exactly those given. Stored entry files are never deleted: they are a cache keyed by content.
     """
     given = set(fact_sets)
     old_inputs = m.get("fact_inputs") or {}
@@ -299,7 +299,7 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
 
     The plan (:func:`plan`) depends on the rows alone, so every shard given the same arguments sees the
     same batches; each batch is computed by exactly one shard and exactly as one process would compute it,
-    so the shards' store equals a single process's, shard files included. Dealing whole batches (not
+    so the shards' store equals a single process's, entry files included. Dealing whole batches (not
     facts) keeps a fact's true and false forms on their shared cached prefix, and round-robin over the
     length-sorted plan gives each shard a similar number of tokens.
     """
