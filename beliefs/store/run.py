@@ -349,7 +349,8 @@ class Run:
 
 
 def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
-    """A digest of named float32 arrays (names and bytes, in name order): what an entry file must still hold."""
+    """A digest of named float32 arrays (names and bytes, in name order): what an entry file must still
+    hold."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         h.update(name.encode())
