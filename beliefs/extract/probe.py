@@ -14,7 +14,7 @@ from typing import Any
 
 from beliefs.errors import ModelError, StoreError, UsageError
 from beliefs.extract.runner import Batch, Extractor, Row, plan
-from beliefs.facts.special import special_tokens_in
+from beliefs.facts.special import special_token_finder
 from beliefs.inputs.facts import as_conditions, as_facts, fact_rows
 from beliefs.inputs.prompts import SEPARATOR, render, resolve_start_token, text_before
 from beliefs.schema import CONTEXT_KEYS, Condition, Fact
@@ -378,6 +378,7 @@ def _probe_one(
     job = _Job()
     unnatural = 0
     limit = loaded.max_positions
+    special_tokens_in = special_token_finder(loaded.tokenizer)
     for condition in conds:
         table: dict[str, dict[str, str]] = {}
         for set_name, fact in pairs:
@@ -387,7 +388,7 @@ def _probe_one(
             keys = {}
             for form, statement in (("true", fact.statement), ("false", fact.false_statement)):
                 where = f"fact '{set_name}/{fact.id}' ({form} form) in condition '{condition.name}'"
-                specials = special_tokens_in(loaded.tokenizer, f"{text}\n{statement}")
+                specials = special_tokens_in(f"{text}\n{statement}")
                 if specials:
                     raise UsageError(
                         f"{where}: the text contains {', '.join(specials)}, a special token of "
