@@ -54,9 +54,15 @@ def load_causal(
     device = resolve_device(options.device)
     dtype = torch_dtype(options.dtype)
     trc = options.trust_remote_code
+    model: Any = None
     try:
         tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trc)
-        if options.control == "random-init":
+        if not options.weights and not options.device_map:
+            config = AutoConfig.from_pretrained(location, trust_remote_code=trc)
+            revision = getattr(config, "_commit_hash", None)
+            if revision and "hub_id" in identity and options.control is None:
+                identity = {**identity, "revision": revision}
+        elif options.control == "random-init":
             config = AutoConfig.from_pretrained(location, trust_remote_code=trc)
             torch.manual_seed(options.seed)
             model = AutoModelForCausalLM.from_config(config, dtype=dtype, trust_remote_code=trc)
@@ -76,10 +82,13 @@ def load_causal(
         raise ModelError(
             f"model '{location}': beliefs needs a fast tokenizer (token offsets), got a slow one"
         )
-    if not options.device_map:
-        model.to(device)
-    model.eval()
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    if model is not None:
+        if not options.device_map:
+            model.to(device)
+        model.eval()
+        config = model.config
+        info = {**info, "architecture": type(model).__name__}
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
     identity = {**identity, "dtype": options.dtype, "control": options.control}
     if options.control:
         identity["seed"] = options.seed
@@ -91,9 +100,9 @@ def load_causal(
         n_layers=int(config.num_hidden_layers) + 1,
         width=int(config.hidden_size),
         identity=identity,
-        device=str(next(model.parameters()).device),
+        device=device if model is None else str(next(model.parameters()).device),
         dtype=options.dtype,
         control=options.control,
         max_positions=getattr(config, "max_position_embeddings", None),
-        info={**info, "architecture": type(model).__name__},
+        info=info,
     )
