@@ -41,12 +41,35 @@ class HFBackend:
         return load_causal(location, name, options, identity, info)
 
 
+_LAST_TOKENIZER: list[tuple[tuple[Any, ...], Any]] = []
+
+
+def _tokenizer(location: str, trust_remote_code: bool) -> Any:
+    """The tokenizer of ``location``; the last one loaded is kept and shared (a model and then its
+    control load the same one, and Gemma's 33 MB ``tokenizer.json`` takes seconds to parse). A folder is
+    known by its files' names, sizes and modification times, so an edited tokenizer is read again."""
+    from transformers import AutoTokenizer
+
+    path = Path(location).expanduser()
+    files = (
+        tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(path.iterdir()) if p.is_file())
+        if path.is_dir()
+        else None
+    )
+    key = (location, trust_remote_code, files)
+    if _LAST_TOKENIZER and _LAST_TOKENIZER[0][0] == key:
+        return _LAST_TOKENIZER[0][1]
+    tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+    _LAST_TOKENIZER[:] = [(key, tokenizer)]
+    return tokenizer
+
+
 def load_causal(
     location: str, name: str, options: LoadOptions, identity: dict[str, Any], info: dict[str, Any]
 ) -> LoadedModel:
     """Load a causal LM and its tokenizer from a folder or hub id (no GGUF here)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -56,7 +79,7 @@ def load_causal(
     trc = options.trust_remote_code
     model: Any = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trc)
+        tokenizer = _tokenizer(location, trc)
         if not options.weights and not options.device_map:
             config = AutoConfig.from_pretrained(location, trust_remote_code=trc)
             revision = getattr(config, "_commit_hash", None)
