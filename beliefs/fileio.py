@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import hashlib
 import os
 import re
 import stat
@@ -84,6 +85,16 @@ def safe_filename(name: str) -> str:
     out = re.sub(r"[^A-Za-z0-9._@+-]+", "_", name)
     out = re.sub(r"\.{2,}", "_", out).strip("._") or "model"
     return out[:120]
+
+
+def sources_sha256(*subpackages: str) -> str:
+    """One sha256 of the source files ``beliefs/<subpackage>/*.py`` of the given subpackages (in path
+    order): what a cached result made by that code must be recomputed after."""
+    package = Path(__file__).resolve().parent
+    code = hashlib.sha256()
+    for source in sorted(p for sub in subpackages for p in package.glob(f"{sub}/*.py")):
+        code.update(source.read_bytes())
+    return code.hexdigest()
 
 
 @contextlib.contextmanager

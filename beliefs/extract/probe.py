@@ -7,14 +7,15 @@ import hashlib
 import importlib.metadata
 import json
 import subprocess
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 from beliefs.errors import ModelError, StoreError, UsageError
-from beliefs.extract.runner import Batch, Extractor, Row, plan
-from beliefs.facts.special import special_tokens_in
+from beliefs.extract.runner import Batch, Extractor, Row, kept_layers, plan
+from beliefs.facts.special import special_token_finder
 from beliefs.inputs.facts import as_conditions, as_facts, fact_rows
 from beliefs.inputs.prompts import SEPARATOR, render, resolve_start_token, text_before
 from beliefs.schema import CONTEXT_KEYS, Condition, Fact
@@ -82,7 +83,7 @@ def replace_inputs(
     The fact sets given replace their earlier versions: facts a set no longer has are dropped, and a fact
     whose statements or contexts changed loses every model's entries (they measured the old text), as
     does every fact in a condition whose text changed. Facts of other sets stay. The conditions become
-    exactly those given. Stored shards are never deleted: they are a cache keyed by content.
+    exactly those given. Stored entry files are never deleted: they are a cache keyed by content.
     """
     given = set(fact_sets)
     old_inputs = m.get("fact_inputs") or {}
@@ -229,6 +230,8 @@ def probe(
     if batch_size < 1:
         raise UsageError(f"batch size should be at least 1, but got {batch_size}")
     check_shard_spec(shard)
+    if padding_side not in ("left", "right"):
+        raise UsageError(f"padding side should be left or right, but got {padding_side}")
     if control is not None and control not in CONTROLS:
         raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
     LoadOptions(device=device, dtype=dtype, device_map=device_map, seed=seed)  # checks the values
@@ -261,8 +264,10 @@ def probe(
                 trust_remote_code=trust_remote_code,
                 control=variant,
                 seed=seed,
+                weights=False,  # the weights load only if something is left to compute
             )
             loaded = load_model(spec, options, progress=hook.message)
+            full = replace(options, weights=True)
             _probe_one(
                 run,
                 loaded,
@@ -277,6 +282,7 @@ def probe(
                 records,
                 settings,
                 shard,
+                reload=partial(load_model, spec, full, progress=hook.message),
             )
     run.write_margins()
     return run
@@ -299,7 +305,7 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
 
     The plan (:func:`plan`) depends on the rows alone, so every shard given the same arguments sees the
     same batches; each batch is computed by exactly one shard and exactly as one process would compute it,
-    so the shards' store equals a single process's, shard files included. Dealing whole batches (not
+    so the shards' store equals a single process's, entry files included. Dealing whole batches (not
     facts) keeps a fact's true and false forms on their shared cached prefix, and round-robin over the
     length-sorted plan gives each shard a similar number of tokens.
     """
@@ -371,13 +377,19 @@ def _probe_one(
     records: list[dict[str, Any]],
     settings: dict[str, Any],
     shard: tuple[int, int] | None = None,
+    reload: Callable[[], Any] | None = None,
 ) -> None:
-    extractor = Extractor(loaded, layers, padding_side)
+    """Plan ``loaded``'s entries, record them in the manifest and compute those not stored. ``loaded``
+    may come without weights (``module`` None): if every planned entry is stored under the same model
+    key the manifest already records, only the entries are recorded (the rest of the model's record,
+    which says how they were computed, is kept); else ``reload()`` loads the weights."""
+    kept = kept_layers(loaded, layers)
     start = resolve_start_token(loaded.tokenizer, start_token, causal=loaded.causal)
-    mkey = model_key(loaded.identity, list(start.ids), extractor.layers)
+    mkey = model_key(loaded.identity, list(start.ids), kept)
     job = _Job()
     unnatural = 0
     limit = loaded.max_positions
+    special_tokens_in = special_token_finder(loaded.tokenizer)
     for condition in conds:
         table: dict[str, dict[str, str]] = {}
         for set_name, fact in pairs:
@@ -387,7 +399,7 @@ def _probe_one(
             keys = {}
             for form, statement in (("true", fact.statement), ("false", fact.false_statement)):
                 where = f"fact '{set_name}/{fact.id}' ({form} form) in condition '{condition.name}'"
-                specials = special_tokens_in(loaded.tokenizer, f"{text}\n{statement}")
+                specials = special_tokens_in(f"{text}\n{statement}")
                 if specials:
                     raise UsageError(
                         f"{where}: the text contains {', '.join(specials)}, a special token of "
@@ -410,6 +422,10 @@ def _probe_one(
             table[fact_ref(set_name, fact.id)] = keys
         job.entries[condition.name] = table
 
+    batches = [b for i, b in enumerate(plan(job.rows, batch_size)) if in_shard(i, shard)]
+    todo: list[Batch] = [b for b in batches if not run.has([r.key for r in b.rows])]
+    recorded = [False]
+
     def add_model(m: dict[str, Any]) -> None:
         ours = {k: _condition_key(r) for k, r in ((r["name"], r) for r in records)}
         theirs = {c["name"]: _condition_key(c) for c in m["conditions"]}
@@ -422,11 +438,23 @@ def _probe_one(
         entries = dict(old.get("entries", {})) if old.get("model_key") == mkey else {}
         for name, table in job.entries.items():
             entries[name] = {**entries.get(name, {}), **table}
+        if loaded.module is None:
+            # nothing to compute: the entries (and how the statements tokenize) are recorded, and how the
+            # stored entries were computed (device, threads, batch size, architecture) is kept
+            if old.get("model_key") == mkey:
+                m["models"][loaded.name] = {
+                    **old,
+                    "start_token": start.to_dict(),
+                    "statements_retokenized": unnatural,
+                    "entries": entries,
+                }
+                recorded[0] = True
+            return
         m["models"][loaded.name] = {
             "backend": loaded.backend,
             "n_layers": loaded.n_layers,
             "width": loaded.width,
-            "layers": extractor.layers,
+            "layers": kept,
             "control": loaded.control,
             "base": loaded.base,
             "identity": loaded.identity,
@@ -440,9 +468,31 @@ def _probe_one(
             "entries": entries,
         }
 
-    run.update_manifest(add_model)
-    batches = [b for i, b in enumerate(plan(job.rows, batch_size)) if in_shard(i, shard)]
-    todo: list[Batch] = [b for b in batches if not run.has([r.key for r in b.rows])]
+    if loaded.module is None:
+        if not todo:
+            run.update_manifest(add_model)
+        if not recorded[0]:  # entries to compute, or a model key the run does not record yet
+            if reload is None:
+                raise ModelError(f"{loaded.name}: loaded without weights, but entries are left to compute")
+            _probe_one(
+                run,
+                reload(),
+                pairs,
+                conds,
+                layers,
+                batch_size,
+                start_token,
+                padding_side,
+                hook,
+                inputs,
+                records,
+                settings,
+                shard,
+            )
+            return
+    else:
+        run.update_manifest(add_model)
+    extractor = None if loaded.module is None else Extractor(loaded, layers, padding_side)
     total_rows = sum(len(b.rows) for b in batches)
     hook.start(
         loaded.name,
@@ -451,6 +501,7 @@ def _probe_one(
         total_rows - sum(len(b.rows) for b in todo),
     )
     for batch in todo:
+        assert extractor is not None
         try:
             results = extractor.run(batch)
         except ModelError:

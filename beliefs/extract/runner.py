@@ -96,6 +96,16 @@ def plan(rows: Iterable[Row], batch_size: int) -> list[Batch]:
     return batches
 
 
+def kept_layers(model: LoadedModel, layers: Sequence[int] | None = None) -> list[int]:
+    """The hidden-state layers kept: all of them, or ``layers`` (negative counts from the end)."""
+    n = model.n_layers
+    kept = list(range(n)) if layers is None else [i if i >= 0 else n + i for i in layers]
+    bad = [i for i in kept if not 0 <= i < n]
+    if bad:
+        raise ModelError(f"layers should be in 0..{n - 1} for {model.name}, but got {bad}")
+    return kept
+
+
 class Extractor:
     """Runs batches on one loaded model."""
 
@@ -104,11 +114,7 @@ class Extractor:
 
         self.model = model
         self.torch = torch
-        n = model.n_layers
-        self.layers = list(range(n)) if layers is None else [i if i >= 0 else n + i for i in layers]
-        bad = [i for i in self.layers if not 0 <= i < n]
-        if bad:
-            raise ModelError(f"layers should be in 0..{n - 1} for {model.name}, but got {bad}")
+        self.layers = kept_layers(model, layers)
         if padding_side not in ("left", "right"):
             raise ModelError(f"padding side should be left or right, but got {padding_side}")
         self.padding_side = padding_side

@@ -26,6 +26,10 @@ class LoadOptions:
     control: str | None = None
     """``random-init``: the same architecture with seeded random weights."""
     seed: int = DEFAULT_SEED
+    weights: bool = True
+    """False: a backend that can loads the tokenizer and configuration only (``module`` is None), for
+    a caller that may find everything already measured (``probe`` on a complete store). Backends that
+    cannot load the model anyway."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.seed <= MAX_SEED:
@@ -49,7 +53,8 @@ class LoadedModel:
     backend: str
     """``hf`` (causal LM: states and log-probs) or ``st`` (encoder: states only)."""
     module: Any
-    """The torch module: a ``*ForCausalLM`` for ``hf``, the transformer encoder for ``st``."""
+    """The torch module: a ``*ForCausalLM`` for ``hf``, the transformer encoder for ``st``; None if loaded
+    with ``LoadOptions(weights=False)``."""
     tokenizer: Any
     """A fast (Rust) Hugging Face tokenizer: offsets are needed to locate statements."""
     n_layers: int

@@ -149,7 +149,7 @@ class FakeBackend:
         return LoadedModel(
             name=name,
             backend="st" if source == "bert" else "hf",
-            module=module,
+            module=module if options.weights else None,  # weights=False: the config alone is used
             tokenizer=tokenizer,
             n_layers=config.num_hidden_layers + 1,
             width=config.hidden_size,

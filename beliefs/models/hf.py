@@ -41,12 +41,35 @@ class HFBackend:
         return load_causal(location, name, options, identity, info)
 
 
+_LAST_TOKENIZER: list[tuple[tuple[Any, ...], Any]] = []
+
+
+def _tokenizer(location: str, trust_remote_code: bool) -> Any:
+    """The tokenizer of ``location``; the last one loaded is kept and shared (a model and then its
+    control load the same one, and Gemma's 33 MB ``tokenizer.json`` takes seconds to parse). A folder is
+    known by its files' names, sizes and modification times, so an edited tokenizer is read again."""
+    from transformers import AutoTokenizer
+
+    path = Path(location).expanduser()
+    files = (
+        tuple((p.name, p.stat().st_size, p.stat().st_mtime_ns) for p in sorted(path.iterdir()) if p.is_file())
+        if path.is_dir()
+        else None
+    )
+    key = (location, trust_remote_code, files)
+    if _LAST_TOKENIZER and _LAST_TOKENIZER[0][0] == key:
+        return _LAST_TOKENIZER[0][1]
+    tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trust_remote_code)
+    _LAST_TOKENIZER[:] = [(key, tokenizer)]
+    return tokenizer
+
+
 def load_causal(
     location: str, name: str, options: LoadOptions, identity: dict[str, Any], info: dict[str, Any]
 ) -> LoadedModel:
     """Load a causal LM and its tokenizer from a folder or hub id (no GGUF here)."""
     import torch
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer
+    from transformers import AutoConfig, AutoModelForCausalLM
     from transformers.utils import logging as hf_logging
 
     hf_logging.set_verbosity_error()
@@ -54,9 +77,15 @@ def load_causal(
     device = resolve_device(options.device)
     dtype = torch_dtype(options.dtype)
     trc = options.trust_remote_code
+    model: Any = None
     try:
-        tokenizer = AutoTokenizer.from_pretrained(location, trust_remote_code=trc)
-        if options.control == "random-init":
+        tokenizer = _tokenizer(location, trc)
+        if not options.weights and not options.device_map:
+            config = AutoConfig.from_pretrained(location, trust_remote_code=trc)
+            revision = getattr(config, "_commit_hash", None)
+            if revision and "hub_id" in identity and options.control is None:
+                identity = {**identity, "revision": revision}
+        elif options.control == "random-init":
             config = AutoConfig.from_pretrained(location, trust_remote_code=trc)
             torch.manual_seed(options.seed)
             model = AutoModelForCausalLM.from_config(config, dtype=dtype, trust_remote_code=trc)
@@ -76,10 +105,13 @@ def load_causal(
         raise ModelError(
             f"model '{location}': beliefs needs a fast tokenizer (token offsets), got a slow one"
         )
-    if not options.device_map:
-        model.to(device)
-    model.eval()
-    config = model.config.get_text_config() if hasattr(model.config, "get_text_config") else model.config
+    if model is not None:
+        if not options.device_map:
+            model.to(device)
+        model.eval()
+        config = model.config
+        info = {**info, "architecture": type(model).__name__}
+    config = config.get_text_config() if hasattr(config, "get_text_config") else config
     identity = {**identity, "dtype": options.dtype, "control": options.control}
     if options.control:
         identity["seed"] = options.seed
@@ -91,9 +123,9 @@ def load_causal(
         n_layers=int(config.num_hidden_layers) + 1,
         width=int(config.hidden_size),
         identity=identity,
-        device=str(next(model.parameters()).device),
+        device=device if model is None else str(next(model.parameters()).device),
         dtype=options.dtype,
         control=options.control,
         max_positions=getattr(config, "max_position_embeddings", None),
-        info={**info, "architecture": type(model).__name__},
+        info=info,
     )

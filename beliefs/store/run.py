@@ -1,4 +1,4 @@
-"""A run directory: ``manifest.json``, safetensors shards of entries, ``margins.csv``.
+"""A run directory: ``manifest.json``, safetensors files of entries, ``margins.csv``.
 
 Layout::
 
@@ -9,12 +9,12 @@ Layout::
     .lock                      advisory lock for manifest and margins.csv updates
 
 Every file is written beside its place and renamed into it, so a reader (or a resumed run after
-``kill -9``) sees a whole shard or none. Entries are keyed by content hashes (:mod:`beliefs.store.keys`),
+``kill -9``) sees a whole entry file or none. Entries are keyed by content hashes (:mod:`beliefs.store.keys`),
 so two runs writing the same store at once, or a rerun, only ever add identical entries.
 
 The manifest says what the run is for: its ``facts`` (with ``fact_inputs``, a digest of the text each
 measurement depends on) and ``conditions``, and per model the entry keys of every fact × condition ×
-form. :meth:`Run.check_complete` refuses a run in which a needed entry is absent or a shard is damaged
+form. :meth:`Run.check_complete` refuses a run in which a needed entry is absent or an entry file is damaged
 (its size disagrees with its header, or its data with the sha256 in its metadata).
 """
 
@@ -41,8 +41,8 @@ MARGINS = "margins.csv"
 ENTRIES = "entries"
 SCHEMA_VERSION = 1
 KIND = "beliefs-run"
-SHARD_FORMAT = "2"
-"""Shards of format 2 carry the sha256 of their tensors in their metadata; format 1 only a size check."""
+ENTRY_FILE_FORMAT = "2"
+"""Entry files of format 2 carry the sha256 of their tensors in their metadata; format 1 only a size check."""
 MODEL_FIELDS: dict[str, type] = {"backend": str, "layers": list, "width": int, "entries": dict}
 
 
@@ -109,19 +109,19 @@ class Run:
             return
         from safetensors import safe_open
 
-        for shard in sorted(folder.glob("[!.]*.safetensors")):
-            if shard.name in self._scanned:
+        for file in sorted(folder.glob("[!.]*.safetensors")):
+            if file.name in self._scanned:
                 continue
             try:
-                with safe_open(str(shard), framework="np") as f:
+                with safe_open(str(file), framework="np") as f:
                     meta = json.loads((f.metadata() or {})["entries"])
-            except Exception:  # an unreadable shard is treated as absent and recomputed
-                self._unreadable.add(shard)
+            except Exception:  # an unreadable entry file is treated as absent and recomputed
+                self._unreadable.add(file)
                 continue
-            self._unreadable.discard(shard)
-            self._scanned.add(shard.name)
+            self._unreadable.discard(file)
+            self._scanned.add(file.name)
             for key, value in meta.items():
-                self._index.setdefault(key, shard)
+                self._index.setdefault(key, file)
                 self._meta.setdefault(key, value)
 
     def has(self, keys: Sequence[str]) -> bool:
@@ -131,7 +131,7 @@ class Run:
         return all(k in self._index for k in keys)
 
     def write_entries(self, keys: Sequence[str], measurements: Sequence[Any]) -> Path:
-        """Write one shard atomically: pooled states and log-probs of ``keys``."""
+        """Write one entry file atomically: pooled states and log-probs of ``keys``."""
         from safetensors.numpy import save
 
         tensors: dict[str, np.ndarray] = {}
@@ -141,26 +141,30 @@ class Run:
             tensors[f"{key}.mean"] = np.ascontiguousarray(m.mean, dtype=np.float32)
             meta[key] = {"logp": m.logp, "n_tokens": m.n_tokens}
         name = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
-        shard = self.path / ENTRIES / f"{name}.safetensors"
-        metadata = {"entries": json.dumps(meta), "format": SHARD_FORMAT, "sha256": tensors_sha256(tensors)}
-        atomic_write_bytes(shard, save(tensors, metadata=metadata))
-        self._scanned.add(shard.name)
+        file = self.path / ENTRIES / f"{name}.safetensors"
+        metadata = {
+            "entries": json.dumps(meta),
+            "format": ENTRY_FILE_FORMAT,
+            "sha256": tensors_sha256(tensors),
+        }
+        atomic_write_bytes(file, save(tensors, metadata=metadata))
+        self._scanned.add(file.name)
         for key in keys:
-            self._index.setdefault(key, shard)
+            self._index.setdefault(key, file)
             self._meta[key] = meta[key]
-        return shard
+        return file
 
     def _load(self, keys: list[str | None], pooling: str, shape: tuple[int, int]) -> np.ndarray:
         from safetensors import safe_open
 
         self._scan()
         out = np.full((len(keys), *shape), np.nan, dtype=np.float32)
-        by_shard: dict[Path, list[tuple[int, str]]] = {}
+        by_file: dict[Path, list[tuple[int, str]]] = {}
         for i, key in enumerate(keys):
             if key is not None and key in self._index:
-                by_shard.setdefault(self._index[key], []).append((i, key))
-        for shard, items in by_shard.items():
-            with safe_open(str(shard), framework="np") as f:
+                by_file.setdefault(self._index[key], []).append((i, key))
+        for file, items in by_file.items():
+            with safe_open(str(file), framework="np") as f:
                 for i, key in items:
                     out[i] = f.get_tensor(f"{key}.{pooling}")
         return out
@@ -298,7 +302,7 @@ class Run:
 
     def check_complete(self) -> None:
         """Refuse (:class:`StoreError`) a run that cannot be analysed as it says: no models or facts, a
-        needed fact × condition × form × model absent, or a shard damaged. The message names them."""
+        needed fact × condition × form × model absent, or an entry file damaged. The message names them."""
         m = self.manifest
         if not m["facts"]:
             raise StoreError(f"{self.path}: the run has no facts; probe a fact set into it first")
@@ -306,7 +310,7 @@ class Run:
             raise StoreError(f"{self.path}: the run has no measured models; run beliefs probe first")
         self._scan()
         missing: dict[str, list[str]] = {}
-        shards: set[Path] = set()
+        files: set[Path] = set()
         for model, condition, ref in self.needed():
             pair = self.manifest["models"][model]["entries"].get(condition, {}).get(ref) or {}
             for form in FORMS:
@@ -314,9 +318,9 @@ class Run:
                 if key is None or key not in self._index:
                     missing.setdefault(model, []).append(f"{ref} ({condition}, {form})")
                 else:
-                    shards.add(self._index[key])
+                    files.add(self._index[key])
         damaged = [f"{p.name}: unreadable" for p in sorted(self._unreadable)]
-        damaged += [f"{p.name}: {why}" for p in sorted(shards) if (why := check_shard(p)) is not None]
+        damaged += [f"{p.name}: {why}" for p in sorted(files) if (why := check_entry_file(p)) is not None]
         if damaged:
             raise StoreError(
                 f"{self.path}: {len(damaged)} damaged entry file(s): {'; '.join(damaged[:3])}"
@@ -345,7 +349,8 @@ class Run:
 
 
 def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
-    """A digest of named float32 arrays (names and bytes, in name order): what a shard must still hold."""
+    """A digest of named float32 arrays (names and bytes, in name order): what an entry file must still
+    hold."""
     h = hashlib.sha256()
     for name in sorted(tensors):
         h.update(name.encode())
@@ -353,8 +358,8 @@ def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
     return h.hexdigest()
 
 
-def check_shard(path: Path) -> str | None:
-    """None if the shard is whole, else what is wrong: its size against its header, then (format 2) the
+def check_entry_file(path: Path) -> str | None:
+    """None if the entry file is whole, else what is wrong: its size against its header, then (format 2) the
     sha256 of its tensors against the one recorded when it was written."""
     from safetensors import safe_open
 
@@ -370,7 +375,7 @@ def check_shard(path: Path) -> str | None:
         if size != 8 + n + end:
             return f"size {size} bytes, but its header says {8 + n + end}"
         meta = header.get("__metadata__") or {}
-        if meta.get("format") != SHARD_FORMAT:
+        if meta.get("format") != ENTRY_FILE_FORMAT:
             return None
         with safe_open(str(path), framework="np") as st:
             digest = tensors_sha256({k: st.get_tensor(k) for k in st.keys()})  # noqa: SIM118

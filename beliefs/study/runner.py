@@ -12,7 +12,7 @@ from typing import Any
 
 from beliefs.errors import InvalidInputError, UsageError
 from beliefs.facts import load_conditions, load_paths
-from beliefs.fileio import atomic_write_text
+from beliefs.fileio import atomic_write_text, sources_sha256
 from beliefs.rundata import SubsetRun
 from beliefs.study.loader import load_study
 from beliefs.study.schema import Study
@@ -62,14 +62,8 @@ def inputs_fingerprint(manifest: dict[str, Any], study: Study, elicitation: Path
         name: {"model_key": info.get("model_key"), "entries": info.get("entries")}
         for name, info in sorted((manifest.get("models") or {}).items())
     }
-    package = Path(__file__).resolve().parents[1]
-    code = hashlib.sha256()
-    for source in sorted(
-        p for sub in ("analyses", "stats", "trace", "results") for p in package.glob(f"{sub}/*.py")
-    ):
-        code.update(source.read_bytes())
     payload = {
-        "code": code.hexdigest(),
+        "code": sources_sha256("analyses", "stats", "trace", "results"),
         "models": models,
         "facts": manifest.get("facts"),
         "conditions": manifest.get("conditions"),

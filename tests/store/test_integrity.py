@@ -11,7 +11,7 @@ from beliefs.errors import StoreError
 from beliefs.extract import ProgressHook, probe
 from beliefs.schema import Condition, Contexts, Fact
 from beliefs.store import open_run
-from beliefs.store.run import MANIFEST, Run, check_shard
+from beliefs.store.run import MANIFEST, Run, check_entry_file
 
 CONDITIONS = [Condition(name="empty", prefix=""), Condition(name="support", context="support")]
 
@@ -100,13 +100,13 @@ def test_fewer_conditions_drop_the_others(tmp_path):
     assert set(pd.read_csv(run.path / "margins.csv")["condition"]) == {"empty"}
 
 
-def _shards(run: Run) -> list:
+def _entry_files(run: Run) -> list:
     return sorted((run.path / "entries").glob("*.safetensors"))
 
 
-def test_deleted_shard_is_named(tmp_path):
+def test_deleted_entry_file_is_named(tmp_path):
     run = probe("fake:llama", make_facts(4), CONDITIONS, tmp_path / "r", batch_size=2)
-    _shards(run)[0].unlink()
+    _entry_files(run)[0].unlink()
     with pytest.raises(StoreError, match=r"measurements missing \(llama: \d+ missing, e\.g\. core/f"):
         open_run(run.path).check_complete()
     with pytest.raises(StoreError, match="measurements missing"):
@@ -114,26 +114,28 @@ def test_deleted_shard_is_named(tmp_path):
     assert not (tmp_path / "out").exists()
 
 
-def test_truncated_shard_is_damaged_and_recomputed(tmp_path):
+def test_truncated_entry_file_is_damaged_and_recomputed(tmp_path):
     run = probe("fake:llama", make_facts(4), CONDITIONS, tmp_path / "r", batch_size=2)
-    shard = _shards(run)[0]
-    data = shard.read_bytes()
-    shard.write_bytes(data[:-100])
-    assert "header says" in (check_shard(shard) or "") or "unreadable" in (check_shard(shard) or "")
-    with pytest.raises(StoreError, match=r"1 damaged entry file\(s\): " + shard.name + ": unreadable"):
+    entry_file = _entry_files(run)[0]
+    data = entry_file.read_bytes()
+    entry_file.write_bytes(data[:-100])
+    assert "header says" in (check_entry_file(entry_file) or "") or "unreadable" in (
+        check_entry_file(entry_file) or ""
+    )
+    with pytest.raises(StoreError, match=r"1 damaged entry file\(s\): " + entry_file.name + ": unreadable"):
         open_run(run.path).check_complete()
     probe("fake:llama", make_facts(4), CONDITIONS, tmp_path / "r", batch_size=2)
-    assert check_shard(shard) is None and len(shard.read_bytes()) == len(data)
+    assert check_entry_file(entry_file) is None and len(entry_file.read_bytes()) == len(data)
     open_run(run.path).check_complete()
 
 
 def test_changed_bytes_fail_the_hash(tmp_path):
     run = probe("fake:llama", make_facts(4), CONDITIONS, tmp_path / "r", batch_size=2)
-    shard = _shards(run)[0]
-    data = bytearray(shard.read_bytes())
+    entry_file = _entry_files(run)[0]
+    data = bytearray(entry_file.read_bytes())
     data[-3] ^= 0xFF  # inside the last tensor: same size, other data
-    shard.write_bytes(bytes(data))
-    assert check_shard(shard) == "its data do not match the sha256 recorded when it was written"
+    entry_file.write_bytes(bytes(data))
+    assert check_entry_file(entry_file) == "its data do not match the sha256 recorded when it was written"
     with pytest.raises(StoreError, match="damaged"):
         open_run(run.path).check_complete()
 
@@ -227,16 +229,16 @@ def test_a_probe_whose_inputs_changed_under_it_refuses(tmp_path):
         models.load_model = real
 
 
-def test_old_shards_without_a_hash_get_a_size_check(tmp_path):
+def test_old_entry_files_without_a_hash_get_a_size_check(tmp_path):
     from safetensors.numpy import save
 
-    shard = tmp_path / "old.safetensors"
-    shard.write_bytes(
+    entry_file = tmp_path / "old.safetensors"
+    entry_file.write_bytes(
         save({"a.last": np.zeros((2, 3), np.float32)}, metadata={"format": "1", "entries": "{}"})
     )
-    assert check_shard(shard) is None
-    shard.write_bytes(shard.read_bytes() + b"x")
-    assert "header says" in (check_shard(shard) or "")
+    assert check_entry_file(entry_file) is None
+    entry_file.write_bytes(entry_file.read_bytes() + b"x")
+    assert "header says" in (check_entry_file(entry_file) or "")
 
 
 def test_analyze_warns_when_a_probed_fact_set_file_changed(tmp_path):

@@ -93,9 +93,9 @@ def test_probe_end_to_end(tmp_path):
 
 def test_cached_equals_recomputed_and_batch_size_not_in_key(tmp_path):
     a = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "a", batch_size=3)
-    n_shards = len(list((tmp_path / "a" / "entries").iterdir()))
+    n_files = len(list((tmp_path / "a" / "entries").iterdir()))
     b = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "a", batch_size=7)  # nothing recomputed
-    assert len(list((tmp_path / "a" / "entries").iterdir())) == n_shards
+    assert len(list((tmp_path / "a" / "entries").iterdir())) == n_files
     c = probe("fake:llama", FACTS, CONDITIONS, tmp_path / "c", batch_size=7)
     ka = sorted(
         k for t in a.manifest["models"]["llama"]["entries"].values() for p in t.values() for k in p.values()
@@ -144,7 +144,7 @@ def test_resume_after_kill_9(tmp_path):
     assert done.returncode == -9, done.stderr
     partial = open_run(out)
     assert partial.missing() > 0
-    # a half-written shard left by a crash is never read as whole
+    # a half-written entry file left by a crash is never read as whole
     (out / "entries" / ".tmp-123-abcd-x.safetensors").write_bytes(b"\x00garbage")
     (out / "entries" / "broken.safetensors").write_bytes(b"\x10\x00\x00\x00\x00\x00\x00\x00{")
     resumed = probe("fake:llama", FACTS, CONDITIONS, out, batch_size=4)
