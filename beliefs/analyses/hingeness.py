@@ -466,15 +466,24 @@ def rsa_null(
 
     states = np.column_stack(state_rdms)
     s = _unit(states - q @ (q.T @ states))  # pairs × layers
+    qs, s_sum = q.T @ s, s.sum(axis=0)
+    n_pairs = q.shape[0]
     out = np.empty((n, s.shape[1]))
     for start in range(0, n, PERM_BLOCK):
-        # labellings × pairs, row-major: residualise on the covariates, centre and scale each row
-        block = np.asarray(block_of(start, min(start + PERM_BLOCK, n)), dtype=np.float64)
-        block = block - (block @ q) @ q.T
-        block -= block.mean(axis=1, keepdims=True)
-        norm = np.linalg.norm(block, axis=1, keepdims=True)
-        block /= np.where(norm > 0, norm, 1.0)
-        out[start : start + block.shape[0]] = block @ s
+        # labellings × pairs, row-major. The residual r = m − (m q) qᵀ is never formed: with q orthonormal,
+        # r·s = m·s − (m q)(qᵀ s) and ‖r‖² = ‖m‖² − ‖m q‖²; then r is centred (its mean is 0 up to rounding,
+        # q holding the intercept) and scaled to unit length, as _unit does
+        m = np.asarray(block_of(start, min(start + PERM_BLOCK, n)), dtype=np.float64)
+        mq = m @ q
+        mean = (m.sum(axis=1) - mq @ q.sum(axis=0)) / n_pairs
+        total = np.einsum("pi,pi->p", m, m)
+        ss = total - np.einsum("pk,pk->p", mq, mq) - n_pairs * mean**2
+        dot = m @ s - mq @ qs - mean[:, None] * s_sum[None, :]
+        # a labelling the covariates explain entirely has no residual (and no correlation): 0
+        some = ss > 1e-12 * total
+        out[start : start + m.shape[0]] = (
+            np.where(some[:, None], dot, 0.0) / np.sqrt(np.where(some, ss, 1.0))[:, None]
+        )
     return out
 
 
