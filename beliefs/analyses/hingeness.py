@@ -424,10 +424,15 @@ def r2_null(a: Array, y: Array, groups: NDArray[np.intp] | None = None) -> Array
     ids = [None] if groups is None else list(np.unique(groups))
     found = []
     for g in ids:
-        m = np.ones(y.shape[1], bool) if g is None else groups == g
-        yy = y[:, m]
-        sse = ((yy - pred[:, m]) ** 2).sum(axis=1)
-        sst = ((yy - yy.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        if g is None:  # every fact: no copies, the residuals overwrite the predictions
+            yy, res = y, np.subtract(y, pred, out=pred)
+        else:
+            m = groups == g
+            yy = y[:, m]
+            res = yy - pred[:, m]
+        sse = np.square(res, out=res).sum(axis=1)
+        dev = yy - yy.mean(axis=1, keepdims=True)
+        sst = np.square(dev, out=dev).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             found.append(1.0 - sse / sst)
     return np.asarray(np.mean(found, axis=0))

@@ -145,7 +145,7 @@ class _Labels:
     def of(cls, labels: NDArray[np.integer]) -> _Labels:
         import hashlib
 
-        digest = hashlib.blake2b(np.ascontiguousarray(labels).view(np.uint8), digest_size=16).digest()
+        digest = hashlib.blake2b(np.ascontiguousarray(labels).tobytes(), digest_size=16).digest()
         last = cls._last
         if last is not None and last[0] is labels and last[1] == digest:
             return last[2]

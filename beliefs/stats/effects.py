@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any, cast
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -63,7 +64,7 @@ def _positions(values: Array, x: Array) -> NDArray[np.intp]:
     faster than a binary search; the search where an element is not found exactly, as ``-0.0``)."""
     import pandas as pd
 
-    found = pd.Index(values).get_indexer(x.ravel())
+    found = pd.Index(values).get_indexer(cast(Any, x.ravel()))
     if (found < 0).any():
         return np.searchsorted(values, x)
     return np.asarray(found, dtype=np.intp).reshape(x.shape)
