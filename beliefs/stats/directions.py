@@ -129,10 +129,10 @@ class TruthDirections:
 
 
 class _Labels:
-    """Float copies and class sizes of one ``(P, n)`` 0/1 labelling, kept for the next call with the same
-    (unchanged) array: :meth:`TruthDirections.rho` is called with one set of permutations per layer."""
+    """Float copies and class sizes of one ``(P, n)`` 0/1 labelling, kept for the next call with equal labels
+    (compared with a copy): :meth:`TruthDirections.rho` is called with one set of permutations per layer."""
 
-    _last: tuple[NDArray[np.integer], bytes, _Labels] | None = None
+    _last: tuple[NDArray[np.integer], _Labels] | None = None
 
     def __init__(self, labels: NDArray[np.integer]) -> None:
         self.a = labels.astype(np.float64)
@@ -143,14 +143,11 @@ class _Labels:
 
     @classmethod
     def of(cls, labels: NDArray[np.integer]) -> _Labels:
-        import hashlib
-
-        digest = hashlib.blake2b(np.ascontiguousarray(labels).tobytes(), digest_size=16).digest()
         last = cls._last
-        if last is not None and last[0] is labels and last[1] == digest:
-            return last[2]
+        if last is not None and last[0].shape == labels.shape and np.array_equal(last[0], labels):
+            return last[1]
         found = cls(labels)
-        cls._last = (labels, digest, found)
+        cls._last = (labels.copy(), found)  # a copy: the caller may change its array
         return found
 
 
