@@ -79,6 +79,7 @@ figure, the components' split-half reliability and the facts each model treats m
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from itertools import combinations
 from pathlib import Path
 from typing import Any
@@ -130,6 +131,19 @@ def _per_token(m: pd.DataFrame) -> tuple[Array, Array]:
     nf = np.maximum(m["n_tokens_false"].to_numpy(float), 1.0)
     lpt = m["logp_true"].to_numpy(float) / nt
     return lpt - m["logp_false"].to_numpy(float) / nf, lpt
+
+
+def _per_token_of(ctx: AnalysisContext, model: str, condition: str) -> tuple[Array, Array]:
+    """:func:`_per_token` of ``ctx.margins(model, condition)``, kept in ``ctx.shared``: the components
+    are recomputed on every split of the general prompts, and reading the margins is the costly part."""
+    cache = ctx.shared.setdefault("hingeness.per_token", {})
+    key = (model, condition)
+    if key not in cache:
+        mpt, lpt = _per_token(ctx.margins(model, condition))
+        mpt.flags.writeable = lpt.flags.writeable = False  # shared: never modified in place
+        cache[key] = (mpt, lpt)
+    found: tuple[Array, Array] = cache[key]
+    return found
 
 
 def _zscore(v: Array) -> Array:
@@ -225,17 +239,17 @@ def _components(
     general: list[str],
     salience: dict[str, Array] | None = None,
 ) -> dict[str, Array]:
-    mpt_e, lpt_e = _per_token(ctx.margins(model, "empty"))
-    per_g = [_per_token(ctx.margins(model, g)) for g in general]
+    mpt_e, lpt_e = _per_token_of(ctx, model, "empty")
+    per_g = [_per_token_of(ctx, model, g) for g in general]
     out: dict[str, Array] = {}
     if per_g:
         out["default"] = mpt_e - np.mean([g[0] for g in per_g], axis=0)
     if all(c in ctx.conditions for c in CONTEXT_CONDITIONS):
-        delta = {c: _per_token(ctx.margins(model, c))[0] - mpt_e for c in CONTEXT_CONDITIONS}
+        delta = {c: _per_token_of(ctx, model, c)[0] - mpt_e for c in CONTEXT_CONDITIONS}
         if control is not None:
-            ctrl_e = _per_token(ctx.margins(control, "empty"))[0]
+            ctrl_e = _per_token_of(ctx, control, "empty")[0]
             for c in CONTEXT_CONDITIONS:
-                delta[c] = delta[c] - (_per_token(ctx.margins(control, c))[0] - ctrl_e)
+                delta[c] = delta[c] - (_per_token_of(ctx, control, c)[0] - ctrl_e)
         out["entrenchment"] = _residualise((delta["contradict"] - delta["support"]) / 2.0, mpt_e)
     if per_g:
         out["prior"] = lpt_e - np.mean([g[1] for g in per_g], axis=0)
@@ -410,10 +424,15 @@ def r2_null(a: Array, y: Array, groups: NDArray[np.intp] | None = None) -> Array
     ids = [None] if groups is None else list(np.unique(groups))
     found = []
     for g in ids:
-        m = np.ones(y.shape[1], bool) if g is None else groups == g
-        yy = y[:, m]
-        sse = ((yy - pred[:, m]) ** 2).sum(axis=1)
-        sst = ((yy - yy.mean(axis=1, keepdims=True)) ** 2).sum(axis=1)
+        if g is None:  # every fact: no copies, the residuals overwrite the predictions
+            yy, res = y, np.subtract(y, pred, out=pred)
+        else:
+            m = groups == g
+            yy = y[:, m]
+            res = yy - pred[:, m]
+        sse = np.square(res, out=res).sum(axis=1)
+        dev = yy - yy.mean(axis=1, keepdims=True)
+        sst = np.square(dev, out=dev).sum(axis=1)
         with np.errstate(invalid="ignore", divide="ignore"):
             found.append(1.0 - sse / sst)
     return np.asarray(np.mean(found, axis=0))
@@ -430,21 +449,46 @@ def _unit(v: Array) -> Array:
     return np.asarray(v / np.where(norm > 0, norm, 1.0))
 
 
-def rsa_null(state_rdms: list[Array], model_rdms: Array, covariates: Array) -> Array:
+def rsa_null(
+    state_rdms: list[Array], model_rdms: Array | Callable[[int, int], Array], covariates: Array, n: int = 0
+) -> Array:
     """Partial correlations ``(n_labellings, n_layers)`` between each layer's state RDM and each of the
     ``model_rdms`` columns (one per labelling, row 0 observed), both residualised on ``covariates``
-    (pairs × k, intercept added)."""
+    (pairs × k, intercept added).
+
+    ``model_rdms`` is either the ``(pairs, n_labellings)`` matrix or, to bound memory, a function giving
+    the rows ``start:stop`` of its transpose (``(stop − start, pairs)``) for ``n`` labellings: each block
+    of :data:`PERM_BLOCK` labellings is built, residualised and correlated in turn."""
     z = np.column_stack([np.ones(covariates.shape[0]), covariates])
     q, _ = np.linalg.qr(z)
+    if callable(model_rdms):
+        block_of = model_rdms
+    else:
+        n = model_rdms.shape[1]
 
-    def resid(v: Array) -> Array:
-        return np.asarray(v - q @ (q.T @ v))
+        def block_of(start: int, stop: int) -> Array:
+            return np.ascontiguousarray(model_rdms[:, start:stop].T)
 
-    s = _unit(resid(np.column_stack(state_rdms)))  # pairs × layers
-    out = np.empty((model_rdms.shape[1], s.shape[1]))
-    for start in range(0, model_rdms.shape[1], PERM_BLOCK):
-        block = _unit(resid(model_rdms[:, start : start + PERM_BLOCK]))
-        out[start : start + block.shape[1]] = block.T @ s
+    states = np.column_stack(state_rdms)
+    s = _unit(states - q @ (q.T @ states))  # pairs × layers
+    qs, s_sum = q.T @ s, s.sum(axis=0)
+    n_pairs = q.shape[0]
+    out = np.empty((n, s.shape[1]))
+    for start in range(0, n, PERM_BLOCK):
+        # labellings × pairs, row-major. The residual r = m − (m q) qᵀ is never formed: with q orthonormal,
+        # r·s = m·s − (m q)(qᵀ s) and ‖r‖² = ‖m‖² − ‖m q‖²; then r is centred (its mean is 0 up to rounding,
+        # q holding the intercept) and scaled to unit length, as _unit does
+        m = np.asarray(block_of(start, min(start + PERM_BLOCK, n)), dtype=np.float64)
+        mq = m @ q
+        mean = (m.sum(axis=1) - mq @ q.sum(axis=0)) / n_pairs
+        total = np.einsum("pi,pi->p", m, m)
+        ss = total - np.einsum("pk,pk->p", mq, mq) - n_pairs * mean**2
+        dot = m @ s - mq @ qs - mean[:, None] * s_sum[None, :]
+        # a labelling the covariates explain entirely has no residual (and no correlation): 0
+        some = ss > 1e-12 * total
+        out[start : start + m.shape[0]] = (
+            np.where(some[:, None], dot, 0.0) / np.sqrt(np.where(some, ss, 1.0))[:, None]
+        )
     return out
 
 
@@ -964,6 +1008,8 @@ def _rsa(
     ctx: AnalysisContext, model: ModelInfo, score: Array, surface: Array, ok: np.ndarray, out: Output
 ) -> list[dict[str, Any]]:
     """Partial-RSA rows per layer for hingeness and for the authors' labels (appends headlines to ``out``)."""
+    from scipy.spatial.distance import pdist
+
     data = ctx.states(model.name, "empty", "last")
     lex = ctx.states(model.name, "empty", "mean")
     facts = np.flatnonzero(ok)
@@ -978,9 +1024,8 @@ def _rsa(
     rows_0 = np.array([pos0[f] for f in facts])
     i, j = _pairs(facts.size)
 
-    def dist(z: Array) -> Array:
-        d = ((z[i] - z[j]) ** 2).sum(axis=1)
-        return np.asarray(np.sqrt(np.maximum(d, 0.0)))
+    def dist(z: Array) -> Array:  # Euclidean distances of the pairs (i, j), i < j, in _pairs' order
+        return np.asarray(pdist(np.asarray(z, dtype=np.float64)))
 
     cov = [dist(surface), dist(lex.z[0][rows_0])]
     dom = ctx.domains[facts]
@@ -996,13 +1041,19 @@ def _rsa(
     n_perm = ctx.n_permutations
     idx = _domain_perms(dom, n_perm, ctx.seed + 13)
     h = score[facts]
-    hp = h[idx]  # (P+1, n)
-    hinge_rdm = np.abs(hp[:, i] - hp[:, j]).T
-    labels = ctx.perms[:, facts].astype(float)
-    label_rdm = (labels[:, i] != labels[:, j]).astype(float).T
+    labels = ctx.perms[:, facts]
+
+    def hinge_rdm(start: int, stop: int) -> Array:  # |h_i − h_j| of each permuted hingeness, a block
+        hp = h[idx[start:stop]]
+        return np.abs(hp[:, i] - hp[:, j])
+
+    def label_rdm(start: int, stop: int) -> Array:  # 1 where the (permuted) labels differ
+        lab = labels[start:stop]
+        return (lab[:, i] != lab[:, j]).astype(np.float64)
+
     rows: list[dict[str, Any]] = []
     for name, rdms in (("rsa_hingeness", hinge_rdm), ("rsa_kind", label_rdm)):
-        null = rsa_null(state_rdms, rdms, covariates)
+        null = rsa_null(state_rdms, rdms, covariates, idx.shape[0])
         family_rows: list[dict[str, Any]] = []
         nulls: list[Array] = []
         for layer in range(n_layers):

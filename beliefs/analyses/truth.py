@@ -156,6 +156,10 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                 flips = ctx.flips[:, facts]
                 perms = ctx.perms[:, facts]
                 folds = ctx.fold_sets[0][facts]
+                # the kinds' rows, flips and folds, gathered once for every layer
+                rt_h, rf_h, rt_c, rf_c = rt[hinge], rf[hinge], rt[~hinge], rf[~hinge]
+                flips_h, flips_c = flips[:, hinge], flips[:, ~hinge]
+                folds_h, folds_c = folds[hinge], folds[~hinge]
                 per: dict[str, list[Array]] = {}
                 mid = set(middle_third(len(data.z)).tolist())
                 g_mid = np.zeros((facts.size, facts.size))
@@ -172,11 +176,9 @@ def truth_geometry(ctx: AnalysisContext) -> Output:
                         t = np.full(perms.shape[0], np.nan)
                     angles = angle(rho)
                     stats = {
-                        "truth_acc_hinge": TruthProbe.from_gram(k, rt[hinge], rf[hinge]).cv_accuracy(
-                            flips[:, hinge], folds[hinge]
-                        ),
-                        "truth_acc_contingent": TruthProbe.from_gram(k, rt[~hinge], rf[~hinge]).cv_accuracy(
-                            flips[:, ~hinge], folds[~hinge]
+                        "truth_acc_hinge": TruthProbe.from_gram(k, rt_h, rf_h).cv_accuracy(flips_h, folds_h),
+                        "truth_acc_contingent": TruthProbe.from_gram(k, rt_c, rf_c).cv_accuracy(
+                            flips_c, folds_c
                         ),
                         "truth_transfer_hinge->contingent": probe.transfer_accuracy(flips, hinge),
                         "truth_transfer_contingent->hinge": probe.transfer_accuracy(flips, ~hinge),

@@ -80,3 +80,17 @@ def test_size_with_one_shared_direction_at_different_strengths():
 def test_power_against_different_directions():
     new, _ = _rejections(s_c=1.0, deg=60.0)
     assert new >= 0.6
+
+
+def test_rho_of_labels_changed_in_place_is_recomputed():
+    """The labels' float copies are kept between calls: an array changed in place must not reuse them."""
+    d, lab = data(3, n=24, dim=6)
+    g = TruthDirections(d @ d.T)
+    labels = fact_permutations(lab, np.zeros(24, dtype=str), 20, np.random.default_rng(0))
+    first = g.rho(labels)
+    labels[1:] = labels[1:, ::-1]
+    again, fresh = g.rho(labels), TruthDirections(d @ d.T).rho(labels.copy())
+    assert np.array_equal(again[0], fresh[0], equal_nan=True) and np.array_equal(
+        again[1], fresh[1], equal_nan=True
+    )
+    assert not np.array_equal(first[0][1:], again[0][1:])

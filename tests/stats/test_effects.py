@@ -8,6 +8,7 @@ from beliefs.stats import (
     cliffs_delta,
     cliffs_delta_perm,
     delta_ci,
+    effects,
     freedman_lane,
     mean_ci,
 )
@@ -82,3 +83,33 @@ def test_bootstrap_ci_without_fallback_refuses_an_estimate_outside_its_bootstrap
     assert np.isnan(lo) and np.isnan(hi)
     lo, hi = bootstrap_ci((x,), lambda s, axis=-1: np.mean(s, axis=axis), n_resamples=500, fallback=False)
     assert lo < x.mean() < hi
+
+
+def _delta_by_ranks(x, y):
+    from scipy.stats import rankdata
+
+    n1, n2 = x.shape[-1], y.shape[-1]
+    ranks = rankdata(np.concatenate([x, y], axis=-1), axis=-1)
+    return 2.0 * (ranks[..., :n1].sum(axis=-1) - n1 * (n1 + 1) / 2.0) / (n1 * n2) - 1.0
+
+
+@pytest.mark.parametrize("limit", [effects.COUNT_CELLS, 0])
+def test_cliffs_delta_counting_equals_mid_ranks_exactly(monkeypatch, limit):
+    """The counted U (bootstrap batches) and the ranked U (the fallback) are the same half-integers."""
+    monkeypatch.setattr(effects, "COUNT_CELLS", limit)
+    rng = np.random.default_rng(3)
+    h, c = rng.integers(0, 7, 30).astype(float), np.round(rng.normal(size=25), 1)
+    x, y = h[rng.integers(0, 30, (200, 30))], c[rng.integers(0, 25, (200, 25))]
+    assert np.array_equal(cliffs_delta(x, y), _delta_by_ranks(x, y))
+    assert np.array_equal(cliffs_delta(x.T, y.T, axis=0), _delta_by_ranks(x, y))
+    assert cliffs_delta(np.array([-0.0, 1.0]), np.array([0.0])) == 0.5
+    x[5, 2] = np.nan  # a NaN row is NaN, the others are unchanged
+    got = cliffs_delta(x, y)
+    assert np.isnan(got[5]) and np.array_equal(np.delete(got, 5), np.delete(_delta_by_ranks(x, y), 5))
+
+
+def test_midranks_equal_scipy_rankdata():
+    from scipy.stats import rankdata
+
+    v = np.random.default_rng(4).integers(0, 9, 50).astype(float)
+    assert np.array_equal(effects.midranks(v), rankdata(v))
