@@ -49,17 +49,15 @@ from beliefs.stats import (
     GramProbe,
     bootstrap_ci,
     centroid_distance_perm,
-    collapse,
     energy_distance_perm,
     gram_distances,
     logistic_cv,
     mean_ci,
-    membership,
     middle_third,
     percentile_interval,
     permutation_pvalues,
 )
-from beliefs.stats.probes import factored
+from beliefs.stats.geometry import collapse_rows
 
 
 def _families(rows: list[dict[str, Any]], nulls: list[Array], keys: tuple[str, ...]) -> None:
@@ -425,9 +423,9 @@ def kind_distance(ctx: AnalysisContext) -> Output:
             for pooling in POOLINGS:
                 data = ctx.states(model.name, condition, pooling)
                 n_layers = len(data.z)
-                member = membership(data.row_fact, ctx.n_facts)
-                rows_per_fact = member.sum(axis=0)
+                rows_per_fact = np.bincount(data.row_fact, minlength=ctx.n_facts).astype(np.float64)
                 n_present = int((rows_per_fact > 0).sum())
+                rows = (data.row_fact, ctx.n_facts)
                 per_stat: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
@@ -435,12 +433,13 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
                 res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
-                # more facts than twice the width: centroid distances from the fact-summed states
-                thin = factored(data.z[0].shape[1], n_present) if data.z else False
+                # more facts than the width: centroid distances from the fact-summed states (``P·n·width``
+                # operations per null instead of ``P·n²``)
+                thin = data.z[0].shape[1] < n_present if data.z else False
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
-                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse(k, member)
-                    d_ff = collapse(gram_distances(k), member)
+                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse_rows(k, *rows)
+                    d_ff = collapse_rows(gram_distances(k), *rows)
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)
@@ -487,8 +486,10 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     for which in ("surface", "lexical"):
                         rz = beyond.residual(z, which)
                         kr = rz @ rz.T
-                        kr_ff = _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse(kr, member)
-                        dr_ff = collapse(gram_distances(kr), member)
+                        kr_ff = (
+                            _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse_rows(kr, *rows)
+                        )
+                        dr_ff = collapse_rows(gram_distances(kr), *rows)
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
                             dr_ff, beyond.perms, rows_per_fact
                         )

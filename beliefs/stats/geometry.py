@@ -7,6 +7,8 @@ class sums with one matrix product: ``aᵀ K_ff a`` is the sum of ``K`` over all
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -43,12 +45,69 @@ def gram_distances(k: Array) -> Array:
 
 
 def collapse(matrix: Array, member: Array) -> Array:
-    """Fact-level sums ``Mᵀ X M`` of a row-level square matrix (``M`` is sparse: a row has one fact)."""
+    """Fact-level sums ``Mᵀ X M`` of a row-level square matrix (``M``: :func:`membership`, a row has one
+    fact); :func:`collapse_rows` takes the rows' facts instead of ``M``."""
+    m = np.asarray(member)
+    return collapse_rows(matrix, np.argmax(m, axis=1), m.shape[1])
+
+
+def collapse_rows(matrix: Array, row_fact: ArrayLike, n_facts: int) -> Array:
+    """``Mᵀ X M`` for rows whose facts are ``row_fact``: ``out[g, f]`` sums ``X[s, r]`` over the rows ``s``
+    of fact ``g`` and ``r`` of fact ``f`` (absent facts: zero rows and columns).
+
+    Summed as a sparse ``Mᵀ (Mᵀ Xᵀ)ᵀ`` product does (each fact's rows in increasing order, columns first),
+    so the result is the same to the last bit, without the sparse product's copies of ``X``: with at most
+    two rows per fact (a true and a false form), two column gathers and two row gathers.
+    """
+    rf = np.asarray(row_fact, dtype=np.intp)
+    order = np.argsort(rf, kind="stable")
+    present, starts, counts = np.unique(rf[order], return_index=True, return_counts=True)
+    x = np.asarray(matrix)
+    if (
+        counts.size and counts.max() > 2
+    ):  # not from this package's runs (two forms a fact): the sparse product
+        mt = _sparse_membership(rf, n_facts)
+        return np.asarray(mt @ np.asarray(mt @ x.T).T, dtype=np.float64)
+    else:
+        first = order[starts]
+        two = counts == 2
+        second = order[starts[two] + 1]
+        cols = x[:, first]
+        cols[:, two] += x[:, second]
+        inner = cols[first]
+        inner[two] += cols[second]
+    if present.size == n_facts:
+        return np.asarray(inner, dtype=np.float64)
+    out = np.zeros((n_facts, n_facts))
+    out[np.ix_(present, present)] = inner
+    return out
+
+
+def fact_row_sums(x: Array, row_fact: ArrayLike, n_facts: int) -> Array:
+    """``Mᵀ X`` ``(n_facts, columns)``: each fact's rows of ``x`` summed, in increasing row order (as the
+    sparse product ``Mᵀ X`` sums them, so equal to the last bit); absent facts get zero rows."""
+    rf = np.asarray(row_fact, dtype=np.intp)
+    order = np.argsort(rf, kind="stable")
+    present, starts, counts = np.unique(rf[order], return_index=True, return_counts=True)
+    arr = np.asarray(x, dtype=np.float64)
+    if counts.size and counts.max() > 2:
+        return np.asarray(_sparse_membership(rf, n_facts) @ arr, dtype=np.float64)
+    else:
+        two = counts == 2
+        sums = arr[order[starts]]
+        sums[two] += arr[order[starts[two] + 1]]
+    if present.size == n_facts:
+        return sums
+    out = np.zeros((n_facts, arr.shape[1]))
+    out[present] = sums
+    return out
+
+
+def _sparse_membership(row_fact: NDArray[np.intp], n_facts: int) -> Any:
+    """``Mᵀ`` as a sparse ``(n_facts, n_rows)`` array."""
     from scipy import sparse
 
-    mt = sparse.csr_array(member.T)
-    out: Array = np.asarray(mt @ np.asarray(mt @ matrix.T).T)
-    return out
+    return sparse.csr_array(membership(row_fact, n_facts).T)
 
 
 def _class_weights(
