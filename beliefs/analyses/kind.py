@@ -58,6 +58,7 @@ from beliefs.stats import (
     permutation_pvalues,
 )
 from beliefs.stats.geometry import collapse_rows
+from beliefs.stats.probes import factored
 
 
 def _families(rows: list[dict[str, Any]], nulls: list[Array], keys: tuple[str, ...]) -> None:
@@ -267,7 +268,10 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 logistic: dict[int, tuple[Array, Array]] = {}
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
-                    gram = data.gram(layer)
+                    # with more facts than twice the width, the probes and the increments work from the
+                    # states, not the rows × rows Gram matrix: it is formed only where something needs it
+                    thin = factored(z.shape[1], n_present)
+                    gram = None if thin else data.gram(layer)
                     probe = GramProbe(z, data.row_fact, ctx.n_facts, gram=gram)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_accuracy_plan(plan)
@@ -308,7 +312,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         nulls.append(tr)
                     if beyond is not None and cplan is not None and layer in mid:
                         tests: list[tuple[str, str, Array | None]] = []
-                        incs = beyond.increments(gram, z)
+                        # Beyond.increments reads the Gram matrix only where factored() is False (the
+                        # same test on the same present facts); an empty one fails loudly if it ever did
+                        incs = beyond.increments(np.empty((0, 0)) if gram is None else gram, z)
                         for which in ("surface", "lexical"):
                             tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
                             diffs[which].append(incs[which][1])
@@ -317,7 +323,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         tests.append(("massmean_bacc", "surface-residual", residual.cv_accuracy_plan(cplan)))
                         if gplan is not None:
                             tests.append(("massmean_bacc", ctx.group_kind, probe.cv_accuracy_plan(gplan)))
-                        tests.append(("pair_score_t", "within-pair", beyond.within_pair(gram)))
+                        if beyond.pairs is not None:
+                            pair = beyond.within_pair(data.gram(layer))
+                            tests.append(("pair_score_t", "within-pair", pair))
                         for stat, subset, t in tests:
                             if t is None:
                                 continue
