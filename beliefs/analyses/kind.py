@@ -57,7 +57,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
-from beliefs.stats.geometry import collapse_rows
+from beliefs.stats.geometry import collapse_rows, fact_row_sums
 from beliefs.stats.probes import factored
 
 
@@ -145,9 +145,7 @@ def _centroid(
 
 def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
     """``Mᵀ z``: each fact's rows summed (its Gram matrix is the fact-collapsed ``collapse(z zᵀ, M)``)."""
-    out = np.zeros((n, z.shape[1]))
-    np.add.at(out, row_fact, z)
-    return out
+    return fact_row_sums(z, row_fact, n)
 
 
 def _boot_band(ctx: AnalysisContext, correct: Array, rows_per_fact: Array) -> tuple[float, float]:

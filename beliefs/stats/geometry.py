@@ -39,9 +39,12 @@ def euclidean_distances(z: Array) -> Array:
 def gram_distances(k: Array) -> Array:
     """Pairwise Euclidean distances of the rows whose Gram matrix is ``k``."""
     sq = np.diag(k)
-    d2 = sq[:, None] + sq[None, :] - 2.0 * k
+    d2 = sq[:, None] + sq[None, :]
+    d2 -= 2.0 * k  # the same operations as ``sq_i + sq_j − 2k``, in place (rows² matrices are large)
     np.fill_diagonal(d2, 0.0)
-    return np.sqrt(np.maximum(d2, 0.0))
+    np.maximum(d2, 0.0, out=d2)
+    out: Array = np.sqrt(d2, out=d2)
+    return out
 
 
 def collapse(matrix: Array, member: Array) -> Array:
