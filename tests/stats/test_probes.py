@@ -195,3 +195,31 @@ def test_fact_folds_are_sklearns(case):
     g = np.unique(groups, return_inverse=True)[1]
     k = int(max(2, min(5, min(np.unique(g[strata == v]).size for v in np.unique(strata)))))
     assert np.array_equal(got, _sklearn_folds(strata, g, k, seed))
+
+
+@pytest.mark.parametrize("route", ["gram", "factored"])
+def test_plans_sharing_labels_reuse_products_exactly(data, route):
+    """Plans with the same labellings and facts share one probe's whole-set products; each plan's
+    accuracies equal (to the bit) those of a fresh probe, whatever ran before on the shared probe."""
+    from beliefs.stats.probes import CVPlan
+
+    z, row_fact, labels, n = data
+    perms = fact_permutations(labels, np.zeros(n), 40, seed=2)
+    rows_per_fact = np.bincount(row_fact, minlength=n).astype(float)
+
+    def make():
+        return (
+            GramProbe(z, row_fact, n) if route == "factored" else GramProbe(None, row_fact, n, gram=z @ z.T)
+        )
+
+    plans = [
+        CVPlan(perms, fact_folds(labels, seed=1), row_fact, rows_per_fact),
+        CVPlan(perms, fact_folds(labels, seed=2), row_fact, rows_per_fact),
+        CVPlan(perms, fact_folds(labels, seed=1), row_fact, rows_per_fact, np.arange(n) % 2 == 0),
+        CVPlan(perms[::-1].copy(), fact_folds(labels, seed=1), row_fact, rows_per_fact),
+    ]
+    shared = make()
+    got = [shared.cv_accuracy_plan(p) for p in plans]
+    assert len(shared._cache) == 3  # the second plan reused the first one's products
+    for plan, value in zip(plans, got, strict=True):
+        assert np.array_equal(value, make().cv_accuracy_plan(plan), equal_nan=True)
