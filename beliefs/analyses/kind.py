@@ -57,7 +57,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
-from beliefs.stats.geometry import collapse_rows, fact_row_sums
+from beliefs.stats.geometry import Classes, class_weights, collapse_rows, fact_row_sums
 from beliefs.stats.probes import factored
 
 
@@ -135,12 +135,20 @@ def _distance_stat(
 
 
 def _centroid(
-    mat: Array, labels: np.ndarray, rows_per_fact: Array, width: int, thin: bool, weights: Array | None = None
+    mat: Array,
+    labels: np.ndarray,
+    rows_per_fact: Array,
+    width: int,
+    thin: bool,
+    weights: Array | None = None,
+    classes: Classes | None = None,
 ) -> Array:
     """Centroid distances from the fact-level Gram matrix, or (``thin``) from the fact-summed features."""
     if thin:
-        return centroid_distance_perm(None, labels, rows_per_fact, width, weights, features=mat)
-    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights)
+        return centroid_distance_perm(
+            None, labels, rows_per_fact, width, weights, features=mat, classes=classes
+        )
+    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights, classes=classes)
 
 
 def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
@@ -442,6 +450,10 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 # more facts than the width: centroid distances from the fact-summed states (``P·n·width``
                 # operations per null instead of ``P·n²``)
                 thin = data.z[0].shape[1] < n_present if data.z else False
+                # the class weights of each stack of labellings, shared by every layer and both distances
+                cw = class_weights(ctx.perms, rows_per_fact)
+                cw_boot = class_weights(boot_labels, rows_per_fact, ctx.boot) if pooling == "last" else None
+                cw_cond = class_weights(beyond.perms, rows_per_fact) if beyond is not None else None
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
                     k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse_rows(k, *rows)
@@ -451,14 +463,14 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     nan = np.full(ctx.boot.shape[0], np.nan)
                     stats = {
                         "energy": (
-                            energy_distance_perm(d_ff, ctx.perms, rows_per_fact),
-                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot)
+                            energy_distance_perm(d_ff, ctx.perms, rows_per_fact, classes=cw),
+                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot, cw_boot)
                             if want_boot
                             else nan,
                         ),
                         "centroid": (
-                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin),
-                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot)
+                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin, classes=cw),
+                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot, cw_boot)
                             if want_boot
                             else nan,
                         ),
@@ -484,9 +496,11 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     if beyond is None or layer not in mid:
                         continue
                     tests = {
-                        ("energy", "conditional"): energy_distance_perm(d_ff, beyond.perms, rows_per_fact),
+                        ("energy", "conditional"): energy_distance_perm(
+                            d_ff, beyond.perms, rows_per_fact, classes=cw_cond
+                        ),
                         ("centroid", "conditional"): _centroid(
-                            k_ff, beyond.perms, rows_per_fact, width, thin
+                            k_ff, beyond.perms, rows_per_fact, width, thin, classes=cw_cond
                         ),
                     }
                     for which in ("surface", "lexical"):
@@ -497,10 +511,10 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         )
                         dr_ff = collapse_rows(gram_distances(kr), *rows)
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
-                            dr_ff, beyond.perms, rows_per_fact
+                            dr_ff, beyond.perms, rows_per_fact, classes=cw_cond
                         )
                         tests[("centroid", f"{which}-residual")] = _centroid(
-                            kr_ff, beyond.perms, rows_per_fact, width, thin
+                            kr_ff, beyond.perms, rows_per_fact, width, thin, classes=cw_cond
                         )
                         if which == "surface":
                             res_mats["energy"].append(dr_ff)

@@ -113,9 +113,22 @@ def _sparse_membership(row_fact: NDArray[np.intp], n_facts: int) -> Any:
     return sparse.csr_array(membership(row_fact, n_facts).T)
 
 
+Classes = tuple[Array, Array, Array, Array]
+"""Per labelling, the class weights ``a``, ``b`` ``(P, n)`` and row counts ``n_a``, ``n_b`` ``(P,)``."""
+
+
+def class_weights(
+    labels: NDArray[np.integer] | Array, rows_per_fact: Array, weights: Array | None = None
+) -> Classes:
+    """The :data:`Classes` of ``labels`` ``(P, n)`` (times ``weights`` where given): compute them once and
+    pass them as ``classes`` to :func:`energy_distance_perm` and :func:`centroid_distance_perm` when
+    several matrices are tested with the same labellings (the same numbers as computing them in each)."""
+    return _class_weights(labels, rows_per_fact, weights)
+
+
 def _class_weights(
     labels: NDArray[np.integer] | Array, rows_per_fact: Array, weights: Array | None
-) -> tuple[Array, Array, Array, Array]:
+) -> Classes:
     a = labels.astype(np.float64)
     b = 1.0 - a
     if weights is not None:
@@ -124,16 +137,21 @@ def _class_weights(
 
 
 def energy_distance_perm(
-    d_ff: Array, labels: NDArray[np.integer], rows_per_fact: Array, weights: Array | None = None
+    d_ff: Array,
+    labels: NDArray[np.integer],
+    rows_per_fact: Array,
+    weights: Array | None = None,
+    classes: Classes | None = None,
 ) -> Array:
     """Energy distance between the two classes for each row of ``labels`` ``(P, n_facts)``.
 
     ``E = 2·mean d(A,B) − mean d(A,A') − mean d(B,B')`` with V-statistic means (pairs with themselves
     included), the definition ``dcor.energy_distance`` uses. ``d_ff`` is the fact-collapsed distance
     matrix; facts with 0 rows (absent) must be labelled but contribute nothing. ``weights`` ``(P, n)``
-    (fact multiplicities, for a bootstrap) multiply the labels.
+    (fact multiplicities, for a bootstrap) multiply the labels; ``classes``: their :func:`class_weights`,
+    precomputed.
     """
-    a, b, n_a, n_b = _class_weights(labels, rows_per_fact, weights)
+    a, b, n_a, n_b = classes if classes is not None else _class_weights(labels, rows_per_fact, weights)
     ad = a @ d_ff
     s_aa = np.einsum("pi,pi->p", ad, a)
     s_ab = np.einsum("pi,pi->p", ad, b)
@@ -154,6 +172,7 @@ def centroid_distance_perm(
     width: int,
     weights: Array | None = None,
     features: Array | None = None,
+    classes: Classes | None = None,
 ) -> Array:
     """Distance between the class centroids, as RMS per feature: ``‖μ_A − μ_B‖ / √width``.
 
@@ -161,7 +180,7 @@ def centroid_distance_perm(
     fact-summed rows with ``k_ff = features featuresᵀ``, may be given instead: ``‖c F‖²`` then replaces
     ``cᵀ K c`` (equal up to rounding; fewer operations when ``d`` is below the number of facts).
     """
-    a, b, n_a, n_b = _class_weights(labels, rows_per_fact, weights)
+    a, b, n_a, n_b = classes if classes is not None else _class_weights(labels, rows_per_fact, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = a / n_a[:, None] - b / n_b[:, None]
     if features is not None:

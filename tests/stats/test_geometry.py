@@ -110,3 +110,26 @@ def test_collapse_equals_sparse_product_bitwise(rows_per_fact):
     assert np.array_equal(collapse_rows(x, row_fact, n), np.asarray(mt @ np.asarray(mt @ x.T).T))
     assert np.array_equal(collapse(x, membership(row_fact, n)), collapse_rows(x, row_fact, n))
     assert np.array_equal(fact_row_sums(x, row_fact, n), np.asarray(mt @ x))
+
+
+def test_precomputed_class_weights_give_the_same_numbers(rows):
+    from beliefs.stats.geometry import class_weights
+
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    m = member.sum(axis=0)
+    d_ff, k_ff = collapse(euclidean_distances(z), member), collapse(z @ z.T, member)
+    perms = fact_permutations(labels, np.zeros(n), 20, seed=1)
+    w = np.random.default_rng(2).integers(0, 3, perms.shape).astype(float)
+    for weights in (None, w):
+        cw = class_weights(perms, m, weights)
+        assert np.array_equal(
+            energy_distance_perm(d_ff, perms, m, weights, classes=cw),
+            energy_distance_perm(d_ff, perms, m, weights),
+            equal_nan=True,
+        )
+        assert np.array_equal(
+            centroid_distance_perm(k_ff, perms, m, z.shape[1], weights, classes=cw),
+            centroid_distance_perm(k_ff, perms, m, z.shape[1], weights),
+            equal_nan=True,
+        )
