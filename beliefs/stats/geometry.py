@@ -66,19 +66,16 @@ def collapse_rows(matrix: Array, row_fact: ArrayLike, n_facts: int) -> Array:
     order = np.argsort(rf, kind="stable")
     present, starts, counts = np.unique(rf[order], return_index=True, return_counts=True)
     x = np.asarray(matrix)
-    if (
-        counts.size and counts.max() > 2
-    ):  # not from this package's runs (two forms a fact): the sparse product
+    if counts.size and counts.max() > 2:  # more than the two forms of a fact: the sparse product itself
         mt = _sparse_membership(rf, n_facts)
         return np.asarray(mt @ np.asarray(mt @ x.T).T, dtype=np.float64)
-    else:
-        first = order[starts]
-        two = counts == 2
-        second = order[starts[two] + 1]
-        cols = x[:, first]
-        cols[:, two] += x[:, second]
-        inner = cols[first]
-        inner[two] += cols[second]
+    first = order[starts]
+    two = counts == 2
+    second = order[starts[two] + 1]
+    cols = x[:, first]
+    cols[:, two] += x[:, second]
+    inner = cols[first]
+    inner[two] += cols[second]
     if present.size == n_facts:
         return np.asarray(inner, dtype=np.float64)
     out = np.zeros((n_facts, n_facts))
@@ -95,10 +92,9 @@ def fact_row_sums(x: Array, row_fact: ArrayLike, n_facts: int) -> Array:
     arr = np.asarray(x, dtype=np.float64)
     if counts.size and counts.max() > 2:
         return np.asarray(_sparse_membership(rf, n_facts) @ arr, dtype=np.float64)
-    else:
-        two = counts == 2
-        sums = arr[order[starts]]
-        sums[two] += arr[order[starts[two] + 1]]
+    two = counts == 2
+    sums = arr[order[starts]]
+    sums[two] += arr[order[starts[two] + 1]]
     if present.size == n_facts:
         return sums
     out = np.zeros((n_facts, arr.shape[1]))
@@ -123,12 +119,6 @@ def class_weights(
     """The :data:`Classes` of ``labels`` ``(P, n)`` (times ``weights`` where given): compute them once and
     pass them as ``classes`` to :func:`energy_distance_perm` and :func:`centroid_distance_perm` when
     several matrices are tested with the same labellings (the same numbers as computing them in each)."""
-    return _class_weights(labels, rows_per_fact, weights)
-
-
-def _class_weights(
-    labels: NDArray[np.integer] | Array, rows_per_fact: Array, weights: Array | None
-) -> Classes:
     a = labels.astype(np.float64)
     b = 1.0 - a
     if weights is not None:
@@ -151,7 +141,7 @@ def energy_distance_perm(
     (fact multiplicities, for a bootstrap) multiply the labels; ``classes``: their :func:`class_weights`,
     precomputed.
     """
-    a, b, n_a, n_b = classes if classes is not None else _class_weights(labels, rows_per_fact, weights)
+    a, b, n_a, n_b = classes if classes is not None else class_weights(labels, rows_per_fact, weights)
     ad = a @ d_ff
     s_aa = np.einsum("pi,pi->p", ad, a)
     s_ab = np.einsum("pi,pi->p", ad, b)
@@ -180,7 +170,7 @@ def centroid_distance_perm(
     fact-summed rows with ``k_ff = features featuresᵀ``, may be given instead: ``‖c F‖²`` then replaces
     ``cᵀ K c`` (equal up to rounding; fewer operations when ``d`` is below the number of facts).
     """
-    a, b, n_a, n_b = classes if classes is not None else _class_weights(labels, rows_per_fact, weights)
+    a, b, n_a, n_b = classes if classes is not None else class_weights(labels, rows_per_fact, weights)
     with np.errstate(invalid="ignore", divide="ignore"):
         c = a / n_a[:, None] - b / n_b[:, None]
     if features is not None:
