@@ -10,7 +10,7 @@ and half contingent in each of two domains. The states are NOT a real model's: e
 code path: one model, one condition (``empty``), every registered analysis, 2,000 permutations.
 
     .venv/bin/python benchmarks/bench_analyze.py [--sizes 250,500,1000,2000,5000] [--repeats 1]
-        [--permutations 2000] [--analyses kind-probe,kind-distance] [--processes N]
+        [--permutations 2000] [--analyses kind-probe,kind-distance] [--processes N] [--profile DIR]
 
 Prints, per size, the wall and CPU seconds (CPU of this process and of the analysis worker processes),
 the median and min–max where repeated, the machine load before and after, and the growth exponent
@@ -108,6 +108,20 @@ def spread(values: list[float]) -> str:
     return f"{statistics.median(values):8.1f} ({min(values):.1f}–{max(values):.1f})"
 
 
+def profile(path: Path, run: MemoryRun, out: str, analyses: list[str] | None, permutations: int) -> None:
+    """``analyze`` under cProfile: the profile written to ``path``, the 20 costliest functions printed."""
+    import cProfile
+    import pstats
+
+    from beliefs.analyses import analyze
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    profiler = cProfile.Profile()
+    profiler.runcall(analyze, run, out, analyses=analyses, permutations=permutations)
+    profiler.dump_stats(path)
+    pstats.Stats(str(path)).sort_stats("tottime").print_stats(20)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -120,6 +134,13 @@ def main() -> None:
         "--processes", type=int, default=None, help="analysis worker processes (BELIEFS_ANALYZE_PROCESSES)"
     )
     parser.add_argument("--external", type=Path, default=EXTERNAL, help="the Geometry of Truth folder")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        default=None,
+        help="write a cProfile of each size to DIR/analyze-N.prof and print its 20 costliest functions "
+        "(use with --processes 1: the profile sees only this process)",
+    )
     args = parser.parse_args()
     if args.processes is not None:
         os.environ["BELIEFS_ANALYZE_PROCESSES"] = str(args.processes)
@@ -147,7 +168,10 @@ def main() -> None:
         for _ in range(args.repeats):
             with tempfile.TemporaryDirectory() as out:
                 c, t = cpu_seconds(), time.perf_counter()
-                analyze(run, out, analyses=analyses, permutations=args.permutations)
+                if args.profile is None:
+                    analyze(run, out, analyses=analyses, permutations=args.permutations)
+                else:
+                    profile(args.profile / f"analyze-{n}.prof", run, out, analyses, args.permutations)
                 walls.append(time.perf_counter() - t)
                 cpus.append(cpu_seconds() - c)
         wall, cpu = statistics.median(walls), statistics.median(cpus)

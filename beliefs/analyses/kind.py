@@ -49,16 +49,15 @@ from beliefs.stats import (
     GramProbe,
     bootstrap_ci,
     centroid_distance_perm,
-    collapse,
     energy_distance_perm,
     gram_distances,
     logistic_cv,
     mean_ci,
-    membership,
     middle_third,
     percentile_interval,
     permutation_pvalues,
 )
+from beliefs.stats.geometry import Classes, class_weights, collapse_rows, fact_row_sums
 from beliefs.stats.probes import factored
 
 
@@ -136,19 +135,25 @@ def _distance_stat(
 
 
 def _centroid(
-    mat: Array, labels: np.ndarray, rows_per_fact: Array, width: int, thin: bool, weights: Array | None = None
+    mat: Array,
+    labels: np.ndarray,
+    rows_per_fact: Array,
+    width: int,
+    thin: bool,
+    weights: Array | None = None,
+    classes: Classes | None = None,
 ) -> Array:
     """Centroid distances from the fact-level Gram matrix, or (``thin``) from the fact-summed features."""
     if thin:
-        return centroid_distance_perm(None, labels, rows_per_fact, width, weights, features=mat)
-    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights)
+        return centroid_distance_perm(
+            None, labels, rows_per_fact, width, weights, features=mat, classes=classes
+        )
+    return centroid_distance_perm(mat, labels, rows_per_fact, width, weights, classes=classes)
 
 
 def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
     """``Mᵀ z``: each fact's rows summed (its Gram matrix is the fact-collapsed ``collapse(z zᵀ, M)``)."""
-    out = np.zeros((n, z.shape[1]))
-    np.add.at(out, row_fact, z)
-    return out
+    return fact_row_sums(z, row_fact, n)
 
 
 def _boot_band(ctx: AnalysisContext, correct: Array, rows_per_fact: Array) -> tuple[float, float]:
@@ -269,7 +274,10 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                 logistic: dict[int, tuple[Array, Array]] = {}
                 mm_correct: dict[int, Array] = {}
                 for layer, z in enumerate(data.z):
-                    gram = data.gram(layer)
+                    # with more facts than twice the width, the probes and the increments work from the
+                    # states, not the rows × rows Gram matrix: it is formed only where something needs it
+                    thin = factored(z.shape[1], n_present)
+                    gram = None if thin else data.gram(layer)
                     probe = GramProbe(z, data.row_fact, ctx.n_facts, gram=gram)
                     base = {C.LAYER: layer, C.POOLING: pooling, C.N_PERMUTATIONS: ctx.n_permutations}
                     null = probe.cv_accuracy_plan(plan)
@@ -310,7 +318,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         nulls.append(tr)
                     if beyond is not None and cplan is not None and layer in mid:
                         tests: list[tuple[str, str, Array | None]] = []
-                        incs = beyond.increments(gram, z)
+                        # Beyond.increments reads the Gram matrix only where factored() is False (the
+                        # same test on the same present facts); an empty one fails loudly if it ever did
+                        incs = beyond.increments(np.empty((0, 0)) if gram is None else gram, z)
                         for which in ("surface", "lexical"):
                             tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
                             diffs[which].append(incs[which][1])
@@ -319,7 +329,9 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         tests.append(("massmean_bacc", "surface-residual", residual.cv_accuracy_plan(cplan)))
                         if gplan is not None:
                             tests.append(("massmean_bacc", ctx.group_kind, probe.cv_accuracy_plan(gplan)))
-                        tests.append(("pair_score_t", "within-pair", beyond.within_pair(gram)))
+                        if beyond.pairs is not None:
+                            pair = beyond.within_pair(data.gram(layer))
+                            tests.append(("pair_score_t", "within-pair", pair))
                         for stat, subset, t in tests:
                             if t is None:
                                 continue
@@ -425,9 +437,9 @@ def kind_distance(ctx: AnalysisContext) -> Output:
             for pooling in POOLINGS:
                 data = ctx.states(model.name, condition, pooling)
                 n_layers = len(data.z)
-                member = membership(data.row_fact, ctx.n_facts)
-                rows_per_fact = member.sum(axis=0)
+                rows_per_fact = np.bincount(data.row_fact, minlength=ctx.n_facts).astype(np.float64)
                 n_present = int((rows_per_fact > 0).sum())
+                rows = (data.row_fact, ctx.n_facts)
                 per_stat: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
@@ -435,25 +447,30 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
                 res_mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
-                # more facts than twice the width: centroid distances from the fact-summed states
-                thin = factored(data.z[0].shape[1], n_present) if data.z else False
+                # more facts than the width: centroid distances from the fact-summed states (``P·n·width``
+                # operations per null instead of ``P·n²``)
+                thin = data.z[0].shape[1] < n_present if data.z else False
+                # the class weights of each stack of labellings, shared by every layer and both distances
+                cw = class_weights(ctx.perms, rows_per_fact)
+                cw_boot = class_weights(boot_labels, rows_per_fact, ctx.boot) if pooling == "last" else None
+                cw_cond = class_weights(beyond.perms, rows_per_fact) if beyond is not None else None
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
-                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse(k, member)
-                    d_ff = collapse(gram_distances(k), member)
+                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse_rows(k, *rows)
+                    d_ff = collapse_rows(gram_distances(k), *rows)
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)
                     stats = {
                         "energy": (
-                            energy_distance_perm(d_ff, ctx.perms, rows_per_fact),
-                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot)
+                            energy_distance_perm(d_ff, ctx.perms, rows_per_fact, classes=cw),
+                            energy_distance_perm(d_ff, boot_labels, rows_per_fact, ctx.boot, cw_boot)
                             if want_boot
                             else nan,
                         ),
                         "centroid": (
-                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin),
-                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot)
+                            _centroid(k_ff, ctx.perms, rows_per_fact, width, thin, classes=cw),
+                            _centroid(k_ff, boot_labels, rows_per_fact, width, thin, ctx.boot, cw_boot)
                             if want_boot
                             else nan,
                         ),
@@ -479,21 +496,25 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     if beyond is None or layer not in mid:
                         continue
                     tests = {
-                        ("energy", "conditional"): energy_distance_perm(d_ff, beyond.perms, rows_per_fact),
+                        ("energy", "conditional"): energy_distance_perm(
+                            d_ff, beyond.perms, rows_per_fact, classes=cw_cond
+                        ),
                         ("centroid", "conditional"): _centroid(
-                            k_ff, beyond.perms, rows_per_fact, width, thin
+                            k_ff, beyond.perms, rows_per_fact, width, thin, classes=cw_cond
                         ),
                     }
                     for which in ("surface", "lexical"):
                         rz = beyond.residual(z, which)
                         kr = rz @ rz.T
-                        kr_ff = _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse(kr, member)
-                        dr_ff = collapse(gram_distances(kr), member)
+                        kr_ff = (
+                            _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse_rows(kr, *rows)
+                        )
+                        dr_ff = collapse_rows(gram_distances(kr), *rows)
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
-                            dr_ff, beyond.perms, rows_per_fact
+                            dr_ff, beyond.perms, rows_per_fact, classes=cw_cond
                         )
                         tests[("centroid", f"{which}-residual")] = _centroid(
-                            kr_ff, beyond.perms, rows_per_fact, width, thin
+                            kr_ff, beyond.perms, rows_per_fact, width, thin, classes=cw_cond
                         )
                         if which == "surface":
                             res_mats["energy"].append(dr_ff)

@@ -158,10 +158,8 @@ class IncrementalProbe:
 
         ``features`` ``(n, d)`` with ``k_extra = features featuresᵀ`` may be given instead of (or beside)
         the kernel: the residualised kernel is then ``R Rᵀ`` with ``R = (I − P) features``, ``n²d`` rather
-        than ``n³`` operations per fold; used where ``2d < n`` (:func:`~beliefs.stats.probes.factored`)."""
-        from beliefs.stats.probes import factored
-
-        thin = features is not None and factored(features.shape[1], features.shape[0])
+        than ``2n³`` operations per fold (``R Rᵀ`` adds ``n²d``): used where ``d < n``."""
+        thin = features is not None and features.shape[1] < features.shape[0]
         if k_extra is None and not thin:
             if features is None:
                 raise ValueError("full_operator needs k_extra or features")

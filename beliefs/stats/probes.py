@@ -8,13 +8,13 @@ a fact always land in the same fold.
 
 from __future__ import annotations
 
-import warnings
+import math
 from typing import Any
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
-from beliefs.stats.geometry import membership
+from beliefs.stats.geometry import fact_row_sums
 
 Array = NDArray[np.float64]
 Labels = NDArray[np.integer]
@@ -23,24 +23,61 @@ Labels = NDArray[np.integer]
 def fact_folds(
     strata: ArrayLike, seed: int, n_splits: int = 5, groups: ArrayLike | None = None
 ) -> NDArray[np.intp]:
-    """Assign each fact a fold id with ``StratifiedGroupKFold`` (groups = facts), stratified by ``strata``.
+    """Assign each fact a fold id as ``StratifiedGroupKFold`` (groups = facts) does, stratified by ``strata``.
 
     ``groups`` (one per fact; default: each fact its own group) keeps facts of one group (a matched pair,
     a template) in one fold. ``n_splits`` shrinks to the number of groups in the smallest stratum when
-    that is smaller (at least 2).
+    that is smaller (at least 2). The folds are scikit-learn's, fold for fold (:func:`_group_kfold`).
     """
-    from sklearn.model_selection import StratifiedGroupKFold
-
     s = np.asarray(strata)
     g = np.arange(s.size) if groups is None else np.unique(np.asarray(groups), return_inverse=True)[1]
     smallest = min(np.unique(g[s == v]).size for v in np.unique(s))
     k = int(max(2, min(n_splits, smallest)))
-    folds = np.full(s.size, -1, dtype=np.intp)
-    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        for i, (_, test) in enumerate(cv.split(np.zeros(s.size), s, groups=g)):
-            folds[test] = i
+    return _group_kfold(s, g, k, seed)
+
+
+def _group_kfold(strata: NDArray[Any], groups: NDArray[np.intp], k: int, seed: int) -> NDArray[np.intp]:
+    """Fold ids of ``StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)`` (scikit-learn
+    1.x), computed the same way with the per-group search vectorised over the ``k`` candidate folds.
+
+    scikit-learn evaluates each candidate fold with one small ``np.std`` call per fold and group, which
+    took seconds per thousand facts; here the ``k`` candidates are one ``(k, k, classes)`` array and the
+    same arithmetic (the same reductions over the same axis lengths, hence the same rounding), and the
+    same choice rule (lowest spread, ties within ``np.isclose`` broken by the smaller fold, first wins).
+    ``tests/stats/test_probes.py`` checks the folds against scikit-learn's own.
+    """
+    _, y_inv, y_cnt = np.unique(strata, return_inverse=True, return_counts=True)
+    _, groups_inv, groups_cnt = np.unique(groups, return_inverse=True, return_counts=True)
+    n_groups, n_classes = groups_cnt.size, y_cnt.size
+    if k > n_groups:
+        raise ValueError(f"cannot have {k} folds with only {n_groups} groups")
+    per_group = np.zeros((n_groups, n_classes))
+    np.add.at(per_group, (groups_inv, y_inv), 1.0)
+    perm = np.arange(n_groups)
+    np.random.RandomState(seed).shuffle(perm)
+    per_group = per_group[perm]
+    inv_perm = np.empty_like(perm)
+    inv_perm[perm] = np.arange(perm.size)
+    groups_inv = inv_perm[groups_inv]
+    order = np.argsort(-np.std(per_group, axis=1), kind="stable")
+    per_fold = np.zeros((k, n_classes))
+    fold_of_group = np.empty(n_groups, dtype=np.intp)
+    eye = np.eye(k)[:, :, None]
+    scale = y_cnt.reshape(1, 1, -1)
+    for group in order:
+        counts = per_group[group]
+        trial = per_fold[None, :, :] + eye * counts  # candidate i: the group added to fold i
+        evals = np.mean(np.std(trial / scale, axis=1), axis=1).tolist()
+        sizes = per_fold.sum(axis=1).tolist()
+        best, min_eval, min_size = 0, math.inf, math.inf
+        for i in range(k):
+            e = evals[i]
+            close = math.isfinite(min_eval) and abs(e - min_eval) <= 1e-8 + 1e-5 * abs(min_eval)
+            if e < min_eval or (close and sizes[i] < min_size):
+                best, min_eval, min_size = i, e, sizes[i]
+        per_fold[best] += counts
+        fold_of_group[group] = best
+    folds: NDArray[np.intp] = fold_of_group[groups_inv]
     return folds
 
 
@@ -75,6 +112,8 @@ class CVPlan:
         present = rows_per_fact > 0
         if facts is not None:
             present = present & facts
+        self.labels = labels
+        """The labellings (kept to recognise plans whose products over all kept facts are the same)."""
         self.keep = np.flatnonzero(present)
         lab = labels[:, self.keep]
         self.u = lab.astype(np.float32)
@@ -112,17 +151,13 @@ class GramProbe:
     def __init__(
         self, z: Array | None, row_fact: ArrayLike, n_facts: int, *, gram: Array | None = None
     ) -> None:
-        from scipy import sparse
-
         self.row_fact = np.asarray(row_fact, dtype=np.intp)
-        member = membership(self.row_fact, n_facts)
-        mt = sparse.csr_array(member.T)
         self._f: NDArray[np.float32] | None = None
         self._z: NDArray[np.float32] | None = None
         if z is not None and factored(z.shape[1], int(np.unique(self.row_fact).size)):
             # features narrower than the facts: keep the factors K = Z Zᵀ, K_ff = F Fᵀ with F = Mᵀ Z, and
             # form the permutation products through them (see :meth:`cv_accuracy_plan`)
-            f = np.asarray(mt @ z)
+            f = fact_row_sums(z, self.row_fact, n_facts)
             self._f = np.ascontiguousarray(f, dtype=np.float32)
             self._z = np.ascontiguousarray(z, dtype=np.float32)
             self.k_rf = np.ascontiguousarray(z @ f.T, dtype=np.float32)
@@ -132,11 +167,12 @@ class GramProbe:
                 if z is None:
                     raise ValueError("GramProbe needs z or gram")
                 gram = z @ z.T
-            k_fr = np.asarray(mt @ gram)  # Mᵀ K: (n_facts, n_rows)
+            k_fr = fact_row_sums(gram, self.row_fact, n_facts)  # Mᵀ K: (n_facts, n_rows)
             # float32 halves the time of the permutation products; predictions are compared, not summed.
             self.k_rf = np.ascontiguousarray(k_fr.T, dtype=np.float32)
-            self.k_ff = np.asarray(mt @ k_fr.T).astype(np.float32)
-        self.rows_per_fact = member.sum(axis=0)
+            self.k_ff = fact_row_sums(k_fr.T, self.row_fact, n_facts).astype(np.float32)
+        self.rows_per_fact = np.bincount(self.row_fact, minlength=n_facts).astype(np.float64)
+        self._cache: list[tuple[Labels, NDArray[np.intp], Any]] = []
 
     def predict(
         self, labels: Labels, train_facts: NDArray[np.intp], test_rows: NDArray[np.intp]
@@ -178,19 +214,7 @@ class GramProbe:
         if plan.keep.size == 0 or not plan.folds:
             return np.full((len(plan.folds), *plan.pos.shape), np.nan) if per_fold else out
         fk = self._f[plan.keep] if self._f is not None else None
-        k: NDArray[np.floating[Any]]
-        g: NDArray[np.floating[Any]]
-        if fk is not None:  # K_ff = F Fᵀ: every (P, n) @ (n, n) product becomes (P, n) @ (n, d) @ (d, n)
-            k = np.zeros((0, 0), dtype=np.float32)
-            colsum = fk.astype(np.float64) @ fk.sum(axis=0, dtype=np.float64)
-            g = (plan.u @ fk) @ fk.T
-        else:
-            k = self.k_ff[np.ix_(plan.keep, plan.keep)]
-            colsum = k.sum(axis=0, dtype=np.float64)
-            g = plan.u @ k  # aᵀK for every labelling
-        qa_all = np.einsum("pi,pi->p", g, plan.u, dtype=np.float64)
-        g_sum = g.sum(axis=1, dtype=np.float64)
-        qb_all = colsum.sum() - 2.0 * g_sum + qa_all  # (1 − a)ᵀK(1 − a)
+        k, colsum, g, qa_all, qb_all = self._whole(plan, fk)
         tp = np.zeros((len(plan.folds), *plan.pos.shape))
         predicted = np.zeros((len(plan.folds), *plan.pos.shape))
         for i, f in enumerate(plan.folds):
@@ -242,6 +266,32 @@ class GramProbe:
             tp_all, predicted_all = tp.sum(axis=0), predicted.sum(axis=0)
             out = 0.5 * (tp_all / plan.pos + (plan.neg - (predicted_all - tp_all)) / plan.neg)
         return out
+
+    def _whole(self, plan: CVPlan, fk: NDArray[np.float32] | None) -> tuple[Any, Array, Any, Array, Array]:
+        """The products over all of a plan's facts: ``K`` of the kept facts, its column sums, ``aᵀK`` and the
+        quadratic forms ``aᵀKa`` and ``(1 − a)ᵀK(1 − a)`` of every labelling.
+
+        Computed once per probe for plans with the same labellings and facts (the pooled folds, the
+        transfer folds and the leave-group-out folds of one layer share them: only the folds differ)."""
+        for labels, keep, whole in self._cache:
+            if labels is plan.labels and np.array_equal(keep, plan.keep):
+                return whole
+        k: NDArray[np.floating[Any]]
+        g: NDArray[np.floating[Any]]
+        if fk is not None:  # K_ff = F Fᵀ: every (P, n) @ (n, n) product becomes (P, n) @ (n, d) @ (d, n)
+            k = np.zeros((0, 0), dtype=np.float32)
+            colsum = fk.astype(np.float64) @ fk.sum(axis=0, dtype=np.float64)
+            g = (plan.u @ fk) @ fk.T
+        else:
+            k = self.k_ff[np.ix_(plan.keep, plan.keep)]
+            colsum = k.sum(axis=0, dtype=np.float64)
+            g = plan.u @ k  # aᵀK for every labelling
+        qa_all = np.einsum("pi,pi->p", g, plan.u, dtype=np.float64)
+        g_sum = g.sum(axis=1, dtype=np.float64)
+        qb_all = colsum.sum() - 2.0 * g_sum + qa_all  # (1 − a)ᵀK(1 − a)
+        whole = (k, colsum, g, qa_all, qb_all)
+        self._cache.append((plan.labels, plan.keep, whole))
+        return whole
 
     def cv_correct(self, labels: Labels, folds: NDArray[np.intp]) -> Array:
         """Per row, 1.0 where the out-of-fold prediction for the labelling ``(n_facts,)`` is right."""

@@ -93,3 +93,43 @@ def test_centroid_from_fact_sums_equals_gram(rows):
         by_gram = centroid_distance_perm(collapse(z @ z.T, member), perms, m, z.shape[1], w)
         by_sums = centroid_distance_perm(None, perms, m, z.shape[1], w, features=member.T @ z)
         np.testing.assert_allclose(by_sums, by_gram, rtol=1e-10, equal_nan=True)
+
+
+@pytest.mark.parametrize("rows_per_fact", [1, 2, 3])
+def test_collapse_equals_sparse_product_bitwise(rows_per_fact):
+    """Fact sums by gathers are the sparse ``Mᵀ X M`` product to the last bit (absent facts: zeros)."""
+    from scipy import sparse
+
+    from beliefs.stats.geometry import collapse_rows, fact_row_sums
+
+    rng = np.random.default_rng(rows_per_fact)
+    n = 30
+    row_fact = np.concatenate([rng.permutation(n)[: n - 3 * (r > 0)] for r in range(rows_per_fact)])
+    x = rng.standard_normal((row_fact.size, row_fact.size))
+    mt = sparse.csr_array(membership(row_fact, n).T)
+    assert np.array_equal(collapse_rows(x, row_fact, n), np.asarray(mt @ np.asarray(mt @ x.T).T))
+    assert np.array_equal(collapse(x, membership(row_fact, n)), collapse_rows(x, row_fact, n))
+    assert np.array_equal(fact_row_sums(x, row_fact, n), np.asarray(mt @ x))
+
+
+def test_precomputed_class_weights_give_the_same_numbers(rows):
+    from beliefs.stats.geometry import class_weights
+
+    z, row_fact, labels, n = rows
+    member = membership(row_fact, n)
+    m = member.sum(axis=0)
+    d_ff, k_ff = collapse(euclidean_distances(z), member), collapse(z @ z.T, member)
+    perms = fact_permutations(labels, np.zeros(n), 20, seed=1)
+    w = np.random.default_rng(2).integers(0, 3, perms.shape).astype(float)
+    for weights in (None, w):
+        cw = class_weights(perms, m, weights)
+        assert np.array_equal(
+            energy_distance_perm(d_ff, perms, m, weights, classes=cw),
+            energy_distance_perm(d_ff, perms, m, weights),
+            equal_nan=True,
+        )
+        assert np.array_equal(
+            centroid_distance_perm(k_ff, perms, m, z.shape[1], weights, classes=cw),
+            centroid_distance_perm(k_ff, perms, m, z.shape[1], weights),
+            equal_nan=True,
+        )

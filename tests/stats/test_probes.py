@@ -166,3 +166,60 @@ def test_factored_route_equals_gram_route(data):
         np.testing.assert_allclose(
             thin.cv_accuracy_plan(plan, per_fold), square.cv_accuracy_plan(plan, per_fold), atol=1e-12
         )
+
+
+def _sklearn_folds(strata, groups, k, seed):
+    import warnings
+
+    from sklearn.model_selection import StratifiedGroupKFold
+
+    folds = np.full(strata.size, -1, dtype=np.intp)
+    cv = StratifiedGroupKFold(n_splits=k, shuffle=True, random_state=seed)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        for i, (_, test) in enumerate(cv.split(np.zeros(strata.size), strata, groups=groups)):
+            folds[test] = i
+    return folds
+
+
+@pytest.mark.parametrize("case", range(60))
+def test_fact_folds_are_sklearns(case):
+    """The vectorised fold assignment gives StratifiedGroupKFold's folds exactly (ties included: facts of
+    one stratum and singleton groups make many candidate folds score the same)."""
+    rng = np.random.default_rng(case)
+    n = int(rng.integers(12, 400))
+    strata = rng.integers(0, int(rng.integers(1, 4)), n).astype(str)
+    groups = [np.arange(n), rng.integers(0, max(n // 3, 4), n), np.arange(n) // 2][case % 3]
+    seed = int(rng.integers(0, 2**31))
+    got = fact_folds(strata, seed=seed, groups=groups)
+    g = np.unique(groups, return_inverse=True)[1]
+    k = int(max(2, min(5, min(np.unique(g[strata == v]).size for v in np.unique(strata)))))
+    assert np.array_equal(got, _sklearn_folds(strata, g, k, seed))
+
+
+@pytest.mark.parametrize("route", ["gram", "factored"])
+def test_plans_sharing_labels_reuse_products_exactly(data, route):
+    """Plans with the same labellings and facts share one probe's whole-set products; each plan's
+    accuracies equal (to the bit) those of a fresh probe, whatever ran before on the shared probe."""
+    from beliefs.stats.probes import CVPlan
+
+    z, row_fact, labels, n = data
+    perms = fact_permutations(labels, np.zeros(n), 40, seed=2)
+    rows_per_fact = np.bincount(row_fact, minlength=n).astype(float)
+
+    def make():
+        return (
+            GramProbe(z, row_fact, n) if route == "factored" else GramProbe(None, row_fact, n, gram=z @ z.T)
+        )
+
+    plans = [
+        CVPlan(perms, fact_folds(labels, seed=1), row_fact, rows_per_fact),
+        CVPlan(perms, fact_folds(labels, seed=2), row_fact, rows_per_fact),
+        CVPlan(perms, fact_folds(labels, seed=1), row_fact, rows_per_fact, np.arange(n) % 2 == 0),
+        CVPlan(perms[::-1].copy(), fact_folds(labels, seed=1), row_fact, rows_per_fact),
+    ]
+    shared = make()
+    got = [shared.cv_accuracy_plan(p) for p in plans]
+    assert len(shared._cache) == 3  # the second plan reused the first one's products
+    for plan, value in zip(plans, got, strict=True):
+        assert np.array_equal(value, make().cv_accuracy_plan(plan), equal_nan=True)
