@@ -164,7 +164,7 @@ class AnalysisContext:
 
     def margins(self, model: str, condition: str) -> pd.DataFrame:
         """Margins of ``model`` under ``condition`` aligned with the facts (NaN where absent)."""
-        m = self.run.margins()
+        m = self.margin_table()
         sel = m[(m["model"] == model) & (m["condition"] == condition)]
         sel = sel.drop_duplicates(["fact_set", "fact_id"]).set_index(["fact_set", "fact_id"])
         index = pd.MultiIndex.from_frame(self.facts[["fact_set", "fact_id"]])
@@ -174,8 +174,16 @@ class AnalysisContext:
     def has_margins(self, model: ModelInfo) -> bool:
         if model.backend != "hf":
             return False
-        m = self.run.margins()
+        m = self.margin_table()
         return bool(len(m)) and bool((m["model"] == model.name).any())
+
+    def margin_table(self) -> pd.DataFrame:
+        """The run's whole margins table, read once per context (a stored run rebuilds it on every call,
+        and the run does not change while it is analysed). Do not modify it."""
+        found = self.shared.get("margin_table")
+        if found is None:
+            found = self.shared["margin_table"] = self.run.margins()
+        return found
 
 
 def _load_blas_users() -> None:
