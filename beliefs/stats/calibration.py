@@ -130,6 +130,24 @@ def _confounded(rng: np.random.Generator, n: int, width: int, effect: float):
             labels[idx[0]] = 1 - labels[idx[0]]
     # blocks scaled as in beliefs.analyses.surface: each block weighs 1, however many columns it has
     surface = np.column_stack([_z(length[:, None]), _z(words) / np.sqrt(words.shape[1])])
+    states, lexical_map = _surface_states(rng, width, length, words, labels, effect)
+    emb = words @ lexical_map + 0.3 * rng.standard_normal((n, width))  # a "layer-0" lexical embedding
+    return labels, domains, surface, states, _z(emb)
+
+
+def _surface_states(
+    rng: np.random.Generator,
+    width: int,
+    length: np.ndarray,
+    words: np.ndarray,
+    labels: np.ndarray,
+    effect: float,
+) -> tuple[np.ndarray, np.ndarray]:
+    """z-scored states ``(2n, width)`` (true forms, then false forms) that encode the facts' length and
+    words, plus ``effect`` × kind along one direction; and the words' map into the states."""
+    from beliefs.stats.geometry import zscore as _z
+
+    n = labels.size
     lexical_map = rng.standard_normal((12, width)) * 0.5
     length_dir = rng.standard_normal(width)
     kind_dir = np.zeros(width)
@@ -138,8 +156,7 @@ def _confounded(rng: np.random.Generator, n: int, width: int, effect: float):
     latent += effect * labels[:, None] * kind_dir
     t = latent + 0.5 * rng.standard_normal((n, width))
     f = t + 0.3 * rng.standard_normal((n, width))
-    emb = words @ lexical_map + 0.3 * rng.standard_normal((n, width))  # a "layer-0" lexical embedding
-    return labels, domains, surface, _z(np.vstack([t, f])), _z(emb)
+    return _z(np.vstack([t, f])), lexical_map
 
 
 def simulate_beyond(
@@ -235,15 +252,8 @@ def _paired(rng: np.random.Generator, n_pairs: int, width: int, effect: float, i
     words = frame_words[pair].copy()
     words[np.arange(n), rng.integers(0, 12, n)] = 1.0  # each twin's own content word
     surface = np.column_stack([_z(length[:, None]), _z(words) / np.sqrt(words.shape[1])])
-    lexical_map = rng.standard_normal((12, width)) * 0.5
-    length_dir = rng.standard_normal(width)
-    kind_dir = np.zeros(width)
-    kind_dir[1:6] = 1.0
-    latent = rng.standard_normal((n, width)) + 1.5 * length[:, None] * length_dir + words @ lexical_map
-    latent += effect * labels[:, None] * kind_dir
-    t = latent + 0.5 * rng.standard_normal((n, width))
-    f = t + 0.3 * rng.standard_normal((n, width))
-    return labels, domains, pair, surface, _z(np.vstack([t, f]))
+    states, _ = _surface_states(rng, width, length, words, labels, effect)
+    return labels, domains, pair, surface, states
 
 
 def simulate_pairs(
