@@ -41,7 +41,7 @@ from beliefs.analyses.context import (
     row,
 )
 from beliefs.analyses.registry import Curve, register
-from beliefs.analyses.surface import PAIRED_TEST, surface_features
+from beliefs.analyses.surface import surface_features
 from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS, ModelInfo
 from beliefs.stats import (
@@ -329,9 +329,6 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         tests.append(("massmean_bacc", "surface-residual", residual.cv_accuracy_plan(cplan)))
                         if gplan is not None:
                             tests.append(("massmean_bacc", ctx.group_kind, probe.cv_accuracy_plan(gplan)))
-                        if beyond.pairs is not None:
-                            pair = beyond.within_pair(data.gram(layer))
-                            tests.append(("pair_score_t", "within-pair", pair))
                         for stat, subset, t in tests:
                             if t is None:
                                 continue
@@ -413,9 +410,6 @@ def _beyond_keys(
     if ctx.group_folds is not None:
         keys["leave_group_folds"] = ctx.group_kind
         keys["leave_group_estimate"], keys["leave_group_p_value"] = _mean_p(extra.get(ctx.group_kind, []))
-    if extra.get("within-pair"):
-        keys["within_pair_estimate"], keys["p_within_pair"] = _mean_p(extra["within-pair"])
-        keys["within_pair_test"] = PAIRED_TEST
     return keys
 
 

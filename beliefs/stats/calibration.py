@@ -267,10 +267,10 @@ def simulate_pairs(
     """p-value of one pair-strata test on one simulated paired dataset.
 
     ``pair-plain``: the plain mass-mean probe with kind permuted within pairs (what ``hingeness`` and
-    ``causal-trace`` use as their beyond-surface test on paired sets); ``pair-within``: the within-pair
-    test of ``kind-probe`` (states-only ridge probe, mean hinge − contingent score over held-out pairs,
-    sign flips per pair); ``pair-increment``: the increment of states over the surface, permuted within
-    pairs (``kind-probe``'s beyond-surface p on paired sets).
+    ``causal-trace`` used as their beyond-surface test on paired sets before the adjusted test);
+    ``pair-within``: the within-pair test ``kind-probe`` used to report (states-only ridge probe, mean
+    hinge − contingent score over held-out pairs, sign flips per pair); ``pair-increment``: the increment
+    of states over the surface, permuted within pairs (``kind-probe``'s beyond-surface p on paired sets).
     """
     from beliefs.stats.increment import IncrementalProbe, ridge_operator, unit_kernel
 

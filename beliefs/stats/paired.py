@@ -13,6 +13,11 @@ difference at equal surface, with sign flips of the reduced model's residuals (F
 one-sample design; Winkler et al. 2014, NeuroImage 92: the pivotal t, not the raw coefficient, so that
 the null does not depend on the nuisance fit). Under "no kind difference beyond a linear effect of the
 surface differences" the residuals are symmetric about zero, which is what the flips assume.
+
+It is for per-fact statistics fixed before the labels are used (a hingeness index, a trace summary). It
+is not for cross-fitted probe scores: each fold's probe is trained on the other folds' pairs, so the
+pairs' differences are not independent, and sign flips reject too often even with perfectly matched twins
+(``scripts/calibrate_stats.py``, ``pair-within-adjusted``: 0.12 of 600 nulls).
 """
 
 from __future__ import annotations
