@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -12,7 +13,7 @@ from beliefs.facts import load_fact_set
 from beliefs.facts.authoring import dump_fact_set
 from beliefs.facts.loader import check_fact_set
 from beliefs.facts.yamlio import parse_yaml_bytes
-from beliefs.schema import Contexts, Fact, FactSet
+from beliefs.schema import INVISIBLE, Contexts, Fact, FactSet
 
 slug = st.from_regex(r"[a-z0-9]{1,6}(-[a-z0-9]{1,6}){0,2}", fullmatch=True)
 # Any printable text, including YAML-significant characters, quotes, leading '-', '#', ':' and non-ASCII.
@@ -22,7 +23,9 @@ text = st.text(
     ),
     min_size=1,
     max_size=40,
-).filter(lambda s: s.strip() != "")
+).filter(lambda s: any(unicodedata.category(ch) not in INVISIBLE for ch in s))
+# (the schema's own rule: a text of spaces, zero-width or format characters only, e.g. a soft hyphen, is
+# rejected; a strip() filter let "\xad" through and made this test fail at random)
 
 
 @st.composite
