@@ -28,13 +28,16 @@ def test_ctrl_c_in_forked_analyze(tmp_path):
                 false_statement=f"The city {i} is on the Moon.",
             ),
         )
-        for i in range(16)
+        for i in range(40)
     ]
     probe("fake:llama", facts, [Condition(name="empty", prefix="")], tmp_path / "run")
+    # enough work that the workers are still busy a second after they start (about 8 s on 2 cores; with
+    # 16 facts and 5,000 permutations the faster analyses sometimes ended first, and the Ctrl-C then
+    # landed in the interpreter's exit, outside the command's error boundary)
     env = {**os.environ, "BELIEFS_ANALYZE_PROCESSES": "2", "PYTHONWARNINGS": "ignore"}
     proc = subprocess.Popen(
         [sys.executable, "-c", "from beliefs.cli import main; main()", "analyze", str(tmp_path / "run"),
-         "--permutations", "5000"],
+         "--permutations", "100000"],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
