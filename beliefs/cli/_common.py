@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from typing import Any
 
@@ -38,6 +39,12 @@ def report_error(exc: BaseException) -> int | None:
     elif isinstance(exc, OSError) and (exc.filename is not None or exc.strerror):
         where = f"{exc.filename}: " if exc.filename is not None else ""
         message = f"error: {where}{exc.strerror or exc}"
+    elif isinstance(exc, BrokenProcessPool):
+        message = (
+            "error: an analysis worker process was killed before it finished, most likely for memory (the "
+            "system's out-of-memory killer); rerun with BELIEFS_ANALYZE_PROCESSES=1 (one worker, one copy of "
+            "the states), with fewer facts or models, or on a machine with more memory"
+        )
     else:
         return None
     err_console.print(message, style="red", markup=False, highlight=False, soft_wrap=True)
@@ -50,7 +57,7 @@ def handle_errors() -> Iterator[None]:
     same for every command; this keeps the behaviour when a command is invoked without it (tests)."""
     try:
         yield
-    except (BeliefsError, OSError) as exc:
+    except (BeliefsError, OSError, BrokenProcessPool) as exc:
         code = report_error(exc)
         if code is None:
             raise

@@ -223,3 +223,23 @@ def test_a_bug_is_exit_3_without_traceback(capsys, monkeypatch):
     monkeypatch.delenv("BELIEFS_DEBUG", raising=False)
     code, output = run_main(["analyze", "somewhere"], capsys, monkeypatch)
     assert code == 3 and "internal error: ZeroDivisionError: oops" in output and "Traceback" not in output
+
+
+def test_a_worker_killed_for_memory_is_one_line_not_an_internal_error(inputs, tmp_path, capsys, monkeypatch):
+    """At 5,000 facts the kernel killed an analysis worker for memory and analyze died with a bare
+    BrokenProcessPool (benchmarks/bench_analyze.py); the CLI says what happened and what to do."""
+    from concurrent.futures.process import BrokenProcessPool
+
+    import beliefs.analyses as analyses
+
+    code, _ = run_main(probe_args(inputs, tmp_path / "run"), capsys, monkeypatch)
+    assert code == 0
+
+    def killed(*_a, **_k):
+        raise BrokenProcessPool("A process in the process pool was terminated abruptly")
+
+    monkeypatch.setattr(analyses, "analyze", killed)
+    code, out = run_main(["analyze", str(tmp_path / "run")], capsys, monkeypatch)
+    assert code == 1
+    assert "killed" in out and "BELIEFS_ANALYZE_PROCESSES=1" in out
+    assert "internal error" not in out and "Traceback" not in out
