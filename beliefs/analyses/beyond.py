@@ -129,8 +129,13 @@ class Beyond:
         out: Array = s / np.sqrt(d) if d > 0 else s
         return out
 
-    def increments(self, gram: Array, z: Array | None = None) -> dict[str, tuple[Array, Array]]:
-        """``{"surface"|"lexical": (increment null (P+1,), per-fact differences (n_facts,), NaN if absent)}``.
+    def increments(
+        self, gram: Array, z: Array | None = None, groups: dict[str, np.ndarray] | None = None
+    ) -> dict[str, tuple[Array, Array]]:
+        """``{"surface"|"lexical": (increment null (P+1,), per-fact differences (n_facts,), NaN if absent)}``,
+        and, for each of ``groups`` (name → fact mask over all facts, e.g. a domain), ``"surface:NAME"``:
+        the surface increment of that group's facts (the same probes and labellings, averaged over the
+        group's facts only).
 
         With the rows' states ``z`` and more facts than twice their width, the residualised state kernels
         are formed from the facts' mean states (equal up to rounding, ``n²d`` instead of ``n³``)."""
@@ -141,10 +146,14 @@ class Beyond:
         s_z = self.state_features(z) if thin and z is not None else None
         out: dict[str, tuple[Array, Array]] = {}
         for name in ("surface", "lexical"):
-            null, diff = self.probe(name).per_fact(k_z, s_z)
+            diffs = self.probe(name).differences(k_z, s_z)
             full = np.full(self.n, np.nan)
-            full[self.facts] = diff
-            out[name] = (null, full)
+            full[self.facts] = diffs[0]
+            out[name] = (diffs.mean(axis=1, dtype=np.float64), full)
+            for group, mask in (groups or {}).items() if name == "surface" else ():
+                cols = mask[self.facts]
+                if cols.any():
+                    out[f"surface:{group}"] = (diffs[:, cols].mean(axis=1, dtype=np.float64), full)
         return out
 
     def residual(self, z: Array, which: str = "surface") -> Array:

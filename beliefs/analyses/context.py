@@ -102,8 +102,16 @@ class AnalysisContext:
         """Per fact, the id of its matched twin of the other kind (``""`` where none)."""
         self.pair_keys = pair_keys(self.facts["fact_id"].astype(str).to_numpy(), self.pairs)
         """Per fact, one key shared by both twins of a declared pair (``""`` where none)."""
+        self.null_strata = design_strata(self.domains, self.pair_keys)
+        """Per fact, the stratum its label is exchanged within under the plain null: its declared pair
+        (both twins' labels swap or stay), else its domain (:func:`design_strata`)."""
+        self.units = bootstrap_units(self.pair_keys)
+        """``(n_units, 2)`` fact indices of the resampling units, ``-1`` padded: a declared pair's two twins
+        move together, any other fact alone (:func:`bootstrap_units`)."""
         rng = np.random.SeedSequence(seed).spawn(4)
-        self.perms = fact_permutations(self.labels, self.domains, permutations, np.random.default_rng(rng[0]))
+        self.perms = fact_permutations(
+            self.labels, self.null_strata, permutations, np.random.default_rng(rng[0])
+        )
         self.flips = sign_flips(self.n_facts, permutations, np.random.default_rng(rng[1]))
         # Folds are stratified by domain only (never by the observed kinds, which the nulls permute) and
         # keep the twins of a declared pair together.
@@ -116,7 +124,14 @@ class AnalysisContext:
         )
         """Folds that leave whole templates out (else whole first tags), or None where neither is declared;
         ``group_kind`` says which (``leave-template-out``, ``leave-tag-out``)."""
-        self.boot = fact_bootstrap_weights(self.cells, N_BOOT, seed=seed + 7)
+        self.boot = fact_bootstrap_weights(
+            np.where(self.pair_keys != "", self.domains, self.cells),
+            N_BOOT,
+            seed=seed + 7,
+            clusters=self.pair_keys,
+        )
+        """Fact-bootstrap multiplicities: pairs resampled whole within their domain, other facts within
+        their domain × kind cell (the design fixes the kind counts of unpaired facts, not of pairs)."""
         self.shared: dict[str, Any] = {}
         """Caches shared by the analyses of one call (surface features, conditional permutations)."""
         self.elicitation_dir: Path | None = None
@@ -197,6 +212,36 @@ def _load_blas_users() -> None:
     import sklearn.linear_model  # noqa: F401
 
 
+def design_strata(domains: np.ndarray, pair_keys: np.ndarray) -> NDArray[np.str_]:
+    """The strata of the plain permutation null: each declared pair its own stratum, other facts their domain.
+
+    A paired design assigns one hinge and one contingent fact to every pair, so its labels are exchangeable
+    only within the pair: shuffling them across a domain breaks the pairs and yields a null that the
+    observed, pair-balanced labelling is not a draw from (a plain distance then reads p = 1.0 where the
+    twins are near-identical). The beyond-surface nulls swap within pairs too, so that the plain and the
+    beyond-surface tests of one headline rest on compatible nulls."""
+    dom = np.asarray(domains).astype(str)
+    keys = np.asarray(pair_keys).astype(str)
+    return np.where(keys != "", np.char.add(np.char.add(dom, "|pair:"), keys), dom).astype(str)
+
+
+def bootstrap_units(pair_keys: np.ndarray) -> NDArray[np.intp]:
+    """``(n_units, 2)`` fact indices of the bootstrap's resampling units (``-1`` padded): the two twins of
+    a declared pair form one unit, every other fact a unit of its own."""
+    keys = np.asarray(pair_keys).astype(str)
+    units: list[tuple[int, int]] = []
+    seen: dict[str, int] = {}
+    for i, k in enumerate(keys.tolist()):
+        if not k:
+            units.append((i, -1))
+        elif k in seen:
+            units[seen[k]] = (units[seen[k]][0], i)
+        else:
+            seen[k] = len(units)
+            units.append((i, -1))
+    return np.asarray(units, dtype=np.intp).reshape(-1, 2)
+
+
 def _optional(facts: pd.DataFrame, column: str) -> NDArray[np.str_]:
     """An optional fact column as strings, ``""`` where missing (or where the run has no such column)."""
     if column not in facts:
@@ -225,19 +270,26 @@ def _leave_group_out(
 def bacc_ci(ctx: AnalysisContext, correct: Array, rows: Array, labels: np.ndarray) -> tuple[float, float]:
     """Fact-bootstrap interval of a balanced accuracy from per-fact correct counts ``(n, k)`` (mean over k).
 
+    The design's units are resampled (a declared pair's twins together, :attr:`AnalysisContext.units`).
     The probes are not refitted: the interval holds the sampling of the test facts given the out-of-fold
     predictions, not the variability of refitting on resampled training facts."""
-    pos = labels.astype(bool)
+    n = correct.shape[0]
+    pos = np.append(labels.astype(bool), False)
+    c = np.vstack([correct, np.zeros((1, correct.shape[1]))])
+    r = np.append(rows, 0.0)
+    units = np.where(ctx.units >= 0, ctx.units, n)  # the pad is a dummy fact with no rows
+    units = units[(r[units] > 0).any(axis=1)]
 
     def stat(index: np.ndarray, axis: int = -1) -> np.ndarray:
-        idx = index.astype(np.intp)
-        c, r, p = correct[idx], rows[idx], pos[idx]
-        tpr = (c * p[..., None]).sum(axis=-2) / (r * p).sum(axis=-1)[..., None]
-        tnr = (c * ~p[..., None]).sum(axis=-2) / (r * ~p).sum(axis=-1)[..., None]
+        idx = units[index.astype(np.intp)].reshape(*index.shape[:-1], -1)
+        cc, rr, p = c[idx], r[idx], pos[idx]
+        tpr = (cc * p[..., None]).sum(axis=-2) / (rr * p).sum(axis=-1)[..., None]
+        tnr = (cc * ~p[..., None]).sum(axis=-2) / (rr * ~p).sum(axis=-1)[..., None]
         return np.asarray((0.5 * (tpr + tnr)).mean(axis=-1))
 
-    facts = np.flatnonzero(rows > 0).astype(np.float64)
-    return bootstrap_ci((facts,), stat, n_resamples=2000, seed=ctx.seed)
+    return bootstrap_ci(
+        (np.arange(units.shape[0]).astype(np.float64),), stat, n_resamples=2000, seed=ctx.seed
+    )
 
 
 def row(analysis: str, model: ModelInfo, condition: str, statistic: str, **values: Any) -> dict[str, Any]:
@@ -322,7 +374,7 @@ def attach_layer0(headlines: list[dict[str, Any]], layer0: dict[tuple[str, str, 
     statistic), from :data:`LAYER0_POOLING`."""
     for h in headlines:
         null = layer0.get((h[C.MODEL], h[C.CONDITION], h[C.STATISTIC]))
-        if null is None:
+        if null is None or h.get("domain"):  # the layer-0 reference is pooled over the domains
             continue
         h["layer0_estimate"] = float(null[0])
         h["layer0_p_value"] = float(permutation_pvalues(null)[0])

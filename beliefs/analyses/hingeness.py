@@ -1042,6 +1042,7 @@ def _rsa(
     idx = _domain_perms(dom, n_perm, ctx.seed + 13)
     h = score[facts]
     labels = ctx.perms[:, facts]
+    paired = bool((ctx.pair_keys[facts] != "").all())  # every label exchanged within its pair only
 
     def hinge_rdm(start: int, stop: int) -> Array:  # |h_i − h_j| of each permuted hingeness, a block
         hp = h[idx[start:stop]]
@@ -1077,8 +1078,20 @@ def _rsa(
                 ci_low=float("nan"),
                 ci_high=float("nan"),
                 p_value=float(permutation_pvalues(agg)[0]),
-                # the surface, layer 0 and topic are partialled out: the test is beyond surface itself
-                p_beyond_surface=float(permutation_pvalues(agg)[0]),
+                # The surface, layer 0 and topic are partialled out, but partialling alone does not make a
+                # Mantel test beyond surface: with labels (or hingeness) permuted across a domain it
+                # rejects on surface-only nulls. Only rsa_kind on a fully paired set, whose labels are
+                # exchanged within pairs (twins matched on wording), has a beyond-surface test.
+                p_beyond_surface=float(permutation_pvalues(agg)[0])
+                if name == "rsa_kind" and paired
+                else None,
+                beyond_surface_test=(
+                    "partial Mantel test, kind swapped within declared pairs (surface, layer 0 and topic "
+                    "partialled)"
+                    if name == "rsa_kind" and paired
+                    else "none: a partial Mantel test permuted across a domain does not hold its size on "
+                    "surface-only nulls"
+                ),
                 null=agg,
                 n_facts=int(facts.size),
                 n_permutations=n_perm,

@@ -52,11 +52,11 @@ from beliefs.stats import (
     energy_distance_perm,
     gram_distances,
     logistic_cv,
-    mean_ci,
     middle_third,
     percentile_interval,
     permutation_pvalues,
 )
+from beliefs.stats.effects import unit_mean_ci
 from beliefs.stats.geometry import Classes, class_weights, collapse_rows, fact_row_sums
 from beliefs.stats.probes import factored
 
@@ -85,7 +85,8 @@ def weighted_ci(
 ) -> tuple[float, float]:
     """BCa fact-bootstrap interval of a statistic of fact weights (NaN where BCa fails).
 
-    Hinge and contingent facts among ``present`` are resampled separately (scipy ``bootstrap``);
+    The design's units are resampled: a declared pair's twins together (:attr:`AnalysisContext.units`),
+    and, among facts without a pair, hinge and contingent separately (their counts are fixed by the set);
     ``stat(labels, weights)`` gets ``(B, n_facts)`` labels and multiplicities and returns ``(B,)``.
     Headlines of distances and angles use this: resampling inflates them (duplicated facts, small-sample
     bias), which BCa corrects. When nearly every resample exceeds the estimate (a distance at its
@@ -93,17 +94,29 @@ def weighted_ci(
     lie wholly above the estimate: no interval is reported then; the null mean gives the chance level.
     """
     n = ctx.n_facts
-    groups = [np.flatnonzero(present & (ctx.labels == k)).astype(np.float64) for k in (1, 0)]
+    units = ctx.units
+    ok = np.append(present, False)[units]  # the -1 pad reads False
+    units = np.where(ok, units, n)  # absent twins and pads point at the dummy fact n (weight dropped)
+    used = ok.any(axis=1)
+    paired = used & ok.all(axis=1)
+    single = used & ~paired
+    first = units[:, 0]
+    groups = [np.flatnonzero(paired)] + [
+        np.flatnonzero(single & (np.append(ctx.labels, -1)[np.where(ok[:, 0], first, units[:, 1])] == k))
+        for k in (1, 0)
+    ]
+    groups = [g.astype(np.float64) for g in groups if g.size]
 
-    def batched(h: np.ndarray, c: np.ndarray, axis: int = -1) -> np.ndarray:
-        idx = np.concatenate([np.asarray(h), np.asarray(c)], axis=-1).astype(np.intp)
-        flat = idx.reshape(-1, idx.shape[-1])
-        offsets = np.arange(flat.shape[0])[:, None] * n + flat
-        w = np.bincount(offsets.ravel(), minlength=flat.shape[0] * n).reshape(-1, n).astype(np.float64)
-        values = stat(np.broadcast_to(ctx.labels, w.shape), w)
+    def batched(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
+        idx = np.concatenate([np.asarray(g) for g in samples], axis=-1).astype(np.intp)
+        facts = units[idx].reshape(*idx.shape[:-1], -1)
+        flat = facts.reshape(-1, facts.shape[-1])
+        offsets = np.arange(flat.shape[0])[:, None] * (n + 1) + flat
+        w = np.bincount(offsets.ravel(), minlength=flat.shape[0] * (n + 1)).reshape(-1, n + 1)[:, :n]
+        values = stat(np.broadcast_to(ctx.labels, w.shape), w.astype(np.float64))
         return np.asarray(values).reshape(idx.shape[:-1])
 
-    return bootstrap_ci((groups[0], groups[1]), batched, n_resamples=2000, seed=ctx.seed, fallback=False)
+    return bootstrap_ci(tuple(groups), batched, n_resamples=2000, seed=ctx.seed, fallback=False)
 
 
 def _per_fact(values: Array, row_fact: np.ndarray, n: int) -> Array:
@@ -269,6 +282,7 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                     if ctx.group_folds is not None:
                         gplan = CVPlan(ctx.perms, ctx.group_folds, data.row_fact, rows_per_fact)
                 extra: dict[str, list[Array]] = {}
+                domain_nulls: dict[str, list[Array]] = {}
                 diffs: dict[str, list[Array]] = {"surface": [], "lexical": []}
                 transfers: list[Array] = []
                 logistic: dict[int, tuple[Array, Array]] = {}
@@ -298,6 +312,8 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         transfers.append(np.mean(transfer, axis=0))
                     for d, mask in domain_masks.items() if pooling == "last" else ():
                         sub = probe.cv_accuracy_plan(domain_plans[d])
+                        if layer in mid:
+                            domain_nulls.setdefault(d, []).append(sub)
                         r = row("kind-probe", model, condition, "massmean_bacc", **base)
                         n_sub = int(np.unique(data.row_fact[mask[data.row_fact]]).size)
                         r.update({C.SUBSET: d, C.ESTIMATE: float(sub[0]), C.N_FACTS: n_sub})
@@ -320,10 +336,15 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         tests: list[tuple[str, str, Array | None]] = []
                         # Beyond.increments reads the Gram matrix only where factored() is False (the
                         # same test on the same present facts); an empty one fails loudly if it ever did
-                        incs = beyond.increments(np.empty((0, 0)) if gram is None else gram, z)
+                        incs = beyond.increments(np.empty((0, 0)) if gram is None else gram, z, domain_masks)
                         for which in ("surface", "lexical"):
                             tests.append(("increment_brier", f"beyond-{which}", incs[which][0]))
                             diffs[which].append(incs[which][1])
+                        for d in domain_masks:
+                            if f"surface:{d}" in incs:
+                                tests.append(
+                                    ("increment_brier", f"beyond-surface:{d}", incs[f"surface:{d}"][0])
+                                )
                         tests.append(("massmean_bacc", "conditional", probe.cv_accuracy_plan(cplan)))
                         residual = GramProbe(beyond.residual(z), data.row_fact, ctx.n_facts)
                         tests.append(("massmean_bacc", "surface-residual", residual.cv_accuracy_plan(cplan)))
@@ -384,9 +405,69 @@ def kind_probe(ctx: AnalysisContext) -> Output:
                         n_permutations=ctx.n_permutations,
                     )
                 )
+                out.headlines.extend(
+                    _domain_headlines(
+                        ctx, model, condition, n_layers, domain_masks, domain_nulls, extra, diffs
+                    )
+                )
     attach_layer0(out.headlines, layer0)
     _families(out.rows, nulls, (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
     return out
+
+
+def _domain_headlines(
+    ctx: AnalysisContext,
+    model: ModelInfo,
+    condition: str,
+    n_layers: int,
+    domain_masks: dict[str, np.ndarray],
+    domain_nulls: dict[str, list[Array]],
+    extra: dict[str, list[Array]],
+    diffs: dict[str, list[Array]],
+) -> list[dict[str, Any]]:
+    """Per-domain kind-probe headlines: the within-domain probe (plain) and the pooled incremental probe's
+    per-fact Brier reductions averaged over the domain's facts (beyond surface), each against its own null
+    (the same labellings: kind swapped within pairs, else within the domain)."""
+    found: list[dict[str, Any]] = []
+    for d, mask in domain_masks.items():
+        plain = domain_nulls.get(d, [])
+        inc = extra.get(f"beyond-surface:{d}", [])
+        if not plain or not inc:
+            continue
+        agg = np.mean(np.column_stack(plain), axis=1)
+        est, p_inc = _mean_p(inc)
+        keys: dict[str, Any] = {
+            "p_beyond_surface": p_inc,
+            "increment_estimate": est,
+            "increment_null_mean": _null_mean(inc),
+            "increment_statistic": INCREMENT_STATISTIC,
+            "increment_ci_method": INCREMENT_CI + "; the domain's facts only (pairs resampled whole)",
+        }
+        if diffs["surface"]:
+            dm = np.column_stack(diffs["surface"])
+            dm = np.where(np.isfinite(dm).all(axis=1) & mask, dm.mean(axis=1), np.nan)
+            keys["increment_ci_low"], keys["increment_ci_high"] = unit_mean_ci(dm, ctx.units, seed=ctx.seed)
+            n_d = int(np.isfinite(dm).sum())
+        else:
+            n_d = int(mask.sum())
+        found.append(
+            headline(
+                "kind-probe",
+                model,
+                condition,
+                "massmean_bacc",
+                n_layers,
+                subset=d,
+                domain=d,
+                estimate=float(agg[0]),
+                p_value=float(permutation_pvalues(agg)[0]),
+                null=agg,
+                **keys,
+                n_facts=n_d,
+                n_permutations=ctx.n_permutations,
+            )
+        )
+    return found
 
 
 def _beyond_keys(
@@ -399,8 +480,8 @@ def _beyond_keys(
     keys["increment_null_mean"] = _null_mean(extra.get("beyond-surface", []))
     if diffs["surface"]:
         d = np.column_stack(diffs["surface"])
-        d = d[np.isfinite(d).all(axis=1)].mean(axis=1)  # facts present in these rows (NaN: absent)
-        keys["increment_ci_low"], keys["increment_ci_high"] = mean_ci(d, seed=ctx.seed)
+        d = np.where(np.isfinite(d).all(axis=1), d.mean(axis=1), np.nan)  # NaN: facts absent in these rows
+        keys["increment_ci_low"], keys["increment_ci_high"] = unit_mean_ci(d, ctx.units, seed=ctx.seed)
     keys["increment_statistic"] = INCREMENT_STATISTIC
     keys["increment_ci_method"] = INCREMENT_CI
     keys["lexical_increment_estimate"], keys["p_beyond_lexical"] = _mean_p(extra.get("beyond-lexical", []))
@@ -448,6 +529,17 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 cw = class_weights(ctx.perms, rows_per_fact)
                 cw_boot = class_weights(boot_labels, rows_per_fact, ctx.boot) if pooling == "last" else None
                 cw_cond = class_weights(beyond.perms, rows_per_fact) if beyond is not None else None
+                domain_rows = (
+                    {d: rows_per_fact * (ctx.domains == d) for d in ctx.domain_names}
+                    if beyond is not None and len(ctx.domain_names) > 1
+                    else {}
+                )
+                domain_classes = {
+                    d: (class_weights(ctx.perms, r_d), class_weights(beyond.perms, r_d))
+                    for d, r_d in domain_rows.items()
+                    if beyond is not None
+                }
+                dom_extra: dict[tuple[str, str, str], list[Array]] = {}
                 for layer, z in enumerate(data.z):
                     k = data.gram(layer)
                     k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse_rows(k, *rows)
@@ -513,6 +605,22 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         if which == "surface":
                             res_mats["energy"].append(dr_ff)
                             res_mats["centroid"].append(kr_ff)
+                    # per domain: the plain and the surface-residual distances among that domain's facts
+                    for d, rpf_d in domain_rows.items():
+                        ff = {
+                            "energy": (d_ff, res_mats["energy"][-1]),
+                            "centroid": (k_ff, res_mats["centroid"][-1]),
+                        }
+                        for name, (plain_m, res_m) in ff.items():
+                            cw_d, cwc_d = domain_classes[d]
+                            if name == "energy":
+                                pl = energy_distance_perm(plain_m, ctx.perms, rpf_d, classes=cw_d)
+                                rs = energy_distance_perm(res_m, beyond.perms, rpf_d, classes=cwc_d)
+                            else:
+                                pl = _centroid(plain_m, ctx.perms, rpf_d, width, thin, classes=cw_d)
+                                rs = _centroid(res_m, beyond.perms, rpf_d, width, thin, classes=cwc_d)
+                            dom_extra.setdefault((name, d, "plain"), []).append(pl)
+                            dom_extra.setdefault((name, d, "residual"), []).append(rs)
                     for (name, subset), t in tests.items():
                         r = row("kind-distance", model, condition, name, layer=layer, pooling=pooling)
                         r.update(
@@ -573,6 +681,43 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             n_permutations=ctx.n_permutations,
                         )
                     )
+                    for d, rpf_d in domain_rows.items():
+                        plain = np.mean(np.column_stack(dom_extra[(name, d, "plain")]), axis=1)
+                        d_lo, d_hi = weighted_ci(
+                            ctx, rpf_d > 0, _distance_stat(name, mats[name], rpf_d, width, thin)
+                        )
+                        d_inc, d_p = _mean_p(dom_extra[(name, d, "residual")])
+                        d_inc_lo, d_inc_hi = weighted_ci(
+                            ctx, rpf_d > 0, _distance_stat(name, res_mats[name], rpf_d, width, thin)
+                        )
+                        out.headlines.append(
+                            headline(
+                                "kind-distance",
+                                model,
+                                condition,
+                                name,
+                                n_layers,
+                                subset=d,
+                                domain=d,
+                                estimate=float(plain[0]),
+                                ci_low=d_lo,
+                                ci_high=d_hi,
+                                p_value=float(permutation_pvalues(plain)[0]),
+                                null=plain,
+                                p_beyond_surface=d_p,
+                                increment_estimate=d_inc,
+                                increment_ci_low=d_inc_lo,
+                                increment_ci_high=d_inc_hi,
+                                increment_null_mean=_null_mean(dom_extra[(name, d, "residual")]),
+                                increment_statistic=RESIDUAL_STATISTIC.format(name=name)
+                                + f", {d} facts only",
+                                increment_ci_method="fact bootstrap (BCa) of the residual distance, the "
+                                "domain's facts only; the residualisation is not refitted on each resample",
+                                conditional_strata=beyond.strata,
+                                n_facts=int((rpf_d > 0).sum()),
+                                n_permutations=ctx.n_permutations,
+                            )
+                        )
     attach_layer0(out.headlines, layer0)
     _families(out.rows, nulls, (C.MODEL, C.POOLING, C.STATISTIC, C.SUBSET))
     return out

@@ -20,7 +20,13 @@ from beliefs.analyses.registry import ANALYSES, with_control
 from beliefs.errors import UsageError
 from beliefs.fileio import atomic_write_text
 from beliefs.results import columns as C
-from beliefs.results.verdict import VERDICT_DEFINITION, attach_verdicts, significant
+from beliefs.results.verdict import (
+    FAMILY_DEFINITION,
+    PRIMARY,
+    VERDICT_DEFINITION,
+    attach_verdicts,
+    significant,
+)
 from beliefs.rundata import RunData
 
 
@@ -92,6 +98,8 @@ def analyze(
         "headline_definition": "mean over the middle third of layers, last pooling; p from the fact-level "
         "permutation null of that mean (observed counted)",
         "verdict_definition": VERDICT_DEFINITION,
+        "verdict_families": FAMILY_DEFINITION,
+        "primary_headline": dict(zip(("analysis", "statistic", "condition"), PRIMARY, strict=True)),
         "headlines": [_clean(h) for h in headlines],
     }
     if left_out:
@@ -261,7 +269,10 @@ def _merge(outputs: list[Output], order: dict[str, int]) -> Output:
 def _attach_controls(headlines: list[dict[str, Any]]) -> None:
     """Put the surface baseline and the random-init control beside each model's headlines."""
     surface = {h[C.MODEL]: h for h in headlines if h[C.ANALYSIS] == "surface"}
-    index = {(h[C.ANALYSIS], h[C.MODEL], h[C.CONDITION], h[C.STATISTIC]): h for h in headlines}
+    index = {
+        (h[C.ANALYSIS], h[C.MODEL], h[C.CONDITION], h[C.STATISTIC], h.get("domain") or ""): h
+        for h in headlines
+    }
     beside_surface = set(with_control("surface"))
     for h in headlines:
         s = surface.get(h[C.MODEL])
@@ -273,7 +284,7 @@ def _attach_controls(headlines: list[dict[str, Any]]) -> None:
         if h[C.CONTROL] != "random-init":
             continue
         base = h[C.MODEL].split("@")[0]
-        target = index.get((h[C.ANALYSIS], base, h[C.CONDITION], h[C.STATISTIC]))
+        target = index.get((h[C.ANALYSIS], base, h[C.CONDITION], h[C.STATISTIC], h.get("domain") or ""))
         if target is not None:
             target["random_init_estimate"] = h[C.ESTIMATE]
             target["random_init_p_value"] = h[C.P_VALUE]

@@ -162,6 +162,27 @@ def mean_ci(values: ArrayLike, n_resamples: int = 2000, seed: int = 0) -> tuple[
     return bootstrap_ci((v[np.isfinite(v)],), _mean_axis, n_resamples, seed)
 
 
+def unit_mean_ci(
+    values: ArrayLike, units: NDArray[np.intp], n_resamples: int = 2000, seed: int = 0
+) -> tuple[float, float]:
+    """Cluster-bootstrap interval of the mean over facts of ``values`` ``(n,)``, resampling ``units``
+    ``(n_units, 2)`` (fact indices, ``-1`` padded: a matched pair's twins move together). NaN values are
+    left out of their unit; units with none are dropped. Without padding-free pairs this is
+    :func:`mean_ci`."""
+    v = np.append(np.asarray(values, dtype=float), np.nan)[units]
+    ok = np.isfinite(v)
+    sums = np.where(ok, v, 0.0).sum(axis=1)
+    counts = ok.sum(axis=1).astype(float)
+    keep = counts > 0
+    sums, counts = sums[keep], counts[keep]
+
+    def stat(index: Array, axis: int = -1) -> Array:
+        idx = np.asarray(index).astype(np.intp)
+        return np.asarray(sums[idx].sum(axis=axis) / counts[idx].sum(axis=axis))
+
+    return bootstrap_ci((np.arange(sums.size).astype(np.float64),), stat, n_resamples, seed)
+
+
 def _diff_means(x: Array, y: Array, axis: int = -1) -> Array:
     return np.asarray(np.mean(x, axis=axis) - np.mean(y, axis=axis))
 

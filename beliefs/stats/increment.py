@@ -195,9 +195,15 @@ class IncrementalProbe:
         score when the states are added (positive: they predict the kind beyond the base). ``features``:
         see :meth:`full_operator`.
         """
-        full = brier_losses(self.full_operator(k_extra, features), self.labels)
-        diff = self.base_loss - full
+        diff = self.differences(k_extra, features)
         return diff.mean(axis=1, dtype=np.float64), diff[0].astype(np.float64)
+
+    def differences(self, k_extra: Array | None, features: Array | None = None) -> NDArray[np.float32]:
+        """Per labelling and fact ``(P, n)``, ``loss_base − loss_full``: the increment of any subset of the
+        facts (a domain, say) is the mean of its columns, under the same labellings."""
+        full = brier_losses(self.full_operator(k_extra, features), self.labels)
+        out: NDArray[np.float32] = self.base_loss - full
+        return out
 
 
 def crossfit_residual_gram(k: Array, b: Array) -> Array:

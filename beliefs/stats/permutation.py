@@ -109,21 +109,41 @@ def middle_third(n_layers: int) -> NDArray[np.intp]:
     return np.arange(lo, min(hi, n_layers))
 
 
-def fact_bootstrap_weights(strata: ArrayLike, n_resamples: int, seed: int = 0) -> NDArray[np.float64]:
+def fact_bootstrap_weights(
+    strata: ArrayLike, n_resamples: int, seed: int = 0, clusters: ArrayLike | None = None
+) -> NDArray[np.float64]:
     """``(n_resamples, n_facts)`` multiplicities of a fact bootstrap that resamples within each stratum.
 
+    ``clusters`` (one key per fact, ``""`` for none): facts sharing a key are one resampling unit (the twins
+    of a matched pair), drawn together within the stratum of the cluster's first fact.
     A statistic that is a ratio of weighted sums over facts is then evaluated for every resample with one
     matrix product (used for the many per-layer percentile intervals; headlines use scipy's BCa).
     """
-    s = np.asarray(strata)
+    s = np.asarray(strata).astype(str)
+    n = s.size
+    keys = np.full(n, "", dtype=object) if clusters is None else np.asarray(clusters).astype(str)
+    # units: one per cluster key, one per fact without a key; each fact belongs to exactly one unit
+    unit_of = np.empty(n, dtype=np.intp)
+    first: dict[str, int] = {}
+    heads: list[int] = []
+    for i, k in enumerate(keys.tolist()):
+        if k and k in first:
+            unit_of[i] = first[k]
+            continue
+        unit_of[i] = len(heads)
+        if k:
+            first[k] = len(heads)
+        heads.append(i)
+    unit_stratum = s[np.asarray(heads, dtype=np.intp)]
     rng = np.random.default_rng(seed)
-    w = np.zeros((n_resamples, s.size))
-    for value in np.unique(s):
-        idx = np.flatnonzero(s == value)
+    counts = np.zeros((n_resamples, len(heads)))
+    for value in np.unique(unit_stratum):
+        idx = np.flatnonzero(unit_stratum == value)
         draws = rng.integers(0, idx.size, size=(n_resamples, idx.size))
-        counts = np.zeros((n_resamples, idx.size))
-        np.add.at(counts, (np.arange(n_resamples)[:, None], draws), 1.0)
-        w[:, idx] = counts
+        block = np.zeros((n_resamples, idx.size))
+        np.add.at(block, (np.arange(n_resamples)[:, None], draws), 1.0)
+        counts[:, idx] = block
+    w: NDArray[np.float64] = counts[:, unit_of]
     return w
 
 

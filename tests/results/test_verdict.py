@@ -136,3 +136,149 @@ def test_values_an_analysis_computed_are_kept():
     unknown = head("other", "x", estimate=1.0, p_value=0.01)
     attach_verdicts([unknown])
     assert unknown["sesoi"] is None and unknown["verdict"] == "surface-explained"
+
+
+# --- families: the primary alone, secondary Holm gated by the primary, one statistic per verdict ---
+
+
+def test_holm_matches_statsmodels():
+    from statsmodels.stats.multitest import multipletests
+
+    from beliefs.results.verdict import holm
+
+    p = [0.01, 0.04, 0.03, 0.005, 0.2, 0.0005, 0.049]
+    expected = multipletests(p, method="holm")[1]
+    assert holm(p) == pytest.approx(list(expected))
+    assert holm([0.01, None, float("nan"), 0.02]) == [0.02, None, None, 0.02]
+    assert holm([]) == []
+
+
+def _family(p_primary, secondary_ps, model="m"):
+    primary = head(
+        model=model,
+        estimate=0.6,
+        ci_low=0.55,
+        ci_high=0.65,
+        p_value=0.001,
+        null_mean=0.5,
+        p_beyond_surface=p_primary,
+        increment_estimate=0.01,
+        increment_ci_low=0.004,
+        increment_ci_high=0.016,
+        increment_statistic="delta_brier",
+    )
+    others = [
+        head(
+            "kind-probe",
+            "massmean_bacc",
+            model=model,
+            condition=f"c{i}",
+            estimate=0.6,
+            p_value=0.5,
+            null_mean=0.5,
+            p_beyond_surface=p,
+        )
+        for i, p in enumerate(secondary_ps)
+    ]
+    return primary, others
+
+
+def test_secondary_claims_are_holm_adjusted_and_gated_by_the_primary():
+    primary, others = _family(0.01, [0.001, 0.02, 0.3])
+    attach_verdicts([primary, *others])
+    assert primary["family"] == "primary" and primary["p_beyond_surface_family"] == 0.01
+    assert primary["verdict"] == "differs" and primary["decided_by"] == "p_beyond_surface"
+    assert [h["family"] for h in others] == ["secondary"] * 3
+    # Holm over the three secondary p-values: 0.003, 0.04, 0.3 (each at least the primary's 0.01)
+    assert [h["p_beyond_surface_family"] for h in others] == pytest.approx([0.01, 0.04, 0.3])
+    assert [h["verdict"] for h in others] == ["differs", "differs", "inconclusive"]
+    # a raw 0.02 that Holm lifts above alpha no longer differs
+    _p, more = _family(0.01, [0.001, 0.02, 0.03, 0.04])
+    attach_verdicts([_p, *more])
+    assert more[1]["p_beyond_surface_family"] == pytest.approx(0.06)
+    assert more[1]["verdict"] != "differs"
+
+
+def test_no_secondary_headline_differs_when_the_primary_does_not():
+    primary, others = _family(0.2, [0.0005, 0.3])
+    attach_verdicts([primary, *others])
+    assert primary["verdict"] != "differs"
+    assert others[0]["p_beyond_surface_family"] == pytest.approx(0.2) and others[0]["gated"]
+    assert others[0]["verdict"] != "differs" and "gated" in others[0]["how"]
+    assert not others[1]["gated"]
+
+
+def test_families_are_per_model():
+    a_primary, a_others = _family(0.01, [0.001], model="a")
+    b_primary, b_others = _family(0.5, [0.001], model="b")
+    attach_verdicts([a_primary, *a_others, b_primary, *b_others])
+    assert a_others[0]["verdict"] == "differs" and b_others[0]["verdict"] != "differs"
+
+
+def test_negligible_is_judged_on_the_statistic_that_rejected():
+    # the plain estimate sits inside its SESOI, the increment does not: not negligible
+    primary, _ = _family(0.001, [])
+    primary.update(
+        estimate=0.51,
+        ci_low=0.5,
+        ci_high=0.52,
+        increment_estimate=0.02,
+        increment_ci_low=0.015,
+        increment_ci_high=0.025,
+    )
+    attach_verdicts([primary])
+    assert primary["verdict"] == "differs" and primary["negligible"] is False
+    assert primary["verdict_estimate"] == 0.02 and primary["verdict_sesoi"] == 0.006
+    # the increment's own interval inside +-0.006: negligible, whatever the plain estimate
+    primary, _ = _family(0.001, [])
+    primary.update(
+        estimate=0.7,
+        ci_low=0.65,
+        ci_high=0.75,
+        increment_estimate=0.001,
+        increment_ci_low=0.0001,
+        increment_ci_high=0.002,
+    )
+    attach_verdicts([primary])
+    assert primary["verdict"] == "differs" and primary["negligible"] is True
+    assert verdict_label(primary) == "differs (negligible)"
+
+
+def test_plain_claims_are_holm_adjusted_across_the_model():
+    hs = [
+        head(
+            "default-belief",
+            "margin_per_token_diff",
+            condition=f"c{i}",
+            estimate=0.3,
+            ci_low=0.1,
+            ci_high=0.5,
+            p_value=p,
+        )
+        for i, p in enumerate([0.01, 0.02, 0.03])
+    ]
+    attach_verdicts(hs)
+    assert [h["p_value_family"] for h in hs] == pytest.approx([0.03, 0.04, 0.04])
+    assert all(h["verdict"] == "surface-explained" and h["decided_by"] == "p_value" for h in hs)
+    hs = [
+        head(
+            "default-belief",
+            "margin_per_token_diff",
+            condition=f"c{i}",
+            estimate=0.3,
+            ci_low=0.1,
+            ci_high=0.5,
+            p_value=0.03,
+        )
+        for i in range(3)
+    ]
+    attach_verdicts(hs)
+    assert all(h["verdict"] == "inconclusive" for h in hs)
+
+
+def test_every_headline_says_how_its_verdict_was_reached():
+    primary, others = _family(0.01, [0.001, 0.5])
+    attach_verdicts([primary, *others])
+    for h in (primary, *others):
+        assert h["how"].startswith(h["verdict"])
+    assert "alone at alpha" in primary["how"] and "Holm over 2" in others[0]["how"]
