@@ -41,7 +41,7 @@ def analyze_command(
 
     from beliefs.analyses import analyze
     from beliefs.analyses.runner import check_arguments
-    from beliefs.cli.study import hingeness_lines, verdict_markup
+    from beliefs.cli.study import hingeness_lines, primary_lines, verdict_markup
     from beliefs.store.guard import check_output_dir
 
     with handle_errors():
@@ -60,7 +60,7 @@ def analyze_command(
     for condition, why in summary.get("conditions_left_out", {}).items():
         err_console.print(f"condition '{condition}' left out: {why}", style="yellow", highlight=False)
     table = Table(title=f"beliefs analyze · {summary['n_facts']} facts · {permutations} permutations")
-    numeric = ("estimate", "95% CI", "p", "p beyond surface", "p equivalence", "n")
+    numeric = ("estimate", "95% CI", "p", "p beyond surface", "p family", "n")
     columns = ("analysis", "model", "condition", "statistic", *numeric[:-1], "verdict", "n")
     for col in columns:
         table.add_column(col, justify="right" if col in numeric else "left")
@@ -70,13 +70,13 @@ def analyze_command(
         table.add_row(
             h["analysis"],
             h["model"],
-            h["condition"],
-            h["statistic"] + flag,
+            h["condition"] + (f" · {h['domain']}" if h.get("domain") else ""),
+            h["statistic"] + flag + (" (primary)" if h.get("family") == "primary" else ""),
             fmt_value(h.get("estimate")),
             f"[{fmt_value(h.get('ci_low'))}, {fmt_value(h.get('ci_high'))}]",
             fmt_value(h.get("p_value")),
             fmt_value(h.get("p_beyond_surface")),
-            fmt_value(h.get("p_equivalence")),
+            fmt_value(h.get("p_family")),
             verdict_markup(h),
             str(h.get("n_facts", "")),
         )
@@ -84,5 +84,9 @@ def analyze_command(
     console.print(table)
     for line in hingeness_lines(summary["headlines"]):
         console.print(line, highlight=False, markup=False)
+    for line in primary_lines(headlines):
+        console.print(line, highlight=False, markup=False)
     console.print(f"Verdicts: {summary['verdict_definition']}", highlight=False)
+    if summary.get("verdict_families"):
+        console.print(f"Families: {summary['verdict_families']}", highlight=False)
     console.print(f"Tables and summary.json written to {run / 'results'}")

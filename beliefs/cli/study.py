@@ -60,7 +60,7 @@ def print_summary(summary: dict[str, Any]) -> None:
             "estimate [95% CI]",
             "p",
             "p beyond surface",
-            "p equivalence",
+            "p family",
             "verdict",
         ):
             table.add_column(col, overflow="fold")
@@ -75,12 +75,12 @@ def print_summary(summary: dict[str, Any]) -> None:
             )
             table.add_row(
                 model,
-                h["condition"],
-                h["statistic"],
+                h["condition"] + (f" · {h['domain']}" if h.get("domain") else ""),
+                h["statistic"] + (" (primary)" if h.get("family") == "primary" else ""),
                 ci,
                 fmt_value(h.get("p_value"), 4),
                 fmt_value(h.get("p_beyond_surface"), 4),
-                fmt_value(h.get("p_equivalence"), 4),
+                fmt_value(h.get("p_family"), 4),
                 verdict_markup(h),
             )
         console.print(table)
@@ -89,6 +89,30 @@ def print_summary(summary: dict[str, Any]) -> None:
                 console.print("  " + verdict(h), highlight=False, markup=False)
         for line in hingeness_lines(rows):
             console.print("  " + line, highlight=False, markup=False)
+    for line in primary_lines(headlines):
+        console.print(line, highlight=False, markup=False)
+
+
+def primary_lines(headlines: Sequence[Mapping[str, Any]]) -> list[str]:
+    """Per model, the primary headline's verdict and how it was reached, and, beside it, the per-domain
+    verdicts of the same test (empty where no headline is primary)."""
+    out = []
+    for h in headlines:
+        if h.get("family") != "primary":
+            continue
+        from beliefs.results.verdict import verdict_label
+
+        out.append(f"primary · {h['model']}: {h.get('how', verdict_label(h))}")
+        for d in headlines:
+            if (
+                d.get("domain")
+                and d["model"] == h["model"]
+                and d["analysis"] == h["analysis"]
+                and d["statistic"] == h["statistic"]
+                and d["condition"] == h["condition"]
+            ):
+                out.append(f"  {d['domain']}: {d.get('how', verdict_label(d))}")
+    return out
 
 
 def hingeness_lines(headlines: Sequence[Mapping[str, Any]]) -> list[str]:

@@ -12,20 +12,31 @@ Every headline in ``summary.json`` gets
   approximated from those, and ``mde_method`` says so);
 - ``verdict``, one of :data:`VERDICTS`, by :func:`verdict_of`.
 
-Verdict rule (α = :data:`ALPHA` everywhere):
+Verdict rule (α = :data:`ALPHA` everywhere), on **family-adjusted** p-values (:data:`FAMILY_DEFINITION`):
+each model's headlines on one fact set are one family, declared before the data. The primary headline
+(:data:`PRIMARY`: the kind-probe's incremental probe under the empty prompt, pooled over domains) is tested
+alone; every other headline is secondary. Beyond-surface p-values of the secondary headlines are
+Holm-adjusted and gated by the primary (fixed sequence: ``max(primary p, Holm p)``), so the family-wise
+error of a model's "differs" claims is at most α; plain p-values and TOST p-values are Holm-adjusted across
+the model's headlines, each kind of claim on its own.
 
-- ``differs``: ``p_beyond_surface ≤ α`` — a difference that the surface features (wording, length, tokens,
-  baseline log-probability) do not explain. The beyond-surface test is a test of kind given the surface, so
-  it counts even where the plain test does not reject (the surface can mask a difference as well as fake
-  one); such headlines carry ``beyond_surface_only: true``;
-- ``surface-explained``: ``p_value ≤ α`` but the beyond-surface test does not reject, **or the headline
-  has no beyond-surface test**: a difference is found, but nothing shows that it goes beyond wording;
-- ``equivalent``: neither test rejects, and ``p_equivalence ≤ α``: the effect is smaller than the SESOI;
+- ``differs``: ``p_beyond_surface_family ≤ α`` — a difference that the surface features (wording, length,
+  tokens, word frequency, baseline log-probability) do not explain. The beyond-surface test is a test of
+  kind given the surface, so it counts even where the plain test does not reject (the surface can mask a
+  difference as well as fake one); such headlines carry ``beyond_surface_only: true``;
+- ``surface-explained``: ``p_value_family ≤ α`` but the beyond-surface test does not reject, **or the
+  headline has no beyond-surface test**: a difference is found, but nothing shows that it goes beyond
+  wording;
+- ``equivalent``: neither rejects, and ``p_equivalence_family ≤ α``: the plain effect lies within ±SESOI;
 - ``inconclusive``: none of these.
 
-A rejection whose interval also lies inside ±SESOI (``p_equivalence ≤ α``) keeps its word and gets
-``negligible: true``: a difference is detected, but it is smaller than the smallest effect of interest
-(Lakens 2017); the report and terminal print it as e.g. "differs (negligible)".
+**One statistic per verdict**: the statistic whose test rejected is the one whose interval and TOST say
+"negligible" (``negligible: true``, printed "differs (negligible)"; Lakens 2017): for ``differs`` the
+beyond-surface statistic (the kind-probe's increment against its own SESOI, the residual distance against
+its own null floor, the surface-adjusted hinge coefficient), for ``surface-explained`` the plain one.
+Where the deciding statistic has no interval or SESOI, ``negligible`` is None (size not judged). Each
+headline says which test decided (``decided_by``, ``p_family``), the deciding statistic's
+``verdict_estimate``/``verdict_ci_low``/``verdict_ci_high``/``verdict_sesoi``, and ``how``: one line.
 
 Where each analysis takes its beyond-surface p-value from (``beyond_surface_test`` in the headline):
 
@@ -36,6 +47,9 @@ Where each analysis takes its beyond-surface p-value from (``beyond_surface_test
   baseline margin per token): the kinds differ beyond length and baseline;
 - ``elicitation``: the headline is a within-fact contrast (the same statement under the empty and the
   detailed prompts), so the fact's wording cancels: its p is the beyond-surface p;
+- ``hingeness`` ``rsa_kind``: on a set whose facts are all paired, the partial Mantel test with kinds
+  swapped within pairs; elsewhere (and ``rsa_hingeness`` always) none: a partial Mantel test permuted across
+  a domain does not hold its size on surface-only nulls;
 - ``truth-geometry`` and ``surface``: no beyond-surface test; a rejection reads ``surface-explained``.
 """
 

@@ -91,7 +91,14 @@ def test_wording_alone_rejects_plainly_but_not_beyond_surface(confounded):
         h = _head(summary, "kind-distance", stat)
         assert h["p_value"] <= 0.01 and h["p_beyond_surface"] > 0.05
     for h in summary["headlines"]:
-        assert set(KEYS) <= set(h) and h["increment_statistic"]
+        if h["domain"]:  # per-domain headlines: their own beyond-surface test, no lexical variant
+            assert h["p_beyond_surface"] is not None and h["increment_statistic"]
+            assert h["p_beyond_surface_family"] >= h["p_beyond_surface"]
+        else:
+            assert set(KEYS) <= set(h) and h["increment_statistic"]
+    domains = {(h["analysis"], h["statistic"], h["domain"]) for h in summary["headlines"]}
+    for analysis, stat in (("kind-probe", "massmean_bacc"), ("kind-distance", "energy")):
+        assert {(analysis, stat, d) for d in ("", "logical", "physical")} <= domains
 
 
 def test_a_kind_signal_beyond_wording_is_found(tmp_path):
@@ -106,7 +113,12 @@ def test_beyond_surface_rows_are_corrected_like_the_others(confounded):
     _, out = confounded
     table = pd.read_csv(out / "kind-probe.csv")
     inc = table[table["statistic"] == "increment_brier"]
-    assert set(inc["subset"]) == {"beyond-surface", "beyond-lexical"}
+    assert set(inc["subset"]) == {
+        "beyond-surface",
+        "beyond-lexical",
+        "beyond-surface:logical",
+        "beyond-surface:physical",
+    }
     assert set(inc["layer"]) == {1}  # the middle third of 4 layers
     assert (inc["p_adjusted"] >= inc["p_value"] - 1e-12).all() and inc["p_bh"].notna().all()
     # the per-layer estimate is the tested statistic (row 0 of its null), bands from the fact bootstrap

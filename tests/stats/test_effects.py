@@ -113,3 +113,26 @@ def test_midranks_equal_scipy_rankdata():
 
     v = np.random.default_rng(4).integers(0, 9, 50).astype(float)
     assert np.array_equal(effects.midranks(v), rankdata(v))
+
+
+def test_unit_mean_ci_resamples_pairs_whole():
+    from scipy.stats import bootstrap
+
+    from beliefs.stats.effects import unit_mean_ci
+
+    rng = np.random.default_rng(0)
+    values = rng.normal(0.5, 1.0, 40)
+    units = np.arange(40).reshape(20, 2)  # 20 complete pairs: the mean of facts is the mean of pair means
+    low, high = unit_mean_ci(values, units, n_resamples=2000, seed=3)
+    ref = bootstrap(
+        (values.reshape(20, 2).mean(axis=1),),
+        np.mean,
+        n_resamples=2000,
+        method="BCa",
+        rng=np.random.default_rng(3),
+    ).confidence_interval
+    assert low == pytest.approx(ref.low, abs=0.02) and high == pytest.approx(ref.high, abs=0.02)
+    # NaN facts leave their unit; a unit with none is dropped
+    values[[0, 1, 5]] = np.nan
+    low2, high2 = unit_mean_ci(values, units, seed=3)
+    assert np.isfinite(low2) and low2 < np.nanmean(values) < high2
