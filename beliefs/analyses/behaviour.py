@@ -130,7 +130,8 @@ def _beyond_surface(
     cov = cov[:, varies]
     with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
         warnings.simplefilter("ignore")
-        fl = freedman_lane(values, ctx.labels, cov, ctx.domains, ctx.n_permutations, ctx.seed)
+        # residuals exchanged within the plain null's strata: declared pairs, else the domain
+        fl = freedman_lane(values, ctx.labels, cov, ctx.null_strata, ctx.n_permutations, ctx.seed)
     keys = {
         "p_beyond_surface": fl.p_value,
         "beyond_surface_test": f"Freedman-Lane permutation test of the hinge term, adjusted for {names}",
@@ -269,6 +270,33 @@ def default_belief(ctx: AnalysisContext) -> Output:
                         n_permutations=ctx.n_permutations,
                     )
                 )
+                for d in ctx.domain_names if len(ctx.domain_names) > 1 else ():
+                    md = results.get((d, "margin_per_token"))
+                    if md is None:
+                        continue
+                    in_d = np.where(ctx.domains == d, per_token, np.nan)
+                    beyond_d, _ = _beyond_surface(ctx, in_d, cov, names)
+                    out.headlines.append(
+                        headline(
+                            "default-belief",
+                            model,
+                            cond,
+                            "margin_per_token_diff",
+                            None,
+                            subset=d,
+                            domain=d,
+                            estimate=md["diff"],
+                            ci_low=md["diff_ci"][0],
+                            ci_high=md["diff_ci"][1],
+                            p_value=float(permutation_pvalues(md["diff_null"])[0]),
+                            **beyond_d,
+                            cliffs_delta=md["delta"],
+                            mean_margin_per_token_hinge=md["mean_h"],
+                            mean_margin_per_token_contingent=md["mean_c"],
+                            n_facts=md["n"],
+                            n_permutations=ctx.n_permutations,
+                        )
+                    )
     _finish(out, pending)
     return out
 
