@@ -58,13 +58,19 @@ def layer_curves(table: pd.DataFrame, analysis: str, out: Path) -> Path | None:
     return _save(fig, out)
 
 
-def _in_sesoi_units(row: VerdictRow) -> tuple[float, float, float] | None:
+def _in_sesoi_units(row: VerdictRow, increment: bool | None = None) -> tuple[float, float, float] | None:
     """(estimate, low, high) of a row's verdict statistic in units of its SESOI, measured from what counts
     as no effect (0 for a difference or an increment, the permutation null's mean for an accuracy or a
-    distance); None where it has no SESOI."""
+    distance); None where it has no SESOI. ``increment``: show the beyond-surface increment (True) or the
+    estimate (False) whatever the row's verdict used (a control beside its model's point)."""
     h = row.headline
-    if row.shown_statistic != row.statistic:  # an increment: no effect is 0
-        _, est, lo, hi, sesoi = verdict_statistic(h)
+    if increment is None:
+        increment = row.shown_statistic != row.statistic
+    if increment:  # an increment: no effect is 0
+        est, lo, hi = h.get("increment_estimate"), h.get("increment_ci_low"), h.get("increment_ci_high")
+        sesoi = h.get("increment_sesoi")
+        if h.get("verdict_estimate") is not None and row.shown_statistic != row.statistic:
+            _, est, lo, hi, sesoi = verdict_statistic(h)
         ref, scale = 0.0, finite(sesoi)
     else:
         est, lo, hi = h.get("estimate"), h.get("ci_low"), h.get("ci_high")
@@ -108,7 +114,7 @@ def forest(rows: list[VerdictRow], models: list[str], out: Path) -> Path | None:
                     None,
                 )
                 where = f", {r.domain}" if r.domain else ""
-                lines.append((f"{model}: {statistic_name(r.statistic)}{where}", r, control))
+                lines.append((f"{model}: {statistic_name(r.shown_statistic)}{where}", r, control))
         for r in mine:
             if r.analysis == "surface":
                 lines.append((f"{model}: surface baseline ({statistic_name(r.statistic)})", r, None))
@@ -143,7 +149,7 @@ def forest(rows: list[VerdictRow], models: list[str], out: Path) -> Path | None:
             row.verdict, (xs[0], y + 0.12), xytext=(6, 5), textcoords="offset points", fontsize=7, color=color
         )
         if control is not None:
-            cx = _in_sesoi_units(control)
+            cx = _in_sesoi_units(control, increment=row.shown_statistic != row.statistic)
             if cx is not None:
                 differs = control.verdict_word == "differs"
                 ccolor = "#c00000" if differs else "#aaaaaa"

@@ -29,7 +29,7 @@ def num(value: Any) -> str:
         return "0"
     if abs(x) >= 1000:
         return f"{x:,.0f}"
-    if abs(x) < 1e-3:
+    if abs(x) < 1e-4:
         return f"{x:.2e}"
     text = f"{x:#.3g}"
     return text.rstrip(".")

@@ -38,7 +38,6 @@ def _environment(markdown: bool) -> Any:
         loader=jinja2.PackageLoader("beliefs.report", "templates"),
         autoescape=not markdown,
         undefined=jinja2.StrictUndefined,
-        trim_blocks=markdown,
         lstrip_blocks=markdown,
         keep_trailing_newline=True,
     )

@@ -77,7 +77,11 @@ def _uses_increment(h: Mapping[str, Any]) -> bool:
     """Whether the verdict's statistic is the beyond-surface increment rather than the estimate."""
     if h.get("verdict_estimate") is not None:
         return finite(h.get("verdict_estimate")) != finite(h.get("estimate"))
-    return verdict_word(h) == "differs" and finite(h.get("increment_estimate")) is not None
+    return (
+        verdict_word(h) == "differs"
+        and finite(h.get("increment_estimate")) is not None
+        and finite(h.get("increment_sesoi")) is not None
+    )
 
 
 def verdict_statistic(h: Mapping[str, Any]) -> tuple[str, Any, Any, Any, Any]:
