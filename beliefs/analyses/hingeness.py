@@ -542,7 +542,10 @@ def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | No
         for j, domain in enumerate(domains):
             ax = axes[i][j]
             rows = data[(data["model"] == model) & (data["domain"] == domain)]
-            for x, kind, color in ((0, "hinge", KIND_COLORS["hinge"]), (1, "contingent", KIND_COLORS["contingent"])):
+            for x, kind, color in (
+                (0, "hinge", KIND_COLORS["hinge"]),
+                (1, "contingent", KIND_COLORS["contingent"]),
+            ):
                 sub = rows[rows["kind"] == kind]
                 jitter = x + rng.uniform(-0.15, 0.15, len(sub))
                 ax.scatter(jitter, sub["hingeness"], s=8, color=color, alpha=0.7)

@@ -244,7 +244,7 @@ def verdict_row(h: Mapping[str, Any], permutations: Any = None) -> VerdictRow:
         shown_statistic=shown,
         estimate=num(est) if status != "degenerate" else "0 (collapsed)",
         interval=interval(lo, hi),
-        sesoi=num(sesoi) if finite(sesoi) is not None else "",
+        sesoi=f"{finite(sesoi):.3g}" if finite(sesoi) is not None else "",  # a declared constant: as declared
         decided_by=decided,
         p_value=pval(h.get("p_value"), b),
         p_beyond_surface=pval(h.get("p_beyond_surface"), b) if h.get("p_beyond_surface") is not None else "",
