@@ -507,17 +507,19 @@ def _label_outliers(ax: Any, outliers: pd.DataFrame, values: pd.Series) -> None:
     each label to its point)."""
     lo, hi = float(values.min()), float(values.max())
     gap = max(hi - lo, 1e-9) * 0.09
-    for x, group in outliers.groupby("x"):
+    for _, group in outliers.groupby("x"):
+        x = float(group["x"].astype(float).iloc[0])
         placed: list[float] = []
-        for _, r in group.sort_values("hingeness", ascending=False).iterrows():
-            y = float(r["hingeness"])
+        for value in group["hingeness"].astype(float).sort_values(ascending=False).tolist():
+            y = value
             if placed and placed[-1] - y < gap:
                 y = placed[-1] - gap
             placed.append(y)
+            fact = group.loc[group["hingeness"].astype(float) == value, "fact_id"].iloc[0]
             ax.annotate(
-                str(r["fact_id"]),
-                (float(x), float(r["hingeness"])),
-                xytext=(float(x) + 0.22, y),
+                str(fact),
+                (x, value),
+                xytext=(x + 0.22, y),
                 fontsize=7,
                 va="center",
                 arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"},

@@ -191,7 +191,7 @@ def agreement(
                 "analysis": names.analysis_name(key[0]),
                 "condition": key[1],
                 "domain": key[2],
-                "statistic": key[3],
+                "statistic": names.statistic_name(a.shown_statistic),
                 "control": key[4],
                 model: f"{a.estimate} ({a.decided_by if a.decided_by != '–' else 'plain p ' + a.p_value}; {a.verdict})",
                 other_model: f"{b.estimate} ({b.decided_by if b.decided_by != '–' else 'plain p ' + b.p_value}; {b.verdict})",

@@ -8,7 +8,7 @@ plain fields instead."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -139,7 +139,7 @@ def how(h: Mapping[str, Any], permutations: Any = None) -> str:
     if status == "gated":
         return "Withheld: a secondary beyond-surface claim, and this model's primary headline did not reject."
     word = verdict_word(h)
-    sesoi = num(h.get("sesoi"))
+    sesoi = f"{finite(h.get('sesoi')):.3g}" if finite(h.get("sesoi")) is not None else "–"
     test = h.get("beyond_surface_test")
     family = f"; family-adjusted p {p('p_family')}" if finite(h.get("p_family")) is not None else ""
     if word == "differs":
@@ -257,7 +257,7 @@ def verdict_row(h: Mapping[str, Any], permutations: Any = None) -> VerdictRow:
     )
 
 
-def verdict_rows(headlines: list[Mapping[str, Any]], permutations: Any = None) -> list[VerdictRow]:
+def verdict_rows(headlines: Sequence[Mapping[str, Any]], permutations: Any = None) -> list[VerdictRow]:
     """Rows of every headline, with a control's surface baseline dropped where it repeats the model's (the
     wording is the same for a model and its control)."""
     seen: dict[tuple[Any, ...], Any] = {}
