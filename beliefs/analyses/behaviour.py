@@ -22,7 +22,7 @@ import pandas as pd
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
 from beliefs.analyses.kind import _families
 from beliefs.analyses.registry import SectionContext, register
-from beliefs.plotting import pyplot, save_figure
+from beliefs.plotting import KIND_COLORS, pyplot, save_figure
 from beliefs.results import columns as C
 from beliefs.results.document import Block, Figure, Heading
 from beliefs.rundata import POOLINGS, ModelInfo, RunData
@@ -168,7 +168,7 @@ def default_belief_bars(table: pd.DataFrame, out: Path) -> Path | None:
     for ax, model in zip(axes[0], models, strict=True):
         rows = data[data["model"] == model]
         x = np.arange(len(rows))
-        colors = ["#c0504d" if "hinge" in s else "#4f81bd" for s in rows["subset"]]
+        colors = [KIND_COLORS["hinge"] if "hinge" in s else KIND_COLORS["contingent"] for s in rows["subset"]]
         err = np.vstack([rows["estimate"] - rows["ci_low"], rows["ci_high"] - rows["estimate"]]).clip(0)
         ax.bar(x, rows["estimate"], color=colors, yerr=err, capsize=3)
         ax.axhline(0.5, color="grey", lw=0.8, ls="--")
@@ -337,7 +337,7 @@ def robustness_boxes(run: RunData, out: Path) -> Path | None:
             for cell, values in delta.groupby(rows["domain"] + "/" + rows["kind"]):
                 boxes.append(values.dropna().to_numpy())
                 labels.append(f"{condition}\n{cell}")
-                colors.append("#c0504d" if "hinge" in cell else "#4f81bd")
+                colors.append(KIND_COLORS["hinge"] if "hinge" in cell else KIND_COLORS["contingent"])
         parts = ax.boxplot(boxes, patch_artist=True, showfliers=False)
         for patch, color in zip(parts["boxes"], colors, strict=True):
             patch.set_facecolor(color)

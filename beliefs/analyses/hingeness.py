@@ -99,7 +99,7 @@ from beliefs.analyses.context import (
 )
 from beliefs.analyses.registry import SectionContext, register
 from beliefs.errors import InvalidInputError, Problem
-from beliefs.plotting import pyplot, save_figure
+from beliefs.plotting import KIND_COLORS, pyplot, save_figure
 from beliefs.results import columns as C
 from beliefs.results.document import Block, Figure, Heading, Paragraph, Table
 from beliefs.results.verdict import ALPHA
@@ -502,6 +502,30 @@ def extremes(table: pd.DataFrame, k: int = N_EXTREMES) -> tuple[list[str], list[
     return names(ranked.head(k)), names(ranked.tail(k).iloc[::-1])
 
 
+def _label_outliers(ax: Any, outliers: pd.DataFrame, values: pd.Series) -> None:
+    """Fact ids beside their points, pushed apart vertically so that no two overlap (a thin line joins
+    each label to its point)."""
+    lo, hi = float(values.min()), float(values.max())
+    gap = max(hi - lo, 1e-9) * 0.09
+    for _, group in outliers.groupby("x"):
+        x = float(group["x"].astype(float).iloc[0])
+        placed: list[float] = []
+        for value in group["hingeness"].astype(float).sort_values(ascending=False).tolist():
+            y = value
+            if placed and placed[-1] - y < gap:
+                y = placed[-1] - gap
+            placed.append(y)
+            fact = group.loc[group["hingeness"].astype(float) == value, "fact_id"].iloc[0]
+            ax.annotate(
+                str(fact),
+                (x, value),
+                xytext=(x + 0.22, y),
+                fontsize=7,
+                va="center",
+                arrowprops={"arrowstyle": "-", "lw": 0.4, "color": "grey"},
+            )
+
+
 def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | None:
     """Per-fact hingeness against the authors' kind, per model and domain, with the facts the model treats
     most and least as bedrock labelled on the other side (hinges it holds least, contingent facts it holds
@@ -520,7 +544,10 @@ def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | No
         for j, domain in enumerate(domains):
             ax = axes[i][j]
             rows = data[(data["model"] == model) & (data["domain"] == domain)]
-            for x, kind, color in ((0, "hinge", "#c0504d"), (1, "contingent", "#4f81bd")):
+            for x, kind, color in (
+                (0, "hinge", KIND_COLORS["hinge"]),
+                (1, "contingent", KIND_COLORS["contingent"]),
+            ):
                 sub = rows[rows["kind"] == kind]
                 jitter = x + rng.uniform(-0.15, 0.15, len(sub))
                 ax.scatter(jitter, sub["hingeness"], s=8, color=color, alpha=0.7)
@@ -530,15 +557,9 @@ def hingeness_strip(facts: pd.DataFrame, out: Path, label: int = 3) -> Path | No
                     rows[rows["kind"] == "hinge"].nsmallest(label, "hingeness").assign(x=0),
                 ]
             )
-            for _, r in outliers.iterrows():
-                ax.annotate(
-                    str(r["fact_id"]),
-                    (r["x"], r["hingeness"]),
-                    fontsize=5,
-                    xytext=(4, 0),
-                    textcoords="offset points",
-                )
+            _label_outliers(ax, outliers, rows["hingeness"])
             ax.set_xticks([0, 1], ["hinge", "contingent"])
+            ax.set_xlim(-0.4, 1.9)
             ax.axhline(0, color="grey", lw=0.6, ls="--")
             ax.set_title(f"{model} · {domain}", fontsize=8)
             ax.set_ylabel("hingeness (mean z)")
@@ -588,7 +609,6 @@ def hingeness_layers(table: pd.DataFrame, out: Path) -> Path | None:
             ax.set_ylabel(label, fontsize=7)
             ax.legend(fontsize=6, frameon=False, loc="best")
     fig.suptitle(f"hingeness per layer (bands: null 95%; dots: p_adj ≤ {ALPHA})", fontsize=9)
-    fig.tight_layout()
     return save_figure(fig, out)
 
 

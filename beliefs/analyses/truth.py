@@ -24,7 +24,7 @@ from beliefs.analyses.context import (
 from beliefs.analyses.kind import _families, weighted_ci
 from beliefs.analyses.registry import Curve, SectionContext, register
 from beliefs.fileio import safe_filename
-from beliefs.plotting import pyplot, save_figure
+from beliefs.plotting import KIND_COLORS, pyplot, save_figure
 from beliefs.results import columns as C
 from beliefs.results.document import Block, Figure, Heading
 from beliefs.rundata import POOLINGS, RunData
@@ -58,7 +58,8 @@ def projection(run: RunData, model: str, layer: int, out: Path) -> Path | None:
     for ax, (title, labels) in zip(axes, (("kind", kind), ("domain", domain), ("truth", truth)), strict=True):
         for value in sorted(set(labels)):
             sel = keep & (labels == value)
-            ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.6, label=value)
+            color = KIND_COLORS.get(str(value)) if title == "kind" else None
+            ax.scatter(xy[sel, 0], xy[sel, 1], s=6, alpha=0.6, label=value, color=color)
         ax.set_title(f"coloured by {title}")
         ax.set_xticks([])
         ax.set_yticks([])
@@ -99,11 +100,13 @@ def truth_transfer_matrix(table: pd.DataFrame, out: Path) -> Path | None:
         im = ax.imshow(mat, vmin=0.5, vmax=1.0, cmap="viridis")
         for i in range(2):
             for j in range(2):
-                ax.text(j, i, f"{mat[i, j]:.2f}", ha="center", va="center", color="white", fontsize=9)
-        ax.set_xticks([0, 1], [f"test {k}" for k in kinds])
-        ax.set_yticks([0, 1], [f"train {k}" for k in kinds])
+                ax.text(j, i, f"{mat[i, j]:.3g}", ha="center", va="center", color="white", fontsize=9)
+        ax.set_xticks([0, 1], list(kinds))
+        ax.set_yticks([0, 1], list(kinds))
+        ax.set_xlabel("tested on")
+        ax.set_ylabel("trained on")
         ax.set_title(model)
-    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="accuracy")
+    fig.colorbar(im, ax=axes[0].tolist(), shrink=0.8, label="truth-probe accuracy")
     fig.suptitle("truth-probe transfer between kinds (empty prompt, middle third of layers)", fontsize=9)
     return save_figure(fig, out)
 

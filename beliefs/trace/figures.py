@@ -84,7 +84,8 @@ def heatmap(profiles: pd.DataFrame, title: str, path: Path) -> Path | None:
             if r == len(COMPONENTS) - 1:
                 ax.set_xlabel("layer (centre of the restored window)")
             if c in (1, 2):
-                fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02)
+                label = "hinge − contingent" if c == 2 else "recovered fraction"
+                fig.colorbar(im, ax=ax, fraction=0.04, pad=0.02, label=label)
     fig.suptitle(title)
     return _save(fig, path)
 

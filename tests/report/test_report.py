@@ -28,7 +28,8 @@ def test_markdown_and_html_have_the_same_figures(report_dir: Path) -> None:
     assert len(linked) >= 6
     for rel in linked:
         assert (report_dir / rel).read_bytes().startswith(b"\x89PNG")
-    assert html.count("src='data:image/png;base64,") == len(linked)
+        assert f'<a href="{rel}" title="open full size">' in html  # full size on click
+    assert html.count('src="data:image/png;base64,') == len(linked)
     assert "<script" not in html and "http" not in html.split("<body>")[1]  # self-contained
 
 
@@ -36,7 +37,8 @@ def test_markdown_and_html_have_the_same_figures(report_dir: Path) -> None:
 def test_report_sections(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
     for section in (
-        "## Verdicts",
+        "## The answer",
+        "## Verdicts by question",
         "## Per-layer curves",
         "## Default belief",
         "## Robustness",
@@ -104,21 +106,28 @@ def test_agreement_between_studies() -> None:
     other = {
         "headlines": [h("m2", "acc", 0.7, 0.002), h("m2", "margin_diff", -0.4, 0.02), h("m2", "x", 1, 0.01)]
     }
-    table = agreement(mine, "m1", other, "m2").set_index("statistic")
+    table = agreement(mine, "m1", other, "m2")
+    table = table.set_index(table["statistic"].str.replace(" ", "_"))
     assert table.loc["acc", "agree"] == "yes"
+    assert table.attrs["left_out"] == 0
     assert table.loc["margin_diff", "agree"] == "NO"  # both found, opposite directions
     assert table.loc["x", "agree"] == "NO"  # found in one only
-    assert "surface-explained" in table.loc["acc", "m1"] and "inconclusive" in table.loc["x", "m1"]
+    assert (
+        "found; no beyond-surface test" in table.loc["acc", "m1"] and "inconclusive" in table.loc["x", "m1"]
+    )
 
 
 @pytest.mark.slow
-def test_first_table_has_the_three_p_values_and_the_verdict(report_dir: Path) -> None:
+def test_verdict_tables_have_the_deciding_p_and_how(report_dir: Path) -> None:
     md = (report_dir / "report.md").read_text()
-    first = next(line for line in md.splitlines() if line.startswith("| "))
-    for col in ("| p |", "| p beyond surface |", "| p equivalence |", "| verdict |"):
-        assert col in first
-    words = re.findall(r"\| (differs|surface-explained|equivalent|inconclusive) \|", md)
+    heads = [line for line in md.splitlines() if line.startswith("| model ") and "| verdict |" in line]
+    for col in ("| verdict |", "| plain p |", "| how this verdict was reached |"):
+        assert all(col in head for head in heads)
+    assert any("| decided by |" in head for head in heads)  # only where some verdict was decided
+    words = re.findall(r"\| (differs|surface-explained|equivalent|inconclusive)( \(negligible\))? \|", md)
     assert len(words) >= 10
+    html = (report_dir / "report.html").read_text()
+    assert html.count("<summary>how this verdict was reached</summary>") >= 10
 
 
 def test_hingeness_section_renders(tmp_path: Path) -> None:
