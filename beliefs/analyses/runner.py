@@ -191,7 +191,9 @@ _FORK_CTX: AnalysisContext | None = None
 
 def _processes(n_tasks: int) -> int:
     """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than tasks."""
-    wanted = int(os.environ.get("BELIEFS_ANALYZE_PROCESSES", str(min(2, os.cpu_count() or 1))))
+    from beliefs.settings import settings
+
+    wanted = settings().processes()
     if "fork" not in multiprocessing.get_all_start_methods():
         wanted = 1
     return max(1, min(wanted, n_tasks))

@@ -146,7 +146,6 @@ def _condition_text(condition: Condition, fact: Fact) -> str | None:
     return condition.prefix or ""
 
 
-THREADS_ENV = "BELIEFS_THREADS"
 
 
 def deterministic(device: str) -> dict[str, Any]:
@@ -164,14 +163,10 @@ def deterministic(device: str) -> dict[str, Any]:
     torch.backends.cudnn.benchmark = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    wanted = os.environ.get(THREADS_ENV)
-    if wanted:
-        try:
-            threads = int(wanted)
-        except ValueError:
-            raise UsageError(f"{THREADS_ENV} should be a whole number, but got '{wanted}'") from None
-        if threads < 1:
-            raise UsageError(f"{THREADS_ENV} should be at least 1, but got {threads}")
+    from beliefs.settings import settings
+
+    threads = settings().threads
+    if threads is not None:
         torch.set_num_threads(threads)
     return {"torch_threads": torch.get_num_threads(), "deterministic_algorithms": True}
 
