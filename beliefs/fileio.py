@@ -52,7 +52,9 @@ def check_writable(path: Path) -> None:
         raise PermissionError(13, "the file is read-only; not replacing it", str(path))
 
 
-def check_destination(out: str | Path, inputs: Iterable[str | Path], force: bool, option: str = "--out") -> None:
+def check_destination(
+    out: str | Path, inputs: Iterable[str | Path], force: bool, option: str = "--out"
+) -> None:
     """An output file may replace an existing one only with ``force``, never one of its own inputs (or a
     file inside an input folder), and never a read-only one (:func:`check_writable`). Raises
     :class:`~beliefs.errors.UsageError` naming ``option``."""

@@ -37,7 +37,9 @@ def test_a_bad_value_is_a_usage_error_naming_the_variable(name, value):
 def test_defaults_and_good_values():
     s = load_settings({})
     assert s == Settings() and s.threads is None and s.analyze_cache_gb == 2.0 and s.processes() >= 1
-    s = load_settings({"BELIEFS_THREADS": "4", "BELIEFS_ANALYZE_PROCESSES": "1", "BELIEFS_ANALYZE_CACHE_GB": "0.5"})
+    s = load_settings(
+        {"BELIEFS_THREADS": "4", "BELIEFS_ANALYZE_PROCESSES": "1", "BELIEFS_ANALYZE_CACHE_GB": "0.5"}
+    )
     assert (s.threads, s.processes(), s.cache_bytes) == (4, 1, 2**29)
     assert load_settings({"BELIEFS_DEBUG": "1"}).debug and not load_settings({"BELIEFS_DEBUG": "0"}).debug
     assert load_settings({"BELIEFS_HOME": ""}).home is None

@@ -234,7 +234,9 @@ def import_csv(
     if loaded is None:  # located in the CSV: the fact set was not written
         raise InvalidInputError(
             [
-                Problem(csv_path, f"{p.message} (in the fact set it would make)", fact_id=p.fact_id, field=p.field)
+                Problem(
+                    csv_path, f"{p.message} (in the fact set it would make)", fact_id=p.fact_id, field=p.field
+                )
                 for p in problems
                 if p.severity == "error"
             ]

@@ -4,6 +4,7 @@ it), elicitation, balance, caveats, provenance."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -93,9 +94,9 @@ def _provenance(run: RunData, study: Any) -> pd.DataFrame:
             for k in ("backend", "identity", "dtype", "device", "start_token")
             if info.get(k) is not None
         }
-        rows.append((f"model {name}", json.dumps(detail)))
+        rows.append((f"model {name}", json.dumps(_public(detail))))
     for name, info in (manifest.get("fact_sets") or {}).items():
-        rows.append((f"fact set {name}", json.dumps(info)))
+        rows.append((f"fact set {name}", json.dumps(_public(info))))
     packages = manifest.get("packages") or {}
     if packages:
         rows.append(("packages", ", ".join(f"{k} {v}" for k, v in sorted(packages.items()))))
@@ -103,6 +104,20 @@ def _provenance(run: RunData, study: Any) -> pd.DataFrame:
         rows.append(("seed", str(study.seed)))
         rows.append(("permutations", str(study.permutations)))
     return pd.DataFrame(rows, columns=["item", "value"])
+
+
+def _public(value: Any) -> Any:
+    """``value`` with every local path cut to its last part: a report is shared, the machine's folders
+    (user names, home folders) are not part of it. File hashes say which file it was."""
+    if isinstance(value, dict):
+        return {k: _public(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_public(v) for v in value]
+    if isinstance(value, str) and (
+        value.startswith(("/", "~", "./", "../")) or re.match(r"^[A-Za-z]:[\\/]", value)
+    ):
+        return Path(value).name
+    return value
 
 
 def _read_table(path: Path) -> pd.DataFrame:
@@ -164,7 +179,12 @@ def write_report(
     """Write ``report.md``, ``report.html`` and ``figures/*.png`` under ``results``, from the tables in
     ``tables_dir`` (default: ``results/tables`` where it exists, else ``results``); with ``compare`` (another
     study's name, first model, folder and summary), a section on whether the two agree."""
+    from beliefs.analyses.runner import check_run_data
+    from beliefs.store.guard import check_output_dir
+
+    check_run_data(run)
     results = Path(results)
+    check_output_dir(results, "results", "results")  # as the CLI: never over a user's own files
     if tables_dir is None:
         tables_dir = results / "tables" if (results / "tables").is_dir() else results
     tables_dir = Path(tables_dir)
@@ -209,7 +229,7 @@ def write_report(
             n_agree = int((table["agree"] == "yes").sum())
             blocks.append(
                 Paragraph(
-                    f"{study.models[0]} (this study) against {other_model} ({other_path}): {n_agree} of "
+                    f"{study.models[0]} (this study) against {other_model} ({_public(str(other_path))}): {n_agree} of "
                     f"{len(table)} headlines agree (the same verdict; signed effects found in the same "
                     "direction)."
                 )

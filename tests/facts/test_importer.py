@@ -75,7 +75,9 @@ def test_unrecognised_labels_are_named(tmp_path: Path) -> None:
 
 def test_a_duplicated_false_row_is_called_so(tmp_path: Path) -> None:
     path = _csv(tmp_path, "statement,label,k\nA is B.,1,a\nA is C.,0,a\nA is C.,0,a\n")
-    report = import_csv(path, name="t", domain="physical", kind="hinge", out=tmp_path / "t.yaml", pair_by=["k"])
+    report = import_csv(
+        path, name="t", domain="physical", kind="hinge", out=tmp_path / "t.yaml", pair_by=["k"]
+    )
     assert report.unpaired == {"more false rows than true rows with the same k (a duplicated false row?)": 1}
 
 
@@ -95,7 +97,9 @@ def test_the_library_keeps_an_existing_file_without_force(tmp_path: Path) -> Non
     with pytest.raises(UsageError, match="pass --force"):
         import_csv(TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"])
     assert out.read_text() == "my notes"
-    import_csv(TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True)
+    import_csv(
+        TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True
+    )
     assert "towns" in out.read_text()
 
 
@@ -107,5 +111,7 @@ def test_a_read_only_file_is_kept_even_with_force_and_for_root(tmp_path: Path, m
     out.chmod(0o444)
     monkeypatch.setattr(os, "access", lambda *_a, **_k: True)  # as root: access() allows everything
     with pytest.raises(PermissionError, match="read-only"):
-        import_csv(TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True)
+        import_csv(
+            TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True
+        )
     assert out.read_text() == "keep me"
