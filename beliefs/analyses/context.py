@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
