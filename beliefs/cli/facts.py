@@ -49,11 +49,12 @@ def validate(paths: PathsArg) -> None:
 
     Exit code 0 when valid (warnings allowed), 1 when any file is invalid, 2 on a usage error.
     """
-    from beliefs.facts.special import special_token_warnings
+    from beliefs.facts.special import condition_special_warnings, special_token_warnings
 
     with handle_errors():
         found = load_paths(paths)
         found.problems += special_token_warnings(found.fact_sets)
+        found.problems += condition_special_warnings(found.conditions)
         print_problems(found.problems)
         if not found.files:
             raise UsageError("no .yaml or .yml files under the given paths")
