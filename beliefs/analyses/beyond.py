@@ -82,8 +82,8 @@ class Beyond:
     def shared(cls, ctx: AnalysisContext, model: ModelInfo, condition: str, data: Layered) -> Beyond:
         """The :class:`Beyond` of ``(model, condition)`` cached on the context, so that ``kind-probe`` and
         ``kind-distance`` build its ridge operators once (the oldest dropped beyond a quarter of
-        :data:`~beliefs.analyses.context.CACHE_BYTES`)."""
-        from beliefs.analyses.context import CACHE_BYTES
+        :func:`~beliefs.analyses.context.cache_bytes`)."""
+        from beliefs.analyses.context import cache_bytes
 
         cache: dict[tuple[str, str], Beyond] = ctx.shared.setdefault("beyond", {})
         key = (model.name, condition)
@@ -91,7 +91,7 @@ class Beyond:
         if found is None or not np.array_equal(found.row_fact, data.row_fact):
             found = cls(ctx, model, condition, data)
         cache[key] = found  # most recently used last
-        while len(cache) > 1 and sum(b.nbytes for b in cache.values()) > CACHE_BYTES // 4:
+        while len(cache) > 1 and sum(b.nbytes for b in cache.values()) > cache_bytes() // 4:
             del cache[next(iter(cache))]
         return found
 

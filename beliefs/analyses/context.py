@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import os
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,6 +15,7 @@ from numpy.typing import NDArray
 from beliefs.results import columns as C
 from beliefs.results.verdict import ALPHA
 from beliefs.rundata import ModelInfo, RunData
+from beliefs.settings import settings
 from beliefs.stats import (
     bh_adjust,
     bootstrap_ci,
@@ -33,11 +33,17 @@ from beliefs.stats.conditional import pair_keys
 Array = NDArray[np.float64]
 N_SPLIT_SEEDS = 5
 N_BOOT = 1000
-CACHE_BYTES = int(float(os.environ.get("BELIEFS_ANALYZE_CACHE_GB", "2")) * 2**30)
-"""States (and their Gram matrices) kept in memory per process, so that every analysis of a model reads
-and z-scores each ``(model, condition, pooling)`` once: ``BELIEFS_ANALYZE_CACHE_GB`` (default 2)."""
-GRAM_BYTES = CACHE_BYTES // 4
-"""Per-layer Gram matrices kept by one :class:`Layered` (a quarter of :data:`CACHE_BYTES`)."""
+
+
+def cache_bytes() -> int:
+    """States (and their Gram matrices) kept in memory per process, so that every analysis of a model reads
+    and z-scores each ``(model, condition, pooling)`` once: ``BELIEFS_ANALYZE_CACHE_GB`` (default 2)."""
+    return settings().cache_bytes
+
+
+def gram_bytes() -> int:
+    """Per-layer Gram matrices kept by one :class:`Layered` (a quarter of :func:`cache_bytes`)."""
+    return cache_bytes() // 4
 
 
 @dataclass
@@ -64,14 +70,14 @@ class Layered:
 
     def gram(self, layer: int) -> Array:
         """``z zᵀ`` of one layer (rows × rows), computed once while it fits: probes and distances all start
-        from it. Grams beyond :data:`GRAM_BYTES` are dropped, oldest first (recomputed when asked again),
+        from it. Grams beyond :func:`gram_bytes` are dropped, oldest first (recomputed when asked again),
         so that many facts × many layers do not hold every layer's ``rows²`` matrix at once."""
         k = self._grams.pop(layer, None)
         if k is None:
             z = self.z[layer]
             k = z @ z.T
         self._grams[layer] = k  # most recently used last
-        while len(self._grams) > 1 and sum(g.nbytes for g in self._grams.values()) > GRAM_BYTES:
+        while len(self._grams) > 1 and sum(g.nbytes for g in self._grams.values()) > gram_bytes():
             del self._grams[next(iter(self._grams))]
         return k
 
@@ -170,8 +176,8 @@ class AnalysisContext:
         return layered
 
     def _evict(self, keep: tuple[str, str, str]) -> None:
-        """Drop least recently used states beyond :data:`CACHE_BYTES` (never the one just asked for)."""
-        while len(self._cache) > 1 and sum(v.nbytes for v in self._cache.values()) > CACHE_BYTES:
+        """Drop least recently used states beyond :func:`cache_bytes` (never the one just asked for)."""
+        while len(self._cache) > 1 and sum(v.nbytes for v in self._cache.values()) > cache_bytes():
             oldest = next(iter(self._cache))
             if oldest == keep:
                 break

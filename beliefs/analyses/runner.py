@@ -45,6 +45,14 @@ def analyze(
     (:mod:`beliefs.results.verdict`).
     """
     names = check_arguments(analyses, permutations, seed)
+    check_run_data(run)
+    if not isinstance(out_dir, str | Path) or not str(out_dir).strip():
+        raise UsageError(f"out_dir should be a folder path, but got {type(out_dir).__name__} {out_dir!r}")
+    from beliefs.store.guard import check_output_dir
+
+    # the CLI's rule, here so that a notebook keeps it too: write only into a new or empty folder or one
+    # that already holds beliefs results, never over a user's own files
+    check_output_dir(Path(out_dir), "results", "out_dir")
     check = getattr(run, "check_complete", None)
     if callable(check):  # a stored run: refuse one with absent or damaged measurements
         check()
@@ -117,8 +125,32 @@ MIN_PER_CELL = 2
 """Cross-validation folds are stratified by domain × kind: every cell needs two facts."""
 
 
+RUN_METHODS = ("facts", "models", "conditions", "states", "margins")
+"""What ``analyze`` reads from a run (:class:`~beliefs.rundata.RunData`)."""
+
+
+def check_run_data(run: object) -> None:
+    """A :class:`UsageError` unless ``run`` is a run (:func:`beliefs.open_run`, a ``MemoryRun``)."""
+    missing = [m for m in RUN_METHODS if not callable(getattr(run, m, None))]
+    if missing:
+        hint = " (open it first: beliefs.open_run(path))" if isinstance(run, str | Path) else ""
+        raise UsageError(
+            f"run should be a run opened with beliefs.open_run or a RunData, but got "
+            f"{type(run).__name__} {repr(run)[:60]}{hint}"
+        )
+
+
 def check_arguments(analyses: list[str] | None, permutations: int, seed: int) -> list[str]:
     """The analyses to run; a :class:`UsageError` naming the argument when one is out of range."""
+    if analyses is not None and (
+        not isinstance(analyses, list | tuple) or not all(isinstance(a, str) for a in analyses)
+    ):
+        raise UsageError(
+            f"analyses should be a list of analysis names, but got {type(analyses).__name__} {analyses!r}"
+        )
+    for name, value in (("permutations", permutations), ("seed", seed)):
+        if isinstance(value, bool) or not isinstance(value, int | np.integer):
+            raise UsageError(f"{name} should be a whole number, but got {type(value).__name__} {value!r}")
     names = list(ANALYSES) if analyses is None else list(analyses)
     unknown = [n for n in names if n not in ANALYSES]
     if unknown:
@@ -199,7 +231,9 @@ _FORK_CTX: AnalysisContext | None = None
 
 def _processes(n_tasks: int) -> int:
     """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than tasks."""
-    wanted = int(os.environ.get("BELIEFS_ANALYZE_PROCESSES", str(min(2, os.cpu_count() or 1))))
+    from beliefs.settings import settings
+
+    wanted = settings().processes()
     if "fork" not in multiprocessing.get_all_start_methods():
         wanted = 1
     return max(1, min(wanted, n_tasks))

@@ -8,7 +8,7 @@ import sys
 import typer
 
 from beliefs.cli import facts, models
-from beliefs.cli._common import report_error
+from beliefs.cli._common import handle_errors, report_error
 from beliefs.cli.analyze import analyze_command
 from beliefs.cli.compare import compare_command
 from beliefs.cli.elicit import elicit_command
@@ -35,15 +35,35 @@ app.command("report")(report)
 app.command("compare")(compare_command)
 
 
-@app.callback()
-def _root(
-    version: bool = typer.Option(False, "--version", help="Print the version and exit.", is_eager=True),
-) -> None:
-    if version:
+def _print_version(value: bool) -> None:
+    if value:
         from beliefs import __version__
 
         typer.echo(f"beliefs {__version__}")
         raise typer.Exit(0)
+
+
+@app.callback()
+def _root(
+    version: bool = typer.Option(
+        False, "--version", help="Print the version and exit.", is_eager=True, callback=_print_version
+    ),
+) -> None:
+    """Check every BELIEFS_ environment variable before any command runs (a usage error names it)."""
+    from beliefs.settings import settings
+
+    with handle_errors():
+        settings()
+
+
+def _debug() -> bool:
+    """BELIEFS_DEBUG, read leniently here: an invalid value was already reported as a usage error."""
+    from beliefs.settings import settings
+
+    try:
+        return settings().debug
+    except Exception:
+        return bool(os.environ.get("BELIEFS_DEBUG"))
 
 
 INTERRUPTED = 130
@@ -67,7 +87,7 @@ def main() -> None:
         code = report_error(exc)
         if code is not None:
             sys.exit(code)
-        if os.environ.get("BELIEFS_DEBUG"):
+        if _debug():
             raise
         typer.echo(
             f"internal error: {type(exc).__name__}: {exc}\n(set BELIEFS_DEBUG=1 for a traceback and please report it)",

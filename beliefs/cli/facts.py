@@ -37,24 +37,10 @@ class ExportFormat(StrEnum):
 
 
 def check_destination(out: Path, inputs: list[Path], force: bool) -> None:
-    """An output file may replace an existing one only with --force, never one of its own inputs (or a
-    file inside an input folder), and never a read-only one (:func:`beliefs.fileio.atomic_write_bytes`)."""
-    import os
+    """See :func:`beliefs.fileio.check_destination` (the library applies the same rules)."""
+    from beliefs.fileio import check_destination as check
 
-    from beliefs.fileio import check_writable
-
-    if out.is_dir():
-        raise UsageError(f"--out {out} is a folder; give a file name")
-    if not out.exists():
-        return
-    target = out.resolve()
-    for given in inputs:
-        source = Path(given).resolve()
-        if target == source or source in target.parents or (given.exists() and os.path.samefile(out, given)):
-            raise UsageError(f"--out {out} is an input of this command; write to another file")
-    if not force:
-        raise UsageError(f"{out} exists; pass --force to replace it")
-    check_writable(out)
+    check(out, inputs, force)
 
 
 @app.command()
@@ -63,11 +49,12 @@ def validate(paths: PathsArg) -> None:
 
     Exit code 0 when valid (warnings allowed), 1 when any file is invalid, 2 on a usage error.
     """
-    from beliefs.facts.special import special_token_warnings
+    from beliefs.facts.special import condition_special_warnings, special_token_warnings
 
     with handle_errors():
         found = load_paths(paths)
         found.problems += special_token_warnings(found.fact_sets)
+        found.problems += condition_special_warnings(found.conditions)
         print_problems(found.problems)
         if not found.files:
             raise UsageError("no .yaml or .yml files under the given paths")
@@ -309,6 +296,7 @@ def import_(
             pair_by=keys,
             unordered=unordered,
             limit=limit,
+            force=force,
         )
     console.print(f"wrote {report.n_facts} facts from {report.n_rows} rows to {out}", highlight=False)
     for reason, n in sorted(report.unpaired.items()):

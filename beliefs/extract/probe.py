@@ -13,7 +13,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
-from beliefs.errors import ModelError, StoreError, UsageError
+from beliefs.errors import InvalidInputError, ModelError, Problem, StoreError, UsageError
 from beliefs.extract.runner import Batch, Extractor, Row, kept_layers, plan
 from beliefs.facts.special import special_token_finder
 from beliefs.inputs.facts import as_conditions, as_facts, fact_rows
@@ -146,9 +146,6 @@ def _condition_text(condition: Condition, fact: Fact) -> str | None:
     return condition.prefix or ""
 
 
-THREADS_ENV = "BELIEFS_THREADS"
-
-
 def deterministic(device: str) -> dict[str, Any]:
     """Settings that make a rerun on the same machine bit-identical: deterministic kernels, no TF32,
     no cuDNN autotuning, and a fixed intra-op thread count (``BELIEFS_THREADS``, else torch's default,
@@ -164,14 +161,10 @@ def deterministic(device: str) -> dict[str, Any]:
     torch.backends.cudnn.benchmark = False
     torch.backends.cuda.matmul.allow_tf32 = False
     torch.backends.cudnn.allow_tf32 = False
-    wanted = os.environ.get(THREADS_ENV)
-    if wanted:
-        try:
-            threads = int(wanted)
-        except ValueError:
-            raise UsageError(f"{THREADS_ENV} should be a whole number, but got '{wanted}'") from None
-        if threads < 1:
-            raise UsageError(f"{THREADS_ENV} should be at least 1, but got {threads}")
+    from beliefs.settings import settings
+
+    threads = settings().threads
+    if threads is not None:
         torch.set_num_threads(threads)
     return {"torch_threads": torch.get_num_threads(), "deterministic_algorithms": True}
 
@@ -235,8 +228,12 @@ def probe(
     if control is not None and control not in CONTROLS:
         raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
     LoadOptions(device=device, dtype=dtype, device_map=device_map, seed=seed)  # checks the values
-    specs = [model] if isinstance(model, str) else list(model)
-    pairs, fact_sets = as_facts(facts)
+    specs = model_specs(model)
+    places: dict[str, tuple[Path | None, int | None]] = {}
+    pairs, fact_sets = as_facts(facts, places)
+    conditions_path = (
+        Path(conditions) if isinstance(conditions, str | Path) else getattr(conditions, "path", None)
+    )
     conds, conditions_sha = as_conditions(conditions)
     run = Run(Path(out))
     rows = fact_rows(pairs)
@@ -283,6 +280,7 @@ def probe(
                 settings,
                 shard,
                 reload=partial(load_model, spec, full, progress=hook.message),
+                places=(places, conditions_path),
             )
     run.write_margins()
     return run
@@ -312,6 +310,23 @@ def in_shard(index: int, shard: tuple[int, int] | None) -> bool:
     return shard is None or index % shard[1] == shard[0] - 1
 
 
+def model_specs(model: Any) -> list[str]:
+    """``model`` as a list of names: one name, or a non-empty list of them; a :class:`UsageError` saying
+    what was expected and what came otherwise."""
+    specs = [model] if isinstance(model, str) else model
+    if isinstance(specs, list | tuple) and specs and all(isinstance(m, str) and m.strip() for m in specs):
+        return list(specs)
+    raise UsageError(
+        "model should be a model name (such as 'smollm2-135m', 'hf:ORG/NAME' or a folder) or a non-empty "
+        f"list of them, but got {type(model).__name__} {_short(model)}"
+    )
+
+
+def _short(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def check_run(
     model: str | Sequence[str],
     facts: Any,
@@ -328,7 +343,7 @@ def check_run(
 
     if control is not None and control not in CONTROLS:
         raise UsageError(f"control should be one of {', '.join(CONTROLS)}, but got '{control}'")
-    specs = [model] if isinstance(model, str) else list(model)
+    specs = model_specs(model)
     pairs, _ = as_facts(facts)
     conds, _ = as_conditions(conditions)
     run = open_run(out)
@@ -363,6 +378,76 @@ def check_run(
     return run
 
 
+class PromptProblems:
+    """Every prompt the model cannot take, collected so that one message lists them all, each located
+    in the file at fault: a special token in a statement or context (the fact set) or in a prefix (the
+    conditions file), a prompt longer than the model's context. An input error (exit 1), not usage."""
+
+    def __init__(self, model: str, places: tuple[dict[str, tuple[Path | None, int | None]], Path | None]):
+        self.model = model
+        self.facts, self.conditions_path = places
+        self.problems: list[Problem] = []
+        self._prefixes: set[str] = set()
+
+    def _fact(self, ref: str, message: str, field: str | None) -> Problem:
+        path, line = self.facts.get(ref, (None, None))
+        return Problem(path or Path(ref.split("/")[0]), message, line, fact_id=ref, field=field)
+
+    def special(
+        self,
+        condition: Condition,
+        ref: str,
+        form: str,
+        text: str,
+        statement: str,
+        finder: Callable[[str], Any],
+    ) -> bool:
+        found = False
+        why = f"a special token of {self.model}'s tokenizer; it would be read as a control token, not text. Reword it"
+        if condition.prefix and (specials := finder(condition.prefix)):
+            found = True
+            if condition.name not in self._prefixes:
+                self._prefixes.add(condition.name)
+                self.problems.append(
+                    Problem(
+                        self.conditions_path or Path("conditions"),
+                        f"the prefix contains {', '.join(specials)}, {why}",
+                        fact_id=condition.name,
+                        field="prefix",
+                        subject="condition",
+                    )
+                )
+        elif condition.context and (specials := finder(text)):
+            found = True
+            self.problems.append(
+                self._fact(
+                    ref, f"the context contains {', '.join(specials)}, {why}", f"contexts.{condition.context}"
+                )
+            )
+        if specials := finder(statement):
+            found = True
+            field = "statement" if form == "true" else "false_statement"
+            self.problems.append(
+                self._fact(ref, f"the {field.replace('_', ' ')} contains {', '.join(specials)}, {why}", field)
+            )
+        return found
+
+    def too_long(self, condition: Condition, ref: str, form: str, n: int, limit: int) -> None:
+        self.problems.append(
+            self._fact(
+                ref,
+                f"in condition '{condition.name}' the {form} form's prompt has {n} tokens, more than "
+                f"{self.model} takes ({limit}); shorten the statement or the condition's text",
+                "statement" if form == "true" else "false_statement",
+            )
+        )
+
+    def raise_any(self) -> None:
+        if self.problems:
+            unique = list(dict.fromkeys(self.problems))
+            raise InvalidInputError(unique)
+
+
 def _probe_one(
     run: Run,
     loaded: Any,
@@ -378,6 +463,7 @@ def _probe_one(
     settings: dict[str, Any],
     shard: tuple[int, int] | None = None,
     reload: Callable[[], Any] | None = None,
+    places: tuple[dict[str, tuple[Path | None, int | None]], Path | None] = ({}, None),
 ) -> None:
     """Plan ``loaded``'s entries, record them in the manifest and compute those not stored. ``loaded``
     may come without weights (``module`` None): if every planned entry is stored under the same model
@@ -390,6 +476,7 @@ def _probe_one(
     unnatural = 0
     limit = loaded.max_positions
     special_tokens_in = special_token_finder(loaded.tokenizer)
+    problems = PromptProblems(loaded.name, places)
     for condition in conds:
         table: dict[str, dict[str, str]] = {}
         for set_name, fact in pairs:
@@ -398,29 +485,25 @@ def _probe_one(
                 continue
             keys = {}
             for form, statement in (("true", fact.statement), ("false", fact.false_statement)):
-                where = f"fact '{set_name}/{fact.id}' ({form} form) in condition '{condition.name}'"
-                specials = special_tokens_in(f"{text}\n{statement}")
-                if specials:
-                    raise UsageError(
-                        f"{where}: the text contains {', '.join(specials)}, a special token of "
-                        f"{loaded.name}'s tokenizer; it would be read as a control token, not text. "
-                        "Reword it"
-                    )
+                ref = fact_ref(set_name, fact.id)
+                found = problems.special(condition, ref, form, text, statement, special_tokens_in)
                 key = entry_key(mkey, text_before(text), statement, SEPARATOR)
+                if found:
+                    continue
                 try:
                     prompt = render(loaded.tokenizer, start, text, statement)
                 except ModelError as exc:
+                    where = f"fact '{ref}' ({form} form) in condition '{condition.name}'"
                     raise ModelError(f"{where}: {exc}") from None
                 if limit is not None and len(prompt.ids) > limit:
-                    raise UsageError(
-                        f"{where}: the prompt has {len(prompt.ids)} tokens, more than {loaded.name} takes "
-                        f"({limit}); shorten the statement or the condition's text"
-                    )
+                    problems.too_long(condition, ref, form, len(prompt.ids), limit)
+                    continue
                 unnatural += not prompt.natural
                 job.rows.append(Row(key, prompt))
                 keys[form] = key
             table[fact_ref(set_name, fact.id)] = keys
         job.entries[condition.name] = table
+    problems.raise_any()
 
     batches = [b for i, b in enumerate(plan(job.rows, batch_size)) if in_shard(i, shard)]
     todo: list[Batch] = [b for b in batches if not run.has([r.key for r in b.rows])]

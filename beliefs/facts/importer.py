@@ -82,6 +82,7 @@ def import_csv(
     unordered: bool = False,
     limit: int | None = None,
     description: str | None = None,
+    force: bool = False,
 ) -> ImportReport:
     """Pair one true and one false row per fact and write a fact set to ``out``.
 
@@ -89,6 +90,8 @@ def import_csv(
     first, so that ``n1=51, n2=52`` and ``n1=52, n2=51`` are one fact) and, within a group, the i-th
     true row is paired with the i-th false row. Without it, adjacent rows with opposite labels are
     paired. Ids are derived from the key (or the true statement) and are stable across runs.
+
+    An existing ``out`` is replaced only with ``force`` (never the CSV itself, never a read-only file).
     """
     csv_path, out = Path(csv_path), Path(out)
     if not re.match(SLUG_PATTERN, name):
@@ -97,10 +100,11 @@ def import_csv(
         raise UsageError(f"--kind {kind!r}: expected hinge or contingent")
     if not re.match(SLUG_PATTERN, domain):
         raise UsageError(f"--domain {domain!r} is not a lower-case slug")
-    from beliefs.fileio import not_regular
+    from beliefs.fileio import check_destination, not_regular
 
     if out.exists() and csv_path.exists() and out.resolve() == csv_path.resolve():
         raise UsageError(f"--out {out} is the CSV being imported; write the fact set to another file")
+    check_destination(out, [csv_path], force)
     why = not_regular(csv_path)
     if why is not None:
         raise UsageError(f"{csv_path} {why}")
@@ -110,6 +114,11 @@ def import_csv(
         raise UsageError(f"cannot read {csv_path}: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise InvalidInputError([Problem(csv_path, "not valid UTF-8")]) from None
+    nul = text.find("\x00")
+    if nul >= 0:
+        line = text.count("\n", 0, nul) + 1
+        column = nul - (text.rfind("\n", 0, nul) + 1) + 1
+        raise InvalidInputError([Problem(csv_path, "NUL character (byte 0) in the CSV", line, column)])
     reader = csv.DictReader(io.StringIO(text))
     columns = reader.fieldnames or []
     for col in [statement_col, label_col, *(pair_by or [])]:
@@ -122,6 +131,7 @@ def import_csv(
                 ]
             )
     report = ImportReport()
+    unknown_labels: dict[str, int] = {}
     rows: list[tuple[int, str, bool]] = []
     keys: list[tuple[str, ...]] = []
     for line_no, row in _rows(reader, csv_path):
@@ -132,7 +142,9 @@ def import_csv(
             report.skip("empty statement")
             continue
         if label is None:
-            report.skip(f"label not one of {sorted(TRUE_LABELS | FALSE_LABELS)}")
+            value = (row.get(label_col) or "").strip()
+            unknown_labels.setdefault(value, line_no)
+            report.skip(f"label {value!r} not one of {', '.join(sorted(TRUE_LABELS | FALSE_LABELS))}")
             continue
         key = tuple((row.get(c) or "").strip() for c in pair_by or [])
         rows.append((line_no, statement, label))
@@ -150,11 +162,15 @@ def import_csv(
                 pairs.append((key, t[1], f[1], min(t[0], f[0])))
             extra = abs(len(trues) - len(falses))
             if extra:
-                which = "true" if len(trues) > len(falses) else "false"
-                report.skip(
-                    f"no {'false' if which == 'true' else 'true'} row with the same {', '.join(pair_by)}",
-                    extra,
-                )
+                which, other = ("true", "false") if len(trues) > len(falses) else ("false", "true")
+                if min(len(trues), len(falses)) == 0:
+                    reason = f"no {other} row with the same {', '.join(pair_by)}"
+                else:
+                    reason = (
+                        f"more {which} rows than {other} rows with the same {', '.join(pair_by)} "
+                        f"(a duplicated {which} row?)"
+                    )
+                report.skip(reason, extra)
     else:
         i = 0
         while i < len(rows):
@@ -197,9 +213,14 @@ def import_csv(
         fact["source"] = csv_path.name
         facts.append(fact)
     if not facts:
-        raise InvalidInputError(
-            [Problem(csv_path, "no true/false pairs found; check --pair-by and --label-col")]
-        )
+        hint = "check --pair-by and --label-col"
+        if unknown_labels:
+            shown = ", ".join(f"{v!r} (line {n})" for v, n in list(unknown_labels.items())[:5])
+            hint = (
+                f"column '{label_col}' holds values that are not labels: {shown}; expected one of "
+                f"{', '.join(sorted(TRUE_LABELS | FALSE_LABELS))}"
+            )
+        raise InvalidInputError([Problem(csv_path, f"no true/false pairs found; {hint}", field=label_col)])
     doc = CommentedMap()
     doc["schema_version"] = 1
     doc["name"] = name
@@ -210,8 +231,16 @@ def import_csv(
     round_trip_yaml().dump(doc, buf)
     yaml_text = buf.getvalue()
     loaded, problems = check_fact_set(parse_yaml_bytes(out, yaml_text.encode("utf-8")))
-    if loaded is None:
-        raise InvalidInputError([p for p in problems if p.severity == "error"])
+    if loaded is None:  # located in the CSV: the fact set was not written
+        raise InvalidInputError(
+            [
+                Problem(
+                    csv_path, f"{p.message} (in the fact set it would make)", fact_id=p.fact_id, field=p.field
+                )
+                for p in problems
+                if p.severity == "error"
+            ]
+        )
     atomic_write_text(out, yaml_text)
     report.n_facts = len(facts)
     report.out = out

@@ -100,6 +100,11 @@ def _message(err: Any, section: str, fields: dict[str, list[str]]) -> tuple[str,
         return "the set has no facts", name
     if kind == "too_short" and name == "conditions":
         return "the file has no conditions", name
+    if kind == "too_short" and name == "domains":
+        return (
+            "no domains listed; list every domain the facts use (or leave the field out: logical, physical)",
+            name,
+        )
     msg = str(err["msg"]).removeprefix("Value error, ")
     if "false_statement is the same" in msg:
         return msg, "false_statement"

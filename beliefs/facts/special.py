@@ -53,6 +53,27 @@ def special_token_warnings(fact_sets: Iterable[Any]) -> list[Problem]:
     return out
 
 
+def condition_special_warnings(conditions_files: Iterable[Any]) -> list[Problem]:
+    """A warning for each condition prefix that looks like it holds a model's special token."""
+    out = []
+    for c in conditions_files:
+        for condition in c.conditions:
+            found = SPECIAL_PATTERN.search(condition.prefix or "")
+            if found:
+                out.append(
+                    Problem(
+                        c.path,
+                        f"'{found.group(0)}' looks like a special token; a model whose tokenizer has it "
+                        "reads it as a control token, not text (beliefs probe refuses that)",
+                        fact_id=condition.name,
+                        field="prefix",
+                        severity="warning",
+                        subject="condition",
+                    )
+                )
+    return out
+
+
 def special_token_finder(tokenizer: Any) -> Callable[[str], list[str]]:
     """A function giving the tokenizer's special tokens that occur in a text (sorted).
 

@@ -164,9 +164,14 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
     if nul >= 0:
         line, column = _position(text, nul)
         return ParsedYaml(path, text, None, [Problem(path, "NUL character in file", line, column)])
+    flow = _bracket_depth(text)
+    if flow is not None:  # refused before the parser spends seconds on it
+        return ParsedYaml(path, text, None, [_too_deep(path, text, flow)])
     yaml = round_trip_yaml()
     try:
         root = yaml.compose(io.StringIO(text))
+    except RecursionError:
+        return ParsedYaml(path, text, None, [_too_deep(path, text)])
     except MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         what = " ".join(s for s in (exc.context, exc.problem) if s) or "invalid YAML"
@@ -176,6 +181,10 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
         return ParsedYaml(path, text, None, [Problem(path, f"YAML syntax error: {exc}")])
     if root is None:
         return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
+    deep = _deepest(root)
+    if deep is not None:
+        mark = deep.start_mark
+        return ParsedYaml(path, text, None, [_too_deep(path, text, (mark.line + 1, mark.column + 1))])
     problems = _node_problems(path, root)
     if any("tag '" in p.message or "alias bomb" in p.message for p in problems):
         return ParsedYaml(path, text, None, problems)
@@ -185,6 +194,65 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
         problems.append(Problem(path, f"YAML error: {exc}"))
         return ParsedYaml(path, text, None, problems)
     return ParsedYaml(path, text, data, problems)
+
+
+MAX_DEPTH = 32
+"""Deepest nesting of mappings and lists read (a fact set needs four levels): deeper input is refused
+with its position rather than exhausting Python's recursion limit in the readers."""
+
+
+def _deepest(root: Node) -> Node | None:
+    """The first node nested deeper than :data:`MAX_DEPTH`, or None (iterative: any depth is safe)."""
+    stack: list[tuple[Node, int]] = [(root, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            return node
+        value = node.value
+        if isinstance(value, list):
+            for item in value:
+                if isinstance(item, tuple):  # a mapping's (key, value) pair
+                    stack.extend((n, depth + 1) for n in item)
+                else:
+                    stack.append((item, depth + 1))
+    return None
+
+
+def _bracket_depth(text: str, limit: int = 1000) -> tuple[int, int] | None:
+    """Where flow brackets (``[`` ``{``) first nest ``limit`` deep, counting every bracket (quoted or
+    not: no genuine file comes near), or None. Linear; spares the parser pathological input."""
+    if text.count("[") + text.count("{") < limit:
+        return None
+    depth = 0
+    for i, ch in enumerate(text):
+        if ch in "[{":
+            depth += 1
+            if depth >= limit:
+                return _position(text, i)
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
+def _too_deep(path: Path, text: str, at: tuple[int, int] | None = None) -> Problem:
+    """A problem for nesting beyond :data:`MAX_DEPTH`, at ``at`` or at the deepest bracket or indent."""
+    if at is None:
+        depth, best, where = 0, -1, 0
+        for i, ch in enumerate(text):
+            if ch in "[{":
+                depth += 1
+                if depth > best:
+                    best, where = depth, i
+            elif ch in "]}":
+                depth -= 1
+        indents = [(len(line) - len(line.lstrip(" -")), n) for n, line in enumerate(text.split("\n"))]
+        widest = max(indents, default=(0, 0))
+        at = _position(text, where) if best > 0 else (widest[1] + 1, widest[0] + 1)
+    return Problem(
+        path,
+        f"mappings or lists nested more than {MAX_DEPTH} deep; a fact set needs at most four levels",
+        *at,
+    )
 
 
 def to_plain(value: Any) -> Any:

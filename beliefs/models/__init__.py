@@ -63,13 +63,43 @@ def resolve(spec: str) -> tuple[str, str, str]:
         return spec, EMBEDDED[spec].backend, spec
     backend, sep, rest = spec.partition(":")
     if sep and backend in BACKENDS:
+        if _looks_local(rest) and not Path(rest).expanduser().exists():
+            raise ModelError(f"model {rest}: no such folder")
         return rest, backend, rest
     path = Path(spec).expanduser()
     if path.is_dir() and (path / "modules.json").is_file():
         return spec, "st", spec
     if spec.endswith(".gguf") and not path.is_file():
         raise ModelError(f"{spec}: GGUF file not found")
+    check_local(spec if not sep else rest)
     return spec, "hf", spec
+
+
+def _looks_local(spec: str) -> bool:
+    """A folder, not a hub id: starts with ``.``, ``/`` or ``~``, or has more than one ``/`` (a hub id is
+    ``NAME`` or ``ORG/NAME``), or a Windows separator."""
+    return spec.startswith((".", "/", "~")) or spec.count("/") > 1 or "\\" in spec
+
+
+def check_local(spec: str) -> None:
+    """Refuse, before anything goes to the hub, a folder that does not exist and a bare name close to an
+    embedded model's (a typo: ``smollm2-1b`` → ``smollm2-135m``)."""
+    import difflib
+
+    path = Path(spec).expanduser()
+    if path.exists():
+        if not path.is_dir() and not spec.endswith(".gguf"):
+            raise ModelError(f"model {spec}: not a folder (a model is a folder, a .gguf file or a hub id)")
+        return
+    if _looks_local(spec):
+        raise ModelError(f"model {spec}: no such folder")
+    if "/" not in spec:
+        close = difflib.get_close_matches(spec, list(EMBEDDED), n=1, cutoff=0.6)
+        if close:
+            raise ModelError(
+                f"unknown model '{spec}' — did you mean '{close[0]}'? (embedded: {', '.join(EMBEDDED)}; "
+                f"write hf:{spec} to fetch it from the hub anyway)"
+            )
 
 
 def load_model(

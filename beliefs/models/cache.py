@@ -5,7 +5,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import os
 from pathlib import Path
 
 from beliefs.fileio import atomic_write_text
@@ -13,8 +12,10 @@ from beliefs.fileio import atomic_write_text
 
 def beliefs_home() -> Path:
     """Where prepared models and hash memos live: ``$BELIEFS_HOME``, else ``~/.cache/beliefs``."""
-    env = os.environ.get("BELIEFS_HOME")
-    return Path(env).expanduser() if env else Path.home() / ".cache" / "beliefs"
+    from beliefs.settings import settings
+
+    home = settings().home
+    return home.expanduser() if home is not None else Path.home() / ".cache" / "beliefs"
 
 
 def models_dir() -> Path:

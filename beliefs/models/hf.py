@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import pickle
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +65,26 @@ def _tokenizer(location: str, trust_remote_code: bool) -> Any:
     return tokenizer
 
 
+def _pickle_refusal(exc: BaseException | None) -> bool:
+    """Whether ``exc`` (or what it wraps) is torch refusing a pickled checkpoint's payload."""
+    while exc is not None:
+        if isinstance(exc, pickle.UnpicklingError) or "weights_only" in str(exc):
+            return True
+        exc = exc.__cause__ or exc.__context__
+    return False
+
+
+def refused_pickle(location: str) -> ModelError:
+    """The message for a pickled checkpoint whose payload torch refused to run: what happened and the safe
+    way on (never how to switch the protection off)."""
+    return ModelError(
+        f"cannot load model '{location}': its weights are a pickle (pytorch_model.bin or .pt) holding more "
+        "than tensors, and loading it could run code from the file, so it was refused. Use the model's "
+        "safetensors weights (model.safetensors) instead; if you trust its origin, convert it to "
+        "safetensors yourself first"
+    )
+
+
 def load_causal(
     location: str, name: str, options: LoadOptions, identity: dict[str, Any], info: dict[str, Any]
 ) -> LoadedModel:
@@ -97,9 +118,15 @@ def load_causal(
             revision = getattr(model.config, "_commit_hash", None)
             if revision and "hub_id" in identity:
                 identity = {**identity, "revision": revision}
+    except pickle.UnpicklingError as exc:
+        raise refused_pickle(location) from exc
     except OSError as exc:
+        if _pickle_refusal(exc):
+            raise refused_pickle(location) from exc
         raise ModelError(f"cannot load model '{location}': {exc}") from exc
     except (ValueError, KeyError, RuntimeError, ImportError) as exc:
+        if _pickle_refusal(exc):
+            raise refused_pickle(location) from exc
         raise ModelError(f"cannot load model '{location}' as a causal LM: {exc}") from exc
     if not getattr(tokenizer, "is_fast", False):
         raise ModelError(

@@ -39,8 +39,14 @@ class STBackend:
                 trust_remote_code=options.trust_remote_code,
                 local_files_only=local,
             )
-        except (OSError, ValueError, KeyError, RuntimeError) as exc:
-            raise ModelError(f"cannot load sentence-transformers model '{source}': {exc}") from exc
+        except Exception as exc:
+            from beliefs.models.hf import _pickle_refusal, refused_pickle
+
+            if _pickle_refusal(exc):
+                raise refused_pickle(source) from exc
+            if isinstance(exc, OSError | ValueError | KeyError | RuntimeError):
+                raise ModelError(f"cannot load sentence-transformers model '{source}': {exc}") from exc
+            raise
         first = st[0]
         encoder = getattr(first, "auto_model", None)
         tokenizer = getattr(first, "tokenizer", None) or getattr(st, "tokenizer", None)

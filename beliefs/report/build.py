@@ -270,8 +270,10 @@ def write_report(
     study's name, first model, folder and summary), a section on whether the two agree."""
     from beliefs.analyses import ANALYSES
     from beliefs.analyses.registry import SectionContext
+    from beliefs.store.guard import check_output_dir
 
     results = Path(results)
+    check_output_dir(results, "results", "results")  # as the CLI: never over a user's own files
     if tables_dir is None:
         tables_dir = results / "tables" if (results / "tables").is_dir() else results
     tables_dir = Path(tables_dir)

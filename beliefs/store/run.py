@@ -97,6 +97,7 @@ class Run:
             file = self.path / MANIFEST
             data = self._read_manifest() if file.exists() else _new_manifest()
             change(data)
+            data[FACTS_DIGEST] = facts_digest(data)
             data["updated"] = _now()
             atomic_write_text(file, json.dumps(data, indent=1, ensure_ascii=False))
         self._manifest = data
@@ -287,7 +288,7 @@ class Run:
             if not path or not sha:
                 continue
             try:
-                text = Path(path).read_bytes().decode("utf-8").removeprefix("\ufeff")
+                text = self._source(path).read_bytes().decode("utf-8").removeprefix("\ufeff")
             except (OSError, UnicodeDecodeError):
                 continue
             now = hashlib.sha256(text.encode("utf-8")).hexdigest()  # as the loader hashes a set
@@ -295,14 +296,69 @@ class Run:
                 out.append(f"{path} (set '{name}')")
         return out
 
+    def _source(self, path: str) -> Path:
+        """A recorded fact-set path: absolute since they are stored so; a relative one (older runs) is
+        tried from the current folder, then from the run's parent folder."""
+        p = Path(path)
+        if p.is_absolute() or p.exists():
+            return p
+        return self.path.parent / p
+
     def facts_in(self, condition: str) -> list[bool]:
         """Whether each fact (in :meth:`facts` order) has a prompt in ``condition``."""
         refs = {ref for _, c, ref in self.needed() if c == condition}
         return [fact_ref(r["fact_set"], r["fact_id"]) in refs for r in self.manifest["facts"]]
 
+    def check_facts(self) -> None:
+        """Refuse (:class:`StoreError`) a manifest whose facts were changed after the probe wrote them: the
+        rows against the digest written with them, and each statement against the key of what was measured
+        for it (under every condition with fixed text, ``empty`` included). Names the facts and fields."""
+        m = self.manifest
+        file = self.path / MANIFEST
+        recorded = m.get(FACTS_DIGEST)
+        if recorded is not None and recorded != facts_digest(m):
+            raise StoreError(
+                f"{file}: the facts were changed after the probe wrote them (their digest differs); the "
+                "entries measure the facts as probed. Probe the fact set again into a new run"
+            )
+        from beliefs.inputs.prompts import text_before
+        from beliefs.store.keys import entry_key
+
+        separator = m.get("separator", "\n")
+        fixed = [(c["name"], c.get("prefix") or "") for c in m["conditions"] if c.get("context") is None]
+        wrong: dict[str, list[str]] = {}
+        for model in m["models"].values():
+            mkey = model.get("model_key")
+            if not isinstance(mkey, str):
+                continue
+            for name, prefix in fixed:
+                table = model["entries"].get(name, {})
+                for row in m["facts"]:
+                    ref = fact_ref(row["fact_set"], row["fact_id"])
+                    keys = table.get(ref) or {}
+                    for form, column in (("true", "statement"), ("false", "false_statement")):
+                        key = keys.get(form)
+                        if key is not None and key != entry_key(
+                            mkey, text_before(prefix), row[column], separator
+                        ):
+                            wrong.setdefault(ref, [])
+                            if column not in wrong[ref]:
+                                wrong[ref].append(column)
+        if wrong:
+            shown = "; ".join(
+                f"fact '{ref}', field {', '.join(cols)}" for ref, cols in list(wrong.items())[:5]
+            )
+            raise StoreError(
+                f"{file}: {len(wrong)} fact(s) do not match what was measured for them ({shown}"
+                f"{' …' if len(wrong) > 5 else ''}): the manifest was edited after the probe. Probe the fact "
+                "set again into a new run"
+            )
+
     def check_complete(self) -> None:
-        """Refuse (:class:`StoreError`) a run that cannot be analysed as it says: no models or facts, a
-        needed fact × condition × form × model absent, or an entry file damaged. The message names them."""
+        """Refuse (:class:`StoreError`) a run that cannot be analysed as it says: facts changed after the
+        probe (:meth:`check_facts`), no models or facts, a needed fact × condition × form × model absent,
+        or an entry file damaged. The message names them."""
+        self.check_facts()
         m = self.manifest
         if not m["facts"]:
             raise StoreError(f"{self.path}: the run has no facts; probe a fact set into it first")
@@ -346,6 +402,17 @@ class Run:
                     for pair in table.values():
                         n += sum(1 for k in pair.values() if k not in self._index)
         return n
+
+
+FACTS_DIGEST = "facts_sha256"
+"""Manifest field: a digest of its ``facts`` rows and ``fact_inputs``, written with them."""
+
+
+def facts_digest(manifest: dict[str, Any]) -> str:
+    """The digest of a manifest's facts (rows and inputs) that :meth:`Run.check_facts` checks."""
+    payload = {"facts": manifest.get("facts"), "fact_inputs": manifest.get("fact_inputs")}
+    text = json.dumps(payload, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
 def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:

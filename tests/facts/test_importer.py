@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from beliefs.errors import InvalidInputError
+from beliefs.errors import InvalidInputError, UsageError
 from beliefs.facts import load_fact_set
 from beliefs.facts.importer import import_csv
 
@@ -20,7 +20,7 @@ def test_pairs_by_key_column(tmp_path: Path) -> None:
     assert (report.n_rows, report.n_facts, report.out) == (8, 3, out)
     assert report.unpaired == {
         "no false row with the same town": 1,
-        "label not one of ['0', '1', 'f', 'false', 'n', 'no', 't', 'true', 'y', 'yes']": 1,
+        "label 'maybe' not one of 0, 1, f, false, n, no, t, true, y, yes": 1,
     }
     fs = load_fact_set(out)
     assert [f.id for f in fs.facts] == ["lyon", "porto", "graz"]
@@ -57,3 +57,61 @@ def test_missing_column_names_it(tmp_path: Path) -> None:
     problem = err.value.problems[0]
     assert problem.line == 1 and "no column 'city'" in problem.message and "town" in problem.message
     assert not (tmp_path / "t.yaml").exists()
+
+
+def _csv(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "in.csv"
+    path.write_text(text)
+    return path
+
+
+def test_unrecognised_labels_are_named(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "statement,label\nA is B.,1.0\nA is C.,0.0\n")
+    with pytest.raises(InvalidInputError) as err:
+        import_csv(path, name="t", domain="physical", kind="hinge", out=tmp_path / "t.yaml")
+    message = err.value.problems[0].message
+    assert "'1.0' (line 2)" in message and "'0.0' (line 3)" in message and "expected one of" in message
+
+
+def test_a_duplicated_false_row_is_called_so(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "statement,label,k\nA is B.,1,a\nA is C.,0,a\nA is C.,0,a\n")
+    report = import_csv(
+        path, name="t", domain="physical", kind="hinge", out=tmp_path / "t.yaml", pair_by=["k"]
+    )
+    assert report.unpaired == {"more false rows than true rows with the same k (a duplicated false row?)": 1}
+
+
+def test_a_nul_byte_is_located_in_the_csv(tmp_path: Path) -> None:
+    path = _csv(tmp_path, "statement,label\nA is B.,1\nA is\x00 C.,0\n")
+    out = tmp_path / "t.yaml"
+    with pytest.raises(InvalidInputError) as err:
+        import_csv(path, name="t", domain="physical", kind="hinge", out=out)
+    problem = err.value.problems[0]
+    assert (problem.path, problem.line, problem.column) == (path, 3, 5) and "NUL" in problem.message
+    assert not out.exists()
+
+
+def test_the_library_keeps_an_existing_file_without_force(tmp_path: Path) -> None:
+    out = tmp_path / "mine.yaml"
+    out.write_text("my notes")
+    with pytest.raises(UsageError, match="pass --force"):
+        import_csv(TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"])
+    assert out.read_text() == "my notes"
+    import_csv(
+        TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True
+    )
+    assert "towns" in out.read_text()
+
+
+def test_a_read_only_file_is_kept_even_with_force_and_for_root(tmp_path: Path, monkeypatch) -> None:
+    import os
+
+    out = tmp_path / "ro.yaml"
+    out.write_text("keep me")
+    out.chmod(0o444)
+    monkeypatch.setattr(os, "access", lambda *_a, **_k: True)  # as root: access() allows everything
+    with pytest.raises(PermissionError, match="read-only"):
+        import_csv(
+            TOWNS, name="towns", domain="geography", kind="contingent", out=out, pair_by=["town"], force=True
+        )
+    assert out.read_text() == "keep me"

@@ -154,3 +154,20 @@ def test_hinge_without_note_and_context_with_statement_warn(tmp_path: Path) -> N
     messages = [w.message for w in fs.warnings]
     assert any("hinge without a note" in m for m in messages)
     assert any("contains 'Two is even.' verbatim" in m for m in messages)
+
+
+def test_empty_domains_is_an_error(tmp_path):
+    import pytest
+
+    from beliefs.errors import InvalidInputError
+    from beliefs.facts import load_fact_set
+
+    path = tmp_path / "x.yaml"
+    path.write_text(
+        "schema_version: 1\nname: x\ndomains: []\nfacts:\n"
+        "  - {id: a, domain: logical, kind: hinge, statement: A is A., false_statement: A is B., note: n}\n"
+    )
+    with pytest.raises(InvalidInputError) as info:
+        load_fact_set(path)
+    problem = info.value.problems[0]
+    assert problem.field == "domains" and problem.line == 3 and "no domains listed" in problem.message

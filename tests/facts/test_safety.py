@@ -139,3 +139,30 @@ def test_validate_warns_on_special_tokens_and_refuses_zero_width(tmp_path):
 
 def test_loaded_set_still_loads(fact_set):
     assert load_fact_set(fact_set).facts[0].id == "one"
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("".join(" " * i + f"k{i}:\n" for i in range(3000)) + " " * 3000 + "x: 1\n", None),
+        ("[" * 20000 + "]" * 20000 + "\n", 1),
+        ("schema_version: 1\nname: x\nfacts: " + "[" * 50 + "]" * 50 + "\n", 3),
+    ],
+    ids=["3000-deep-mapping", "20000-brackets", "50-brackets"],
+)
+def test_deep_nesting_is_an_input_problem_with_its_place(tmp_path, text, line):
+    import time
+
+    from beliefs import load_fact_set
+    from beliefs.errors import InvalidInputError
+
+    path = tmp_path / "deep.yaml"
+    path.write_text(text)
+    started = time.monotonic()
+    with pytest.raises(InvalidInputError) as info:
+        load_fact_set(path)
+    assert time.monotonic() - started < 5
+    problem = info.value.problems[0]
+    assert "nested more than" in problem.message and problem.line is not None
+    if line is not None:
+        assert problem.line == line

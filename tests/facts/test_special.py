@@ -55,3 +55,18 @@ def test_finder_reads_the_tokenizer_once():
 
 def test_tokenizer_without_special_tokens():
     assert special_token_finder(object())("<bos> text") == []
+
+
+def test_validate_warns_about_a_special_token_in_a_condition_prefix(tmp_path):
+    from typer.testing import CliRunner
+
+    from beliefs.cli import app
+
+    path = tmp_path / "conditions.yaml"
+    path.write_text('- name: empty\n  prefix: ""\n- name: doc\n  prefix: "x <|endoftext|> y"\n')
+    result = CliRunner().invoke(app, ["facts", "validate", str(path)])
+    assert result.exit_code == 0
+    assert (
+        "condition 'doc', field 'prefix': warning: '<|endoftext|>' looks like a special token"
+        in result.output
+    )

@@ -144,3 +144,33 @@ def test_hingeness_section_renders(tmp_path: Path) -> None:
     for png in ("figures/hingeness.png", "figures/hingeness-layers.png"):
         assert f"]({png})" in md and (tmp_path / png).read_bytes().startswith(b"\x89PNG")
     assert "reliability_index_contrast" in md and "readout_r2" in md
+
+
+def test_report_keeps_the_users_folder_and_names_no_local_path(tmp_path: Path) -> None:
+    import beliefs
+    from beliefs.errors import UsageError
+
+    facts = tmp_path / "core.yaml"
+    facts.write_text(
+        "schema_version: 1\nname: core\nfacts:\n"
+        + "".join(
+            f"  - {{id: f{i}, domain: {'logical' if i % 2 else 'physical'}, "
+            f"kind: {'hinge' if (i // 2) % 2 else 'contingent'}, statement: The city {i} is in France., "
+            f"false_statement: The city {i} is on the Moon., note: n}}\n"
+            for i in range(8)
+        )
+    )
+    (tmp_path / "c.yaml").write_text('- name: empty\n  prefix: ""\n')
+    run = beliefs.probe("fake:llama", [facts], tmp_path / "c.yaml", tmp_path / "run")
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("my notes")
+    with pytest.raises(UsageError, match="not a beliefs results folder"):
+        write_report(run, mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    out = tmp_path / "results"
+    analyze(run, out, analyses=["kind-probe"], permutations=9)
+    write_report(run, out)
+    for name in ("report.md", "report.html"):
+        text = (out / name).read_text()
+        assert str(tmp_path) not in text and "core.yaml" in text
