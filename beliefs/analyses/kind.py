@@ -85,8 +85,9 @@ def weighted_ci(
 ) -> tuple[float, float]:
     """BCa fact-bootstrap interval of a statistic of fact weights (NaN where BCa fails).
 
-    The design's units are resampled: a declared pair's twins together (:attr:`AnalysisContext.units`),
-    and, among facts without a pair, hinge and contingent separately (their counts are fixed by the set);
+    The design's units are resampled: on a paired set its pairs whole (:attr:`AnalysisContext.units`; a
+    fact whose twin is absent is a unit of its own), on a set without pairs hinge and contingent facts
+    separately (their counts are fixed by the set);
     ``stat(labels, weights)`` gets ``(B, n_facts)`` labels and multiplicities and returns ``(B,)``.
     Headlines of distances and angles use this: resampling inflates them (duplicated facts, small-sample
     bias), which BCa corrects. When nearly every resample exceeds the estimate (a distance at its
@@ -99,13 +100,12 @@ def weighted_ci(
     units = np.where(ok, units, n)  # absent twins and pads point at the dummy fact n (weight dropped)
     used = ok.any(axis=1)
     paired = used & ok.all(axis=1)
-    single = used & ~paired
-    first = units[:, 0]
-    groups = [np.flatnonzero(paired)] + [
-        np.flatnonzero(single & (np.append(ctx.labels, -1)[np.where(ok[:, 0], first, units[:, 1])] == k))
-        for k in (1, 0)
-    ]
-    groups = [g.astype(np.float64) for g in groups if g.size]
+    groups: list[Array]
+    if paired.any():  # a paired design: its units (pairs, and any fact whose twin is absent) in one group
+        groups = [np.flatnonzero(used).astype(np.float64)]
+    else:  # unpaired facts: the kinds resampled separately (the set fixes their counts)
+        first_label = np.append(ctx.labels, -1)[units[:, 0]]
+        groups = [np.flatnonzero(used & (first_label == k)).astype(np.float64) for k in (1, 0)]
 
     def batched(*samples: np.ndarray, axis: int = -1) -> np.ndarray:
         idx = np.concatenate([np.asarray(g) for g in samples], axis=-1).astype(np.intp)

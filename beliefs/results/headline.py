@@ -26,6 +26,9 @@ class Headline(TypedDict, total=False):
     layers: list[int]
     """First and last layer of the middle third the headline averages over."""
     pooling: str
+    domain: str
+    """``""`` for a headline pooled over domains, else the one domain whose facts it covers."""
+    subset: str
     n_facts: int
     n_permutations: int
     # the estimate
@@ -57,5 +60,22 @@ class Headline(TypedDict, total=False):
     mde_80: float | None
     mde_method: str
     verdict: str
-    negligible: bool
+    negligible: bool | None
     beyond_surface_only: bool
+    # the families (beliefs.results.verdict.FAMILY_DEFINITION) and the statistic behind the verdict
+    family: str
+    """``primary``, ``secondary`` or ``none`` (no test)."""
+    p_beyond_surface_family: float | None
+    p_value_family: float | None
+    p_equivalence_family: float | None
+    p_equivalence_beyond: float | None
+    gated: bool
+    decided_by: str | None
+    p_family: float | None
+    verdict_estimate: float | None
+    verdict_ci_low: float | None
+    verdict_ci_high: float | None
+    verdict_sesoi: float | None
+    beyond_statistic: str
+    beyond_sesoi: float | None
+    how: str
