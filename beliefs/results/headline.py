@@ -28,7 +28,6 @@ class Headline(TypedDict, total=False):
     pooling: str
     domain: str
     """``""`` for a headline pooled over domains, else the one domain whose facts it covers."""
-    subset: str
     n_facts: int
     n_permutations: int
     # the estimate

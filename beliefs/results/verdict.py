@@ -16,8 +16,10 @@ Verdict rule (α = :data:`ALPHA` everywhere), on **family-adjusted** p-values (:
 each model's headlines on one fact set are one family, declared before the data. The primary headline
 (:data:`PRIMARY`: the kind-probe's incremental probe under the empty prompt, pooled over domains) is tested
 alone; every other headline is secondary. Beyond-surface p-values of the secondary headlines are
-Holm-adjusted and gated by the primary (fixed sequence: ``max(primary p, Holm p)``), so the family-wise
-error of a model's "differs" claims is at most α; plain p-values and TOST p-values are Holm-adjusted across
+Benjamini–Hochberg-adjusted (:data:`FAMILY_METHOD`) and gated by the primary (fixed sequence:
+``max(primary p, BH p)``), so where no kind difference exists the chance of any "differs" in a model is at
+most α, and among the secondary claims the false discovery rate is at most α; plain p-values and TOST
+p-values are adjusted the same way across
 the model's headlines, each kind of claim on its own.
 
 - ``differs``: ``p_beyond_surface_family ≤ α`` — a difference that the surface features (wording, length,
@@ -60,6 +62,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from beliefs.results import columns as C
 from beliefs.stats.equivalence import tost_from_interval
 
@@ -68,11 +72,12 @@ ALPHA = 0.05
 
 VERDICTS = ("differs", "surface-explained", "equivalent", "inconclusive")
 VERDICT_DEFINITION = (
-    "differs: the family-adjusted beyond-surface p <= 0.05 (the primary headline alone; secondary ones Holm "
-    "across the model's headlines and gated by the primary); surface-explained: the Holm-adjusted plain p <= "
+    "differs: the family-adjusted beyond-surface p <= 0.05 (the primary headline alone; secondary ones "
+    "Benjamini-Hochberg across the model's headlines and gated by the primary); surface-explained: the "
+    "adjusted plain p <= "
     "0.05 without such a rejection (or without a beyond-surface test); equivalent: otherwise, the "
-    "Holm-adjusted TOST p <= 0.05 (the plain effect lies within +-sesoi); inconclusive: none of these. A "
-    "rejection whose own statistic's interval lies within +-sesoi (Holm-adjusted TOST) is marked negligible"
+    "adjusted TOST p <= 0.05 (the plain effect lies within +-sesoi); inconclusive: none of these. A "
+    "rejection whose own statistic's interval lies within +-sesoi (adjusted TOST) is marked negligible"
 )
 
 
@@ -305,16 +310,20 @@ PRIMARY = ("kind-probe", "massmean_bacc", "empty")
 pooled over domains. Its test is the kind-probe's incremental probe (do the states predict the kind better
 than the surface features, under the empty prompt?), tested alone at :data:`ALPHA`."""
 
-FAMILY_METHOD = "holm"
+FAMILY_METHOD = "bh"
+"""How the secondary headlines' p-values are adjusted: Benjamini–Hochberg (``"bh"``, false discovery rate)
+or Holm (``"holm"``, family-wise error). BH is the default: with the primary's gate the chance of any
+"differs" in a model where nothing differs is at most α either way, and at 2,000 permutations (p ≥ 1/2001)
+Holm over ~70 headlines could reject only p-values at the floor."""
 FAMILY_DEFINITION = (
     "Families per model and fact set, declared before the data: the primary headline (kind-probe, empty "
     "prompt, pooled; its beyond-surface increment) is tested alone at alpha = 0.05; every other headline is "
-    "secondary. Each kind of claim is corrected across the model's headlines with Holm's step-down method: "
-    "beyond-surface p-values (differs) across the secondary headlines, gated by the primary (fixed "
-    "sequence: a secondary p_beyond_surface_family is max(primary p, Holm p), so no secondary headline "
-    "differs unless the primary does, and the family-wise error of all 'differs' claims of a model is at "
-    "most alpha); plain p-values (surface-explained) across all headlines; TOST p-values (equivalent, "
-    "negligible) across all headlines. Verdicts read the family-adjusted p-values."
+    "secondary. Each kind of claim is adjusted across the model's headlines with Benjamini-Hochberg (false "
+    "discovery rate 0.05): beyond-surface p-values (differs) across the secondary headlines, gated by the "
+    "primary (fixed sequence: a secondary p_beyond_surface_family is max(primary p, BH p), so no secondary "
+    "headline differs unless the primary does: where no kind difference exists, the chance of any 'differs' "
+    "in a model is at most alpha); plain p-values (surface-explained) across all headlines; TOST p-values "
+    "(equivalent, negligible) across all headlines. Verdicts read the adjusted p-values."
 )
 
 
@@ -332,6 +341,18 @@ def verdict_of(h: Mapping[str, Any], alpha: float = ALPHA) -> str:
     if significant(p_eq, alpha):
         return "equivalent"
     return "inconclusive"
+
+
+def adjust(p: list[float | None], method: str = FAMILY_METHOD) -> list[float | None]:
+    """Adjusted p-values of one family by ``method`` (``"bh"`` or ``"holm"``); None and NaN are left out
+    of the family and returned as None."""
+    if method == "holm":
+        return holm(p)
+    from beliefs.stats.permutation import bh_adjust
+
+    arr = np.array([np.nan if v is None else v for v in p], dtype=float)
+    out = bh_adjust(arr) if arr.size else arr
+    return [float(v) if math.isfinite(v) else None for v in out]
 
 
 def holm(p: list[float | None]) -> list[float | None]:
@@ -483,7 +504,7 @@ def _family_verdicts(family: list[dict[str, Any]], alpha: float = ALPHA) -> None
     secondary = [h for h in family if h is not primary]
     p_primary = primary.get("p_beyond_surface") if primary is not None else None
     gate_open = primary is None or significant(p_primary, alpha)
-    adjusted = holm([h.get("p_beyond_surface") for h in secondary])
+    adjusted = adjust([h.get("p_beyond_surface") for h in secondary])
     for h, p in zip(secondary, adjusted, strict=True):
         if p is not None and primary is not None:
             p = max(p, float(p_primary)) if p_primary is not None else None
@@ -494,7 +515,7 @@ def _family_verdicts(family: list[dict[str, Any]], alpha: float = ALPHA) -> None
     if primary is not None:
         primary["p_beyond_surface_family"] = p_primary
         primary["gated"] = False
-    for h, p in zip(family, holm([h.get(C.P_VALUE) for h in family]), strict=True):
+    for h, p in zip(family, adjust([h.get(C.P_VALUE) for h in family]), strict=True):
         h["p_value_family"] = p
     # the TOST each headline's verdict would read: of the deciding statistic where a test rejects it,
     # else of the plain estimate (an equivalence claim)
@@ -504,7 +525,7 @@ def _family_verdicts(family: list[dict[str, Any]], alpha: float = ALPHA) -> None
             tost_source.append(h.get("p_equivalence_beyond"))
         else:
             tost_source.append(h.get("p_equivalence"))
-    for h, p in zip(family, holm(tost_source), strict=True):
+    for h, p in zip(family, adjust(tost_source), strict=True):
         h["p_equivalence_family"] = p
     n_secondary = sum(1 for h in secondary if h.get("p_beyond_surface") is not None)
     n_plain = sum(1 for h in family if h.get(C.P_VALUE) is not None)
@@ -543,7 +564,8 @@ def _explain(
             "alone at alpha"
             if h["family"] == "primary"
             else (
-                f"Holm over {n_secondary} secondary beyond-surface tests, gated by the primary (p {fmt(p_primary)})"
+                f"{_METHOD_NAME[FAMILY_METHOD]} over {n_secondary} secondary beyond-surface tests, gated by the primary "
+            f"(p {fmt(p_primary)})"
             )
         )
         size = (
@@ -581,7 +603,8 @@ def _explain(
             None if h.get("p_equivalence") is None else significant(h.get("p_equivalence_family"), alpha)
         )
         h["how"] = (
-            f"surface-explained: plain p {fmt(h.get(C.P_VALUE))}, Holm over {n_plain} plain tests: "
+            f"surface-explained: plain p {fmt(h.get(C.P_VALUE))}, {_METHOD_NAME[FAMILY_METHOD]} over {n_plain} "
+            "plain tests: "
             f"{fmt(h['p_family'])} <= {alpha}; {bs_note}"
         )
     elif word == "equivalent":
@@ -589,7 +612,7 @@ def _explain(
         h["negligible"] = False
         h["how"] = (
             f"equivalent: {fmt(h.get(C.ESTIMATE))} [{fmt(h.get(C.CI_LOW))}, {fmt(h.get(C.CI_HIGH))}] within "
-            f"+-{fmt(h.get('sesoi'))} of no effect (TOST p {fmt(h.get('p_equivalence'))}, Holm-adjusted "
+            f"+-{fmt(h.get('sesoi'))} of no effect (TOST p {fmt(h.get('p_equivalence'))}, adjusted "
             f"{fmt(h['p_family'])} <= {alpha}); plain p {fmt(h.get(C.P_VALUE))}; {bs_note}"
         )
     else:
@@ -599,6 +622,9 @@ def _explain(
             f"inconclusive: plain p {fmt(h.get(C.P_VALUE))} (adjusted {fmt(h.get('p_value_family'))}); "
             f"{bs_note}; TOST p {fmt(h.get('p_equivalence'))} (adjusted {fmt(h.get('p_equivalence_family'))})"
         )
+
+
+_METHOD_NAME = {"bh": "Benjamini-Hochberg", "holm": "Holm"}
 
 
 def _fmt(x: Any) -> str:

@@ -183,20 +183,31 @@ def _family(p_primary, secondary_ps, model="m"):
     return primary, others
 
 
-def test_secondary_claims_are_holm_adjusted_and_gated_by_the_primary():
+def test_secondary_claims_are_adjusted_and_gated_by_the_primary():
+    from scipy.stats import false_discovery_control
+
     primary, others = _family(0.01, [0.001, 0.02, 0.3])
     attach_verdicts([primary, *others])
     assert primary["family"] == "primary" and primary["p_beyond_surface_family"] == 0.01
     assert primary["verdict"] == "differs" and primary["decided_by"] == "p_beyond_surface"
     assert [h["family"] for h in others] == ["secondary"] * 3
-    # Holm over the three secondary p-values: 0.003, 0.04, 0.3 (each at least the primary's 0.01)
-    assert [h["p_beyond_surface_family"] for h in others] == pytest.approx([0.01, 0.04, 0.3])
+    # Benjamini-Hochberg over the three secondary p-values (scipy), each at least the primary's 0.01
+    bh = false_discovery_control([0.001, 0.02, 0.3])
+    assert [h["p_beyond_surface_family"] for h in others] == pytest.approx([max(0.01, v) for v in bh])
     assert [h["verdict"] for h in others] == ["differs", "differs", "inconclusive"]
-    # a raw 0.02 that Holm lifts above alpha no longer differs
-    _p, more = _family(0.01, [0.001, 0.02, 0.03, 0.04])
+    # a raw 0.04 that the adjustment lifts above alpha no longer differs
+    _p, more = _family(0.01, [0.001, 0.04, 0.3, 0.5])
     attach_verdicts([_p, *more])
-    assert more[1]["p_beyond_surface_family"] == pytest.approx(0.06)
+    assert more[1]["p_beyond_surface_family"] == pytest.approx(0.08)
     assert more[1]["verdict"] != "differs"
+
+
+def test_holm_is_available_as_the_family_method():
+    from beliefs.results.verdict import adjust
+
+    assert adjust([0.01, 0.02, 0.03], "holm") == pytest.approx([0.03, 0.04, 0.04])
+    assert adjust([0.01, 0.02, 0.03], "bh") == pytest.approx([0.03, 0.03, 0.03])
+    assert adjust([0.01, None, 0.03], "bh") == [pytest.approx(0.02), None, pytest.approx(0.03)]
 
 
 def test_no_secondary_headline_differs_when_the_primary_does_not():
@@ -244,7 +255,7 @@ def test_negligible_is_judged_on_the_statistic_that_rejected():
     assert verdict_label(primary) == "differs (negligible)"
 
 
-def test_plain_claims_are_holm_adjusted_across_the_model():
+def test_plain_claims_are_adjusted_across_the_model():
     hs = [
         head(
             "default-belief",
@@ -258,7 +269,7 @@ def test_plain_claims_are_holm_adjusted_across_the_model():
         for i, p in enumerate([0.01, 0.02, 0.03])
     ]
     attach_verdicts(hs)
-    assert [h["p_value_family"] for h in hs] == pytest.approx([0.03, 0.04, 0.04])
+    assert [h["p_value_family"] for h in hs] == pytest.approx([0.03, 0.03, 0.03])
     assert all(h["verdict"] == "surface-explained" and h["decided_by"] == "p_value" for h in hs)
     hs = [
         head(
@@ -268,12 +279,12 @@ def test_plain_claims_are_holm_adjusted_across_the_model():
             estimate=0.3,
             ci_low=0.1,
             ci_high=0.5,
-            p_value=0.03,
+            p_value=p,
         )
-        for i in range(3)
+        for i, p in enumerate([0.03, 0.2, 0.4])
     ]
     attach_verdicts(hs)
-    assert all(h["verdict"] == "inconclusive" for h in hs)
+    assert hs[0]["p_value_family"] == pytest.approx(0.09) and hs[0]["verdict"] == "inconclusive"
 
 
 def test_every_headline_says_how_its_verdict_was_reached():
@@ -281,4 +292,4 @@ def test_every_headline_says_how_its_verdict_was_reached():
     attach_verdicts([primary, *others])
     for h in (primary, *others):
         assert h["how"].startswith(h["verdict"])
-    assert "alone at alpha" in primary["how"] and "Holm over 2" in others[0]["how"]
+    assert "alone at alpha" in primary["how"] and "Benjamini-Hochberg over 2" in others[0]["how"]
