@@ -216,9 +216,9 @@ def run_draws(args: argparse.Namespace, settings: dict[str, Any]) -> list[dict[s
                 flush=True,
             )
     for d in range(args.draws):
-        record = read_draw(args.out, d, settings)
-        if record is not None:
-            records.append(record)
+        found = read_draw(args.out, d, settings)
+        if found is not None:
+            records.append(found)
     return records
 
 
@@ -295,7 +295,7 @@ def family_wise(rows: pd.DataFrame, columns: Sequence[str], alpha: float) -> pd.
             have = part.dropna(subset=[col])
             if have.empty:
                 continue
-            anyrej = have.groupby("draw")[col].apply(lambda v, c=col: bool(_rejected(v, c, alpha).any()))
+            anyrej = _rejected(have[col], col, alpha).groupby(have["draw"]).any()
             out.append(
                 {"model": model, "family": family or "(all headlines)", "p_column": col}
                 | _rate_row(int(anyrej.sum()), len(anyrej), alpha)

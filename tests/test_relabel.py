@@ -4,8 +4,10 @@ and one contingent twin, set × domain counts stay, the draw is seeded, and a st
 from __future__ import annotations
 
 import hashlib
+import json
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -25,7 +27,7 @@ def _facts() -> list[tuple[str, Fact]]:
     for domain in ("logical", "physical"):
         for i in range(N_PAIRS):
             h, c = f"{domain[:3]}-h{i}", f"{domain[:3]}-c{i}"
-            common = {"domain": domain, "template": f"{domain[:3]}-frame{i}"}
+            frame = f"{domain[:3]}-frame{i}"
             out.append(
                 (
                     "mini",
@@ -35,7 +37,8 @@ def _facts() -> list[tuple[str, Fact]]:
                         statement=f"Thing {i} of {domain} is so.",
                         false_statement=f"Thing {i} of {domain} is not so.",
                         pair=c,
-                        **common,
+                        domain=domain,
+                        template=frame,
                     ),
                 )
             )
@@ -48,7 +51,8 @@ def _facts() -> list[tuple[str, Fact]]:
                         statement=f"Item {i} of {domain} is here.",
                         false_statement=f"Item {i} of {domain} is there.",
                         pair=h,
-                        **common,
+                        domain=domain,
+                        template=frame,
                     ),
                 )
             )
@@ -207,6 +211,7 @@ def stored(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return out
 
 
+@pytest.mark.slow
 def test_a_stored_run_is_read_through_the_view_and_left_untouched(stored: Path, tmp_path: Path) -> None:
     from beliefs.analyses import analyze
     from beliefs.store import open_run
@@ -230,3 +235,58 @@ def test_a_stored_run_is_read_through_the_view_and_left_untouched(stored: Path, 
     assert {h["model"] for h in summary["headlines"]} == {"llama", "llama@random-init"}
     assert _digests(stored) == before
     assert open_run(stored).facts()["kind"].tolist() == run.facts()["kind"].tolist()
+
+
+def _script() -> Any:
+    """``scripts/calibrate_real.py`` as a module."""
+    import importlib.util
+
+    path = Path(__file__).resolve().parents[1] / "scripts" / "calibrate_real.py"
+    spec = importlib.util.spec_from_file_location("calibrate_real", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.slow
+def test_the_calibration_script_tabulates_resumes_and_leaves_the_store(
+    stored: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    script = _script()
+    before = _digests(stored)
+    out = tmp_path / "calib"
+    argv = ["--store", str(stored), "--set", "mini", "--draws", "2", "--permutations", "9", "--out", str(out)]
+    argv += ["--models", "llama", "llama@random-init", "--analyses", "surface", "kind-distance"]
+    assert script.main(argv) == 0
+    assert _digests(stored) == before
+    first = [json.loads((out / "draws" / f"draw-{d:03d}" / "draw.json").read_text()) for d in range(2)]
+    assert first[0]["kinds"] != first[1]["kinds"]
+    tests = pd.read_csv(out / "calibration_tests.csv", keep_default_na=False)
+    assert set(tests["model"]) == {"llama", "llama@random-init"}
+    assert {"p_value", "verdict=differs"} <= set(tests["p_column"])
+    assert (tests["n"] == 2).all()
+    assert not list((out / "draws" / "draw-000" / "tables").glob("*.csv"))
+    fw = pd.read_csv(out / "calibration_familywise.csv")
+    assert set(fw["model"]) == {"llama", "llama@random-init"}
+    assert "## Per test" in capsys.readouterr().out
+    # a rerun finds both draws done and analyses nothing; a third draw is added to them
+    import beliefs.analyses.runner as runner
+
+    calls: list[int] = []
+    real = runner.analyze
+
+    def counted(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(runner, "analyze", counted)
+    assert script.main(argv) == 0 and calls == []
+    assert script.main([*argv[:5], "3", *argv[6:]]) == 0 and calls == [1]
+    again = [json.loads((out / "draws" / f"draw-{d:03d}" / "draw.json").read_text()) for d in range(2)]
+    assert again == first
+    assert (pd.read_csv(out / "calibration_tests.csv")["n"] == 3).all()
+    # other settings in the same folder are refused, not mixed
+    with pytest.raises(SystemExit, match="other settings"):
+        script.main([*argv[:7], "19", *argv[8:]])
+    assert _digests(stored) == before
