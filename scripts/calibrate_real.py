@@ -12,8 +12,9 @@ so a rerun with the same settings skips the finished draws and goes on.
 Tables (``OUT/calibration.md``, printed, and CSVs beside it):
 
 1. per test (model × analysis × condition × statistic [× domain]) and p column: the rejection rate at
-   α = 0.05 over draws, its Clopper–Pearson 95% interval, ``LIBERAL`` where the interval lies above 0.05;
-   ``verdict=differs`` counts the draws whose headline says ``differs``;
+   α = 0.05 (p ≤ α, as the verdicts count) over draws, its Clopper–Pearson 95% interval, ``LIBERAL``
+   where the interval lies above 0.05; ``verdict=differs`` counts the draws whose headline says
+   ``differs``;
 2. per model: the share of draws with any ``differs`` verdict (family-wise), and with any rejection by
    each p column; per model × family too where headlines name their ``family``;
 3. pooled: all of a model's headlines × draws per p column (its interval treats headlines as independent,
@@ -262,7 +263,8 @@ def _rate_row(k: int, n: int, alpha: float) -> dict[str, Any]:
 
 
 def _rejected(values: pd.Series, column: str, alpha: float) -> pd.Series:
-    return values >= 0.5 if column == DIFFERS else values < alpha
+    """Rejected at ``alpha``: ``p ≤ alpha``, as the verdicts count significance; or a ``differs`` verdict."""
+    return values >= 0.5 if column == DIFFERS else values <= alpha
 
 
 def per_test(rows: pd.DataFrame, columns: Sequence[str], alpha: float) -> pd.DataFrame:
@@ -323,12 +325,18 @@ def _cell(r: pd.Series) -> str:
 
 
 def markdown(
-    tests: pd.DataFrame, fw: pd.DataFrame, pool: pd.DataFrame, n_draws: int, header: str, alpha: float
+    tests: pd.DataFrame,
+    fw: pd.DataFrame,
+    pool: pd.DataFrame,
+    n_draws: int,
+    header: str,
+    alpha: float,
+    columns: Sequence[str],
 ) -> str:
     """The three tables in Markdown: per test one row with a column per p column ("rate [CI]")."""
     lines = [f"# {header}", ""]
     lines += [
-        f"Rejection rate at α = {alpha:g} over {n_draws} re-drawn labellings, Clopper–Pearson 95% interval; "
+        f"Rejection rate (p ≤ {alpha:g}) over {n_draws} re-drawn labellings, Clopper–Pearson 95% interval; "
         "**LIBERAL**: the interval lies above α.",
         "",
         "## Family-wise: share of draws with any rejection",
@@ -338,20 +346,20 @@ def markdown(
         wide = fw.assign(cell=fw.apply(_cell, axis=1)).pivot_table(
             index=["model", "family"], columns="p_column", values="cell", aggfunc="first", sort=False
         )
-        lines += _md_table(wide.reset_index().fillna(""))
+        lines += _md_table(_ordered(wide, columns))
     lines += ["", "## Pooled: all headlines × draws (interval as if independent: indicative only)", ""]
     if not pool.empty:
         wide = pool.assign(cell=pool.apply(_cell, axis=1)).pivot_table(
             index="model", columns="p_column", values="cell", aggfunc="first", sort=False
         )
-        lines += _md_table(wide.reset_index().fillna(""))
+        lines += _md_table(_ordered(wide, columns))
     lines += ["", "## Per test", ""]
     if not tests.empty:
         keys = [k for k in TEST_KEYS if (tests[k] != "").any()]
         wide = tests.assign(cell=tests.apply(_cell, axis=1)).pivot_table(
             index=keys, columns="p_column", values="cell", aggfunc="first", sort=False
         )
-        lines += _md_table(wide.reset_index().fillna(""))
+        lines += _md_table(_ordered(wide, columns))
         n_liberal = tests.groupby("p_column")["liberal"].sum()
         lines += [
             "",
@@ -359,6 +367,10 @@ def markdown(
             + ", ".join(f"{c} {int(n)}/{int((tests['p_column'] == c).sum())}" for c, n in n_liberal.items()),
         ]
     return "\n".join(lines) + "\n"
+
+
+def _ordered(wide: pd.DataFrame, columns: Sequence[str]) -> pd.DataFrame:
+    return wide[[c for c in columns if c in wide.columns]].reset_index().fillna("")
 
 
 def _md_table(frame: pd.DataFrame) -> list[str]:
@@ -390,7 +402,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         f"Calibration on '{args.fact_set}' of {args.store} with re-drawn kinds: {len(records)} draws, "
         f"{args.permutations} permutations, mean {np.mean(seconds):.0f} s per draw"
     )
-    text = markdown(tests, fw, pool, len(records), header, args.alpha)
+    text = markdown(tests, fw, pool, len(records), header, args.alpha, columns)
     (args.out / "calibration.md").write_text(text, encoding="utf-8")
     print(text)
     return 0
