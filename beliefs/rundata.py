@@ -10,7 +10,9 @@ NaN in its row.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol, runtime_checkable
 
 import numpy as np
@@ -181,3 +183,110 @@ class SubsetRun:
     def margins(self) -> pd.DataFrame:
         m = self.base.margins()
         return m[m["fact_set"] == self.fact_set].reset_index(drop=True) if len(m) else m
+
+
+def redraw_kinds(facts: pd.DataFrame, rng: np.random.Generator) -> np.ndarray:
+    """Kinds re-drawn at random under the null that they carry no meaning, for calibrating the tests on
+    real states (the stored states stay as they are; only the labels move).
+
+    Each declared pair (both twins present in ``facts``, naming each other, of different kinds) keeps one
+    hinge and one contingent twin: its kinds are swapped with probability 1/2, independently per pair.
+    Every other fact's kind is permuted at random among the other unpaired facts of its fact set and
+    domain, so every set × domain keeps its count of each kind. Pairs are drawn in row order of their first
+    twin, then set × domain groups in sorted order: the same ``rng`` state gives the same kinds.
+    Returns one kind per row of ``facts`` (an object array)."""
+    kinds = facts["kind"].astype(str).to_numpy(dtype=object)
+    ids = facts["fact_id"].astype(str).to_numpy()
+    sets = facts["fact_set"].astype(str).to_numpy()
+    pairs = facts["pair"].fillna("").astype(str).to_numpy() if "pair" in facts else np.full(len(facts), "")
+    row = {(s, i): n for n, (s, i) in enumerate(zip(sets, ids, strict=True))}
+    twins: list[tuple[int, int]] = []
+    paired = np.zeros(len(facts), dtype=bool)
+    for i in range(len(facts)):
+        j = row.get((sets[i], pairs[i])) if pairs[i] else None
+        if j is None or j == i or paired[i] or pairs[j] != ids[i] or kinds[i] == kinds[j]:
+            continue
+        twins.append((i, j))
+        paired[i] = paired[j] = True
+    out = kinds.copy()
+    swap = rng.random(len(twins)) < 0.5
+    for (i, j), s in zip(twins, swap, strict=True):
+        if s:
+            out[i], out[j] = kinds[j], kinds[i]
+    domains = facts["domain"].astype(str).to_numpy()
+    for key in sorted({(s, d) for s, d, p in zip(sets, domains, paired, strict=True) if not p}):
+        rows = np.flatnonzero((sets == key[0]) & (domains == key[1]) & ~paired)
+        out[rows] = kinds[rng.permutation(rows)]
+    return out
+
+
+class RelabelledRun:
+    """A :class:`RunData` whose facts carry other kinds: the base run's states and margins as they are,
+    ``kind`` replaced in :meth:`facts` and :meth:`margins` (and, optionally, only some of its models).
+
+    Nothing is written anywhere: a stored run stays as it was. ``path`` and ``fact_set`` are the base
+    run's (through a :class:`SubsetRun`), so analyses that read what is stored beside a run (its causal
+    trace) still find it; ``facts_in`` is the base run's where it has one."""
+
+    def __init__(
+        self, run: RunData, kinds: Sequence[str] | np.ndarray, models: Sequence[str] | None = None
+    ) -> None:
+        self.base = run
+        facts = run.facts()
+        new = np.asarray(kinds, dtype=object)
+        if new.shape != (len(facts),):
+            raise ValueError(f"one kind per fact expected ({len(facts)}), but got shape {new.shape}")
+        allowed = set(facts["kind"].astype(str))
+        odd = sorted({str(k) for k in new} - allowed)
+        if odd:
+            raise ValueError(f"kinds should be among the run's ({', '.join(sorted(allowed))}), but got {odd}")
+        self._facts = facts.copy()
+        self._facts["kind"] = new.astype(str)
+        known = [m.name for m in run.models()]
+        unknown = [m for m in models or [] if m not in known]
+        if unknown:
+            raise KeyError(f"no model {', '.join(unknown)} in the run; models: {', '.join(known) or 'none'}")
+        self._models = None if models is None else set(models)
+        self._margins: pd.DataFrame | None = None
+        self.fact_set: str | None = getattr(run, "fact_set", None)
+        self.path = _path_of(run)
+        found = getattr(run, "facts_in", None)
+        self.facts_in: Callable[[str], list[bool]] | None = found if callable(found) else None
+
+    def models(self) -> list[ModelInfo]:
+        return [m for m in self.base.models() if self._models is None or m.name in self._models]
+
+    def conditions(self) -> list[str]:
+        return self.base.conditions()
+
+    def facts(self) -> pd.DataFrame:
+        return self._facts
+
+    def states(self, model: str, condition: str, form: str, pooling: str = "last") -> np.ndarray:
+        return self.base.states(model, condition, form, pooling)
+
+    def margins(self) -> pd.DataFrame:
+        if self._margins is None:
+            m = self.base.margins()
+            if self._models is not None and len(m):
+                m = m[m["model"].isin(self._models)]
+            m = m.reset_index(drop=True)
+            if len(m):
+                index = pd.MultiIndex.from_frame(self._facts[["fact_set", "fact_id"]].astype(str))
+                kind = pd.Series(self._facts["kind"].to_numpy(), index=index)
+                keys = pd.MultiIndex.from_frame(m[["fact_set", "fact_id"]].astype(str))
+                m = m.assign(kind=kind.reindex(keys).to_numpy())
+            self._margins = m
+        return self._margins
+
+
+def _path_of(run: object) -> Path | None:
+    """The folder of a run, through the views (``base``) wrapped around it; None for a run in memory."""
+    for _ in range(8):
+        path = getattr(run, "path", None)
+        if path is not None:
+            return Path(path)
+        run = getattr(run, "base", None)
+        if run is None:
+            return None
+    return None
