@@ -202,12 +202,19 @@ with its position rather than exhausting Python's recursion limit in the readers
 
 
 def _deepest(root: Node) -> Node | None:
-    """The first node nested deeper than :data:`MAX_DEPTH`, or None (iterative: any depth is safe)."""
+    """The first node nested deeper than :data:`MAX_DEPTH`, or None (iterative: any depth is safe).
+
+    A node is visited once: an alias is the node it names, so an alias bomb is walked in the size of its
+    file, not of its expansion (the alias check that follows refuses it)."""
     stack: list[tuple[Node, int]] = [(root, 1)]
+    seen: set[int] = set()
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
             return node
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
         value = node.value
         if isinstance(value, list):
             for item in value:

@@ -565,7 +565,7 @@ def _explain(
             if h["family"] == "primary"
             else (
                 f"{_METHOD_NAME[FAMILY_METHOD]} over {n_secondary} secondary beyond-surface tests, gated by the primary "
-            f"(p {fmt(p_primary)})"
+                f"(p {fmt(p_primary)})"
             )
         )
         size = (

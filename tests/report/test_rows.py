@@ -97,6 +97,7 @@ def test_page_from_the_fixture(tmp_path: Path) -> None:
     run = synthetic_run(n_facts=40, random_init_control=True)
     summary = json.loads(FIXTURE.read_text())
     (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "summary.json").write_text(FIXTURE.read_text())  # a results folder, as a study's
     write_report(run, tmp_path, summary=summary, tables_dir=tmp_path / "tables")
     html = (tmp_path / "report.html").read_text()
     md = (tmp_path / "report.md").read_text()
