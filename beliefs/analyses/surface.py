@@ -11,7 +11,15 @@ them) starts from :func:`surface_features`: per fact, from its true and false st
 - ``logp``: log-probabilities of both forms under ``empty`` and per token (causal LMs with margins; a
   random-init control uses its base model's);
 - ``negation``: a negation word in either form;
-- ``template`` and ``tags``: the fact set's declared sentence frame and tags, one-hot, where present.
+- ``frequency``: word frequencies (wordfreq Zipf, English) of both forms, mean, min and max over their
+  words, and their unigram log-probability per token (:mod:`beliefs.facts.frequency`);
+- ``slot_frequency``: the same summaries over the words in which the true and false forms differ and
+  over the words in which the fact differs from its declared ``pair`` twin;
+- ``template``: the fact set's declared sentence frame, one-hot, where present.
+
+Nothing here reads the kind labels, and the facts' ``tags`` never enter: they are author annotations
+that can encode the authors' judgement of the kind (``contested`` sits mostly on hinges), so a surface
+built from them would carry the label.
 
 Each block is z-scored per column and scaled so that its kernel has a mean diagonal of 1: every block
 weighs the same in the ridge probes, however many columns it has. The stricter *lexical* set adds the
@@ -31,6 +39,7 @@ import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, bacc_ci, headline, row
 from beliefs.analyses.registry import register
+from beliefs.facts.frequency import SLOT_COLUMNS, STATEMENT_COLUMNS, frequency_table
 from beliefs.results import columns as C
 from beliefs.rundata import ModelInfo
 from beliefs.stats import logistic_cv, permutation_pvalues, zscore
@@ -66,6 +75,15 @@ def _block(x: np.ndarray) -> Array | None:
     z = z[:, keep]
     out: Array = z / np.sqrt(keep.sum())
     return out
+
+
+def _impute(x: np.ndarray) -> np.ndarray:
+    """NaN replaced by its column's mean over the facts (0 where a column has no value)."""
+    x = np.array(x, dtype=np.float64)
+    seen = np.isfinite(x)
+    counts = seen.sum(axis=0)
+    means = np.divide(np.where(seen, x, 0.0).sum(axis=0), counts, out=np.zeros(x.shape[1]), where=counts > 0)
+    return np.where(seen, x, means)
 
 
 def _binary_bag(docs_a: list[list[Any]], docs_b: list[list[Any]], min_df: int = 2) -> np.ndarray:
@@ -133,7 +151,9 @@ def _base_name(model: ModelInfo) -> str:
 def build_surface_features(
     facts: pd.DataFrame, tokenizer: str | None, margins: pd.DataFrame | None
 ) -> SurfaceFeatures:
-    """Surface features of ``facts`` (:data:`beliefs.rundata.FACT_COLUMNS`, optional ``template``/``tags``)."""
+    """Surface features of ``facts`` (:data:`beliefs.rundata.FACT_COLUMNS`, optional ``template``/``pair``).
+
+    Label-free: the kind and the tags are never read."""
     true = facts["statement"].astype(str).tolist()
     false = facts["false_statement"].astype(str).tolist()
     blocks: dict[str, Array | None] = {}
@@ -164,19 +184,20 @@ def build_surface_features(
     neg = [[bool(NEGATION.search(t)) for t in true], [bool(NEGATION.search(t)) for t in false]]
     blocks["negation"] = _block(np.column_stack(neg).astype(float))
     said.append("negation")
+    n_tokens = np.column_stack(lengths[4:6]) if len(lengths) == 6 else None
+    freq = frequency_table(facts, n_tokens)
+    blocks["frequency"] = _block(_impute(freq[list(STATEMENT_COLUMNS)].to_numpy(dtype=float)))
+    blocks["slot_frequency"] = _block(_impute(freq[list(SLOT_COLUMNS)].to_numpy(dtype=float)))
+    said.append("word frequencies (wordfreq Zipf of the statement, its true/false-differing and twin-slot words; "
+                "unigram log-prob per token)")  # fmt: skip
     template = _column(facts, "template")
     if any(template):
         blocks["template"] = _block(pd.get_dummies(pd.Series(template)).to_numpy(dtype=float))
         said.append("template")
-    tags = _column(facts, "tags")
-    if any(tags):
-        split = [[t for t in s.split(";") if t] for s in tags]
-        blocks["tags"] = _block(_binary_bag(split, split, min_df=1))
-        said.append("tags")
     kept = {k: v for k, v in blocks.items() if v is not None}
     if not kept:
         kept = {"none": np.zeros((len(facts), 1))}
-    return SurfaceFeatures(kept, "+".join(said))
+    return SurfaceFeatures(kept, "+".join(said) + "; no fact-set tags (author annotations)")
 
 
 def surface_features(ctx: AnalysisContext, model: ModelInfo) -> SurfaceFeatures:
@@ -316,10 +337,10 @@ def strata_hold_size(described: str) -> bool:
 
 PAIRED_TEST = (
     "within-pair hinge - contingent difference adjusted for the twins' surface differences (lengths, "
-    "log-probs under empty, negation): t of the intercept, sign flips of the reduced model's residuals "
+    "log-probs under empty, negation, word frequencies): t of the intercept, sign flips of the reduced model's residuals "
     "(Freedman-Lane)"
 )
-PAIR_COVARIATES = ("lengths", "logp", "negation")
+PAIR_COVARIATES = ("lengths", "logp", "negation", "frequency", "slot_frequency")
 """Surface blocks whose twin differences the within-pair tests adjust for: the numeric ones (the twins
 share their frame, so the bags of words and tokens differ only in the slot)."""
 

@@ -17,11 +17,23 @@ hub-corrected salience (``salience_csls``, :mod:`beliefs.elicit.score`) under ``
 under the detailed prompts, compared between kinds. Hinges beating contingent facts under *every* prompt
 (a generic wording lies close to any text) cancels in it; what remains is what the model volunteers
 without context more than with it. Being a within-fact contrast, the statement's wording is the same on
-both sides: its p-value is also the headline's beyond-surface p. Its interval and TOST come from a
-bootstrap that crosses facts (within domain × kind) with generated samples
-(:func:`beliefs.elicit.score.sample_replicates`) when those replicates are given; from facts alone
-otherwise. With ``empty`` as the only condition the headline is ``salience_csls_diff``, without a
-beyond-surface test.
+both sides: its p-value is also the headline's beyond-surface p. With ``empty`` as the only condition the
+headline is ``salience_csls_diff``, without a beyond-surface test.
+
+The headline's p-value, 95% interval and TOST all come from **one** set of bootstrap replicates of the
+statistic (:func:`bootstrap_inversion`, :func:`bootstrap_tost`), so they cannot disagree: the p is the
+inversion of the interval (p ≤ 0.05 exactly when the 95% interval excludes 0; TOST p ≤ 0.05 exactly when
+the 90% interval lies inside the equivalence bounds). The replicates cross facts (resampled within
+domain × kind) with generated samples (:func:`beliefs.elicit.score.sample_replicates`) where those are
+given, facts alone otherwise. Why the bootstrap and not the fact-label permutation: the contrast is
+within fact, so the wording cancels and no surface-matched null is needed; what is left is sampling
+error, and it has two sources. Saliences are nearest-neighbour similarities of *one shared batch* of
+generations to every fact, so generation noise is correlated across facts: a permutation of the kind
+labels conditions on that batch and treats a kind difference that a different batch would not repeat as
+real (its p was 0.018 where the crossed interval held 0). Sign flips do not fit either: the null is "the
+contrast does not depend on kind", not "the contrast is zero" (hub effects shift every fact's contrast).
+Only the crossed bootstrap carries both sources. The permutation p of the same statistic is still in the
+result rows (``<value>_diff``, with its max-statistic and BH adjustments), as for every other value.
 """
 
 from __future__ import annotations
@@ -32,10 +44,10 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.typing import NDArray
+from numpy.typing import ArrayLike, NDArray
 
 from beliefs.results import columns as C
-from beliefs.results.verdict import attach_verdicts, sesoi_for
+from beliefs.results.verdict import ALPHA, attach_verdicts, sesoi_for
 from beliefs.schema import EMPTY_CONDITION
 from beliefs.stats import (
     bh_adjust,
@@ -46,7 +58,7 @@ from beliefs.stats import (
     percentile_interval,
     permutation_pvalues,
 )
-from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se, tost_from_bootstrap
+from beliefs.stats.equivalence import mde_planted, mean_diff_perm, mean_diff_se
 
 Array = NDArray[np.float64]
 ANALYSIS = "elicitation"
@@ -121,12 +133,53 @@ def _compare(
         "n": int(ok.sum()),
         "diff": float(values[hinge].mean() - values[contingent].mean()),
         "diff_ci": (float(low[0]), float(high[0])),
+        "diff_boot": diff_boot,
         "diff_null": diff_null,
         "delta": float(delta_all[0]),
         "delta_null": np.abs(delta_all),
         "mean_h": float(values[hinge].mean()),
         "mean_c": float(values[contingent].mean()),
     }
+
+
+def _order_rank(n: int, alpha: float) -> int:
+    """1-based rank ``k`` of the order statistic that bounds a ``1 − alpha`` interval of ``n`` replicates:
+    the lower bound is the ``k``-th smallest, the upper the ``k``-th largest (0: unbounded)."""
+    return int(np.floor(alpha / 2 * (n + 1) + 1e-9))
+
+
+def bootstrap_inversion(replicates: ArrayLike, alpha: float = 0.05) -> tuple[float, float, float]:
+    """``(p, low, high)`` from bootstrap replicates of a statistic (NaN ignored): the two-sided p of
+    "the statistic is 0" and the ``1 − alpha`` interval, one the inversion of the other.
+
+    ``p = min(1, 2 min((1 + #{r ≤ 0}) / (R + 1), (1 + #{r ≥ 0}) / (R + 1)))`` (the observed counted, as in
+    the permutation p-values); the interval runs from the ``k``-th smallest to the ``k``-th largest
+    replicate with ``k = ⌊alpha/2 · (R + 1)⌋``. Hence ``p ≤ alpha`` exactly when 0 lies outside the
+    interval. Unbounded (±inf) where too few replicates; all NaN without any.
+    """
+    r = np.sort(np.asarray(replicates, dtype=float).ravel())
+    r = r[np.isfinite(r)]
+    n = r.size
+    if n == 0:
+        return float("nan"), float("nan"), float("nan")
+    side = min(1 + int(np.sum(r <= 0.0)), 1 + int(np.sum(r >= 0.0))) / (n + 1)
+    k = _order_rank(n, alpha)
+    low, high = (float(r[k - 1]), float(r[n - k])) if k >= 1 else (-np.inf, np.inf)
+    return min(1.0, 2.0 * side), low, high
+
+
+def bootstrap_tost(replicates: ArrayLike, lower: float, upper: float) -> float:
+    """TOST p of "the statistic lies within ``(lower, upper)``" from the same replicates as
+    :func:`bootstrap_inversion`: the larger of ``(1 + #{r ≤ lower}) / (R + 1)`` and
+    ``(1 + #{r ≥ upper}) / (R + 1)``, so ``≤ alpha`` exactly when the ``1 − 2 alpha`` interval of
+    :func:`bootstrap_inversion` lies strictly inside the bounds."""
+    r = np.asarray(replicates, dtype=float).ravel()
+    r = r[np.isfinite(r)]
+    if r.size == 0:
+        return float("nan")
+    p_low = (1 + int(np.sum(r <= lower))) / (r.size + 1) if np.isfinite(lower) else 0.0
+    p_high = (1 + int(np.sum(r >= upper))) / (r.size + 1) if np.isfinite(upper) else 0.0
+    return max(p_low, p_high)
 
 
 def _row(model: str, control: str, condition: str, statistic: str, **values: Any) -> dict[str, Any]:
@@ -260,7 +313,13 @@ def _headline(
     if m is None:
         return None
     v = values[EMPTY_CONDITION][main]
-    p = float(permutation_pvalues(m["diff_null"])[0])
+    if replicates is not None and detailed and all(c in replicates for c in (EMPTY_CONDITION, *detailed)):
+        reps = _crossed(replicates, detailed, boot, labels)
+        interval = "bootstrap crossing facts (within domain x kind) and generated samples"
+    else:
+        reps = m["diff_boot"]
+        interval = "fact bootstrap within domain x kind"
+    p, low, high = bootstrap_inversion(reps, ALPHA)
     ok = np.isfinite(v)
     resid = v[ok] - np.where(labels[ok] == 1, m["mean_h"], m["mean_c"])
     out: dict[str, Any] = {
@@ -270,11 +329,16 @@ def _headline(
         C.CONDITION: EMPTY_CONDITION,
         C.STATISTIC: f"{main}_diff",
         C.ESTIMATE: m["diff"],
-        C.CI_LOW: m["diff_ci"][0],
-        C.CI_HIGH: m["diff_ci"][1],
+        C.CI_LOW: low,
+        C.CI_HIGH: high,
         C.P_VALUE: p,
         "contrast_sd": float(np.sqrt(np.sum(resid**2) / max(resid.size - 2, 1))),
-        "interval": "fact bootstrap within domain x kind",
+        "interval": interval,
+        "p_method": (
+            "inversion of the interval's bootstrap: twice the smaller share of replicates at or beyond 0 "
+            "(observed counted); p <= 0.05 exactly when the 95% interval excludes 0"
+        ),
+        "n_bootstrap": int(np.isfinite(reps).sum()),
         "cliffs_delta": m["delta"],
         f"mean_{main}_hinge": m["mean_h"],
         f"mean_{main}_contingent": m["mean_c"],
@@ -306,17 +370,11 @@ def _headline(
     endorsed = values[EMPTY_CONDITION]["endorsed"]
     if np.isfinite(endorsed).any():
         out["share_endorsed"] = float(np.nanmean(endorsed))
-    if replicates is not None and detailed and all(c in replicates for c in (EMPTY_CONDITION, *detailed)):
-        reps = _crossed(replicates, detailed, boot, labels)
-        low, high = percentile_interval(reps[:, None])
-        out[C.CI_LOW], out[C.CI_HIGH] = float(low[0]), float(high[0])
-        out["interval"] = (
-            f"bootstrap crossing facts (within domain x kind) and generated samples, {reps.size} draws"
-        )
-        delta = sesoi_for(out)
-        if delta is not None:
-            out["p_equivalence"] = tost_from_bootstrap(reps, -delta, delta)
-            out["equivalence_bounds"] = [-delta, delta]
+    delta = sesoi_for(out)
+    if delta is not None:
+        # the same replicates: TOST p <= 0.05 exactly when the 90% interval lies inside the bounds
+        out["p_equivalence"] = bootstrap_tost(reps, -delta, delta)
+        out["equivalence_bounds"] = [-delta, delta]
     out[C.N_FACTS] = m["n"]
     out[C.N_PERMUTATIONS] = perms.shape[0] - 1
     out = {k: (None if isinstance(v, float) and not np.isfinite(v) else v) for k, v in out.items()}

@@ -146,3 +146,62 @@ def test_nan_facts_left_out():
     assert pick(results, "empty", "salience_diff")["n_facts"] == 39
     assert pick(results, "prompt", "delta_salience_diff")["n_facts"] == 39
     assert pick(results, "prompt", "salience_diff")["n_facts"] == 40
+
+
+def test_bootstrap_inversion_p_and_interval_agree():
+    """p ≤ α exactly when the 1 − α interval excludes 0; TOST p ≤ α exactly when the 1 − 2α interval lies
+    inside the bounds; on replicates placed all around 0, 2,000 of them and a few."""
+    from beliefs.elicit.stats import bootstrap_inversion, bootstrap_tost
+
+    rng = np.random.default_rng(0)
+    seen = set()
+    for i in range(400):
+        n = [1999, 2000, 199, 57][i % 4]
+        reps = rng.normal(rng.uniform(-3.5, 3.5), 1.0, n)
+        if i % 5 == 0:
+            reps = np.round(reps, 1)  # ties, and replicates exactly at 0
+        for alpha in (0.05, 0.10):
+            p, low, high = bootstrap_inversion(reps, alpha)
+            assert low <= np.median(reps) <= high
+            assert (p <= alpha) == (low > 0 or high < 0), (i, n, alpha, p, low, high)
+            seen.add(p <= alpha)
+        bound = abs(rng.normal(2.0, 1.0))
+        _p, low90, high90 = bootstrap_inversion(reps, 0.10)
+        assert (bootstrap_tost(reps, -bound, bound) <= 0.05) == (-bound < low90 and high90 < bound)
+    assert seen == {True, False}
+    # the interval is the percentile interval (order statistics), the p the observed-counted share
+    reps = rng.normal(0.3, 1.0, 1999)
+    p, low, high = bootstrap_inversion(reps)
+    assert (low, high) == pytest.approx(tuple(np.percentile(reps, [2.5, 97.5])), abs=0.02)
+    assert p == pytest.approx(2 * (1 + np.sum(reps <= 0)) / 2000)
+    assert np.isnan(bootstrap_inversion(np.full(5, np.nan))[0])
+
+
+@pytest.mark.parametrize("crossed", [False, True])
+def test_headline_p_and_interval_come_from_one_scheme(crossed):
+    """On seeded examples either side of the threshold, the headline's p ≤ 0.05 exactly when its 95%
+    interval excludes 0 (and its verdict reads "differs" exactly then)."""
+
+    outcomes = set()
+    for seed, rise in enumerate([0.0, 0.004, 0.008, 0.012, 0.02, 0.05]):
+        t = table(n=40, seed=seed, rise=rise)
+        reps = None
+        if crossed:
+            rng = np.random.default_rng(seed)
+            reps = {
+                c: t[t["condition"] == c]["salience_true"].to_numpy()[None, :]
+                + rng.normal(0, 0.01, (500, 40))
+                for c in ("empty", "prompt")
+            }
+        _r, (head,) = elicitation_stats(
+            t, ["empty", "prompt"], "m", permutations=99, seed=seed, replicates=reps
+        )
+        excludes = head["ci_low"] > 0 or head["ci_high"] < 0
+        assert (head["p_value"] <= 0.05) == excludes, head
+        assert head["p_beyond_surface"] == head["p_value"]
+        assert (head["verdict"] == "differs") == (head["p_value"] <= 0.05)
+        assert head["interval"].startswith("bootstrap crossing" if crossed else "fact bootstrap")
+        outcomes.add(excludes)
+        lo, hi = head["equivalence_bounds"]
+        assert head["p_equivalence"] <= 1 and lo < 0 < hi
+    assert outcomes == {True, False}
