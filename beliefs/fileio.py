@@ -116,11 +116,11 @@ def safe_filename(name: str) -> str:
 
 
 def sources_sha256(*subpackages: str) -> str:
-    """One sha256 of the source files ``beliefs/<subpackage>/*.py`` of the given subpackages (in path
+    """One sha256 of the source files ``beliefs/<subpackage>/**/*.py`` of the given subpackages (in path
     order): what a cached result made by that code must be recomputed after."""
     package = Path(__file__).resolve().parent
     code = hashlib.sha256()
-    for source in sorted(p for sub in subpackages for p in package.glob(f"{sub}/*.py")):
+    for source in sorted(p for sub in subpackages for p in package.glob(f"{sub}/**/*.py")):
         code.update(source.read_bytes())
     return code.hexdigest()
 
