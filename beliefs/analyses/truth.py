@@ -21,7 +21,7 @@ from beliefs.analyses.context import (
     headline,
     row,
 )
-from beliefs.analyses.kind import _families, weighted_ci
+from beliefs.analyses.kind.common import _families, weighted_ci
 from beliefs.analyses.registry import Curve, SectionContext, register
 from beliefs.fileio import safe_filename
 from beliefs.plotting import KIND_COLORS, pyplot, save_figure

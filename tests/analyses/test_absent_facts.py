@@ -1,5 +1,5 @@
 """Facts without a context are left out of that condition's analyses, counted; a condition with too few
-facts for the statistics is left out with a message (instead of "1 is not in list" in kind.py)."""
+facts for the statistics is left out with a message (instead of "1 is not in list" in the kind analyses)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def test_some_facts_have_the_context(tmp_path):
 
 
 def test_kind_probe_with_a_domain_absent_from_a_condition(tmp_path):
-    """kind.py: the cross-domain transfer is skipped where one domain has no prompt (was "1 is not in list")."""
+    """kind-probe: the cross-domain transfer is skipped where one domain has no prompt (was "1 is not in list")."""
     run = synthetic_run(n_facts=24, conditions=("empty", "support"), absent_share=0.0, seed=2)
     physical = run.fact_table["domain"].to_numpy() == "physical"
     for key, states in run.arrays.items():
