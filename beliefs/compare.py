@@ -1,6 +1,6 @@
 """Compare two results folders: every table figure and headline within a tolerance, and every verdict.
 
-Reruns on one machine give byte-identical tables (see the README); on another machine or with other
+Reruns on one machine give byte-identical tables (see docs/formats.md, Safety and integrity); on another machine or with other
 library versions floating-point sums can round differently, so figures are compared within a tolerance
 (``|a − b| ≤ atol + rtol·|b|``), and what matters most is listed on its own: verdicts that change.
 """

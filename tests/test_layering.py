@@ -1,4 +1,4 @@
-"""The package's imports point down the layers written in README.md (Development: layers).
+"""The package's imports point down the layers written in docs/development.md (Layers).
 
 Every import counts: module level, under ``if TYPE_CHECKING``, and inside functions. A module may import
 its own top-level package (``beliefs.analyses.kind`` → ``beliefs.analyses.context``) and any package of a
@@ -82,7 +82,7 @@ def violations(importer: str, imported: list[tuple[int, str]]) -> list[str]:
     unit = part_of(importer)
     bad = []
     if unit not in LEVEL:
-        return [f"{importer}: '{unit}' is in no layer; add it to LAYERS and to README.md"]
+        return [f"{importer}: '{unit}' is in no layer; add it to LAYERS and to docs/development.md"]
     for line, target in imported:
         other = part_of(target)
         if other == unit:
@@ -103,7 +103,7 @@ def all_modules() -> list[Path]:
 
 def test_every_import_points_down() -> None:
     bad = [v for path in all_modules() for v in violations(module_name(path), imports_of(path))]
-    assert not bad, "imports against the layers (README.md, Development):\n" + "\n".join(bad)
+    assert not bad, "imports against the layers (docs/development.md, Layers):\n" + "\n".join(bad)
 
 
 def test_every_unit_has_a_layer() -> None:

@@ -67,7 +67,7 @@ def print_summary(summary: dict[str, Any]) -> None:
         for h in rows:
             model = h["model"]  # a control is named model@random-init
             est = h.get("estimate")
-            # an interval can be absent (None): see the headline definition in the README
+            # an interval can be absent (None): see the headline definition in docs/formats.md (Result tables)
             ci = (
                 f"{fmt_value(est)} [{fmt_value(h.get('ci_low'))}, {fmt_value(h.get('ci_high'))}]"
                 if est is not None

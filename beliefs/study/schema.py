@@ -10,7 +10,7 @@ from beliefs.schema import Slug
 
 
 class TraceSettings(BaseModel):
-    """Causal tracing of a study's causal LMs (``beliefs trace``), run after probing; see README."""
+    """Causal tracing of a study's causal LMs (``beliefs trace``), run after probing; see docs/statistics.md."""
 
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True, use_attribute_docstrings=True)
 
