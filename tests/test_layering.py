@@ -15,7 +15,8 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "beliefs"
 
 LAYERS: tuple[tuple[str, ...], ...] = (
-    ("errors", "schema", "fileio", "rundata", "stats"),
+    ("errors",),
+    ("schema", "fileio", "settings", "rundata", "stats"),
     ("models", "results", "plotting"),
     ("facts",),
     ("store",),

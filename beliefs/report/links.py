@@ -42,14 +42,19 @@ def report_links(results: Path, study: Any, fact_set: str, compare_with: str | N
     for folder in siblings:
         if folder == root.resolve():
             continue
-        try:
-            from beliefs.study import load_study
+        try:  # the report sits below the study layer: read the two keys it needs, nothing more
+            from beliefs.facts.yamlio import parse_yaml_bytes
 
-            other = load_study(folder / "study.yaml")
+            path = folder / "study.yaml"
+            data = parse_yaml_bytes(path, path.read_bytes()).data
         except Exception:  # a neighbour's broken study file is not this report's error
             continue
-        if other.compare_with and (folder / other.compare_with).resolve() == root.resolve():
-            others.append((other.name, folder))
+        if not isinstance(data, dict):
+            continue
+        name, other_compare = data.get("name"), data.get("compare_with")
+        if isinstance(name, str) and isinstance(other_compare, str):
+            if (folder / other_compare).resolve() == root.resolve():
+                others.append((name, folder))
     for name, folder in others:
         for target in (folder / fact_set / "report.html", folder / "report.html"):
             if target.is_file() or (target.parent / "tables" / "summary.json").is_file():

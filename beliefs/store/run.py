@@ -321,7 +321,6 @@ class Run:
                 f"{file}: the facts were changed after the probe wrote them (their digest differs); the "
                 "entries measure the facts as probed. Probe the fact set again into a new run"
             )
-        from beliefs.inputs.prompts import text_before
         from beliefs.store.keys import entry_key
 
         separator = m.get("separator", "\n")
@@ -339,7 +338,7 @@ class Run:
                     for form, column in (("true", "statement"), ("false", "false_statement")):
                         key = keys.get(form)
                         if key is not None and key != entry_key(
-                            mkey, text_before(prefix), row[column], separator
+                            mkey, prefix + separator if prefix else "", row[column], separator
                         ):
                             wrong.setdefault(ref, [])
                             if column not in wrong[ref]:

@@ -144,7 +144,7 @@ def test_a_new_analysis_is_one_file(margin_gap, tmp_path):
     assert f"#### {MARGIN_GAP}" in verdicts and "statistic: margin diff" in verdicts  # its verdict table
     assert len(summary["headlines"]) == 1
     html = (tmp_path / "report.html").read_text()
-    assert f"<h2>{MARGIN_GAP_QUESTION} <a class=\"anchor\"" in html
+    assert f'<h2>{MARGIN_GAP_QUESTION} <a class="anchor"' in html
 
 
 def test_sections_of_the_package_are_registered_with_their_analyses():
