@@ -52,9 +52,12 @@ def report_links(results: Path, study: Any, fact_set: str, compare_with: str | N
         if not isinstance(data, dict):
             continue
         name, other_compare = data.get("name"), data.get("compare_with")
-        if isinstance(name, str) and isinstance(other_compare, str):
-            if (folder / other_compare).resolve() == root.resolve():
-                others.append((name, folder))
+        if (
+            isinstance(name, str)
+            and isinstance(other_compare, str)
+            and (folder / other_compare).resolve() == root.resolve()
+        ):
+            others.append((name, folder))
     for name, folder in others:
         for target in (folder / fact_set / "report.html", folder / "report.html"):
             if target.is_file() or (target.parent / "tables" / "summary.json").is_file():
