@@ -133,3 +133,26 @@ def test_precomputed_class_weights_give_the_same_numbers(rows):
             centroid_distance_perm(k_ff, perms, m, z.shape[1], weights),
             equal_nan=True,
         )
+
+
+def test_a_subset_of_facts_by_class_weights_equals_the_subset_alone():
+    """Per-domain distances weight the other facts out: the same numbers as the subset's own matrices."""
+    from beliefs.stats.geometry import centroid_distance_perm, class_weights, energy_distance_perm
+
+    rng = np.random.default_rng(0)
+    n, width = 30, 5
+    x = rng.standard_normal((n, width))
+    d_ff = np.sqrt(((x[:, None, :] - x[None, :, :]) ** 2).sum(-1))
+    k_ff = x @ x.T
+    rows = np.ones(n)
+    labels = np.stack([rng.permutation(np.arange(n) % 2) for _ in range(6)]).astype(np.int8)
+    mask = np.arange(n) < 16
+    w = mask.astype(np.float64)[None, :]
+    sub = np.flatnonzero(mask)
+    cw = class_weights(labels, rows * mask, w)
+    whole = energy_distance_perm(d_ff, labels, rows * mask, w, classes=cw)
+    alone = energy_distance_perm(d_ff[np.ix_(sub, sub)], labels[:, sub], rows[sub])
+    assert np.allclose(whole, alone)
+    whole_c = centroid_distance_perm(k_ff, labels, rows * mask, width, w, classes=cw)
+    alone_c = centroid_distance_perm(k_ff[np.ix_(sub, sub)], labels[:, sub], rows[sub], width)
+    assert np.allclose(whole_c, alone_c)

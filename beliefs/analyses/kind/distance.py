@@ -116,8 +116,14 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     if beyond is not None and len(ctx.domain_names) > 1
                     else {}
                 )
+                # the class weights of a domain's facts only: the distance sums run over every fact's
+                # collapsed distances, so the other domain's facts are weighted out, not just uncounted
+                domain_weights = {d: (ctx.domains == d).astype(np.float64)[None, :] for d in domain_rows}
                 domain_classes = {
-                    d: (class_weights(ctx.perms, r_d), class_weights(beyond.perms, r_d))
+                    d: (
+                        class_weights(ctx.perms, r_d, domain_weights[d]),
+                        class_weights(beyond.perms, r_d, domain_weights[d]),
+                    )
                     for d, r_d in domain_rows.items()
                     if beyond is not None
                 }
@@ -195,12 +201,13 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         }
                         for name, (plain_m, res_m) in ff.items():
                             cw_d, cwc_d = domain_classes[d]
+                            wd = domain_weights[d]  # the other domain's facts weighted out of every sum
                             if name == "energy":
-                                pl = energy_distance_perm(plain_m, ctx.perms, rpf_d, classes=cw_d)
-                                rs = energy_distance_perm(res_m, beyond.perms, rpf_d, classes=cwc_d)
+                                pl = energy_distance_perm(plain_m, ctx.perms, rpf_d, wd, classes=cw_d)
+                                rs = energy_distance_perm(res_m, beyond.perms, rpf_d, wd, classes=cwc_d)
                             else:
-                                pl = _centroid(plain_m, ctx.perms, rpf_d, width, thin, classes=cw_d)
-                                rs = _centroid(res_m, beyond.perms, rpf_d, width, thin, classes=cwc_d)
+                                pl = _centroid(plain_m, ctx.perms, rpf_d, width, thin, wd, classes=cw_d)
+                                rs = _centroid(res_m, beyond.perms, rpf_d, width, thin, wd, classes=cwc_d)
                             dom_extra.setdefault((name, d, "plain"), []).append(pl)
                             dom_extra.setdefault((name, d, "residual"), []).append(rs)
                     for (name, subset), t in tests.items():
