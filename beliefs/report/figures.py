@@ -93,6 +93,16 @@ def _in_sesoi_units(row: VerdictRow, increment: bool | None = None) -> tuple[flo
     )
 
 
+def _forest_name(r: VerdictRow) -> str:
+    """A short label for a kind headline's verdict statistic (the long descriptions stay in the tables)."""
+    beyond = r.shown_statistic != r.statistic
+    if r.analysis == "kind-probe":
+        return "probe: Brier gain over the wording" if beyond else "probe balanced accuracy"
+    if r.analysis == "kind-distance":
+        return f"{r.statistic} distance" + (" of surface residuals" if beyond else "")
+    return statistic_name(r.shown_statistic)
+
+
 def forest(rows: list[VerdictRow], models: list[str], out: Path) -> Path | None:
     """The headline figure: each kind headline's verdict statistic (empty prompt) and its 95% interval in
     units of its SESOI against the ±1 band, with the random-init control's beside it (grey) and the
@@ -114,7 +124,7 @@ def forest(rows: list[VerdictRow], models: list[str], out: Path) -> Path | None:
                     None,
                 )
                 where = f", {r.domain}" if r.domain else ""
-                lines.append((f"{model}: {statistic_name(r.shown_statistic)}{where}", r, control))
+                lines.append((f"{model}: {_forest_name(r)}{where}", r, control))
         for r in mine:
             if r.analysis == "surface":
                 lines.append((f"{model}: surface baseline ({statistic_name(r.statistic)})", r, None))
