@@ -187,13 +187,18 @@ def beyond_statistic(h: Mapping[str, Any], width: int | None = None) -> dict[str
         inc = INCREMENT_SESOI.get(
             _increment_key(str(h.get("increment_statistic"))), INCREMENT_SESOI["delta_brier"]
         )
+        # "no effect" is the permutation null's mean: states unrelated to the kind cost a ridge probe a
+        # little Brier score (the null's increment is below 0), and that is what the test compares with
+        ref = h.get("increment_null_mean")
+        ref = float(ref) if ref is not None and math.isfinite(ref) else 0.0
         return {
             "name": "increment",
             "estimate": h["increment_estimate"],
             "ci_low": h.get("increment_ci_low"),
             "ci_high": h.get("increment_ci_high"),
             "sesoi": inc.value,
-            "bounds": (-inc.value, inc.value),
+            "bounds": (ref - inc.value, ref + inc.value),
+            "reference": ref,
         }
     if analysis == "kind-distance" and h.get("increment_estimate") is not None:
         delta = sesoi_for(h, width)
@@ -376,14 +381,18 @@ def _explain(
             "size not judged (no interval or SESOI for this statistic)"
             if h["negligible"] is None
             else (
-                f"within +-{fmt(h['verdict_sesoi'])} (TOST, adjusted p {fmt(h['p_equivalence_family'])}): negligible"
+                f"within +-{fmt(h['verdict_sesoi'])} of no effect (TOST, adjusted p "
+                f"{fmt(h['p_equivalence_family'])}): negligible"
                 if h["negligible"]
                 else f"not shown within +-{fmt(h['verdict_sesoi'])} (TOST adjusted p {fmt(h['p_equivalence_family'])})"
             )
         )
+        chance = h.get("increment_null_mean") if h.get("increment_estimate") is not None else None
         h["how"] = (
             f"differs: {h.get('beyond_statistic', 'beyond-surface statistic')} "
-            f"{fmt(h['verdict_estimate'])} [{fmt(h['verdict_ci_low'])}, {fmt(h['verdict_ci_high'])}], "
+            f"{fmt(h['verdict_estimate'])} [{fmt(h['verdict_ci_low'])}, {fmt(h['verdict_ci_high'])}]"
+            + (f" (its null's mean {fmt(chance)})" if chance is not None else "")
+            + ", "
             f"beyond-surface p {fmt(h.get('p_beyond_surface'))}, {family}: {fmt(h['p_family'])} <= {alpha}; {size}"
         )
         return

@@ -293,3 +293,15 @@ def test_every_headline_says_how_its_verdict_was_reached():
     for h in (primary, *others):
         assert h["how"].startswith(h["verdict"])
     assert "alone at alpha" in primary["how"] and "Benjamini-Hochberg over 2" in others[0]["how"]
+
+
+def test_the_increment_is_judged_against_its_null_mean():
+    """States unrelated to the kind cost a ridge probe some Brier score: "no effect" is the null's mean."""
+    primary, _ = _family(0.001, [])
+    primary.update(
+        increment_estimate=0.004, increment_ci_low=0.002, increment_ci_high=0.006, increment_null_mean=-0.004
+    )
+    attach_verdicts([primary])
+    # 0.008 above its null's mean: not within +-0.006 of no effect, although within +-0.006 of zero
+    assert primary["verdict"] == "differs" and primary["negligible"] is False
+    assert "null's mean -0.004" in primary["how"]
