@@ -40,7 +40,9 @@ import numpy as np
 import pandas as pd
 
 ALPHA = 0.05
-DEFAULT_P_COLUMNS = ("p_value", "p_beyond_surface", "p_family", "p_beyond_surface_family")
+DEFAULT_P_COLUMNS = ("p_value", "p_beyond_surface", "p_value_family", "p_beyond_surface_family")
+"""``p_family`` (the p of whichever test decided a verdict) is left out: an "equivalent" verdict is decided by
+a TOST p, whose rejection is not a false positive of a kind test."""
 DIFFERS = "verdict=differs"
 """The pseudo p column of a headline whose verdict is ``differs``."""
 TEST_KEYS = ("model", "analysis", "condition", "statistic", "domain")
