@@ -275,6 +275,9 @@ def _headline(
         mde_80=mde_from_null(angles),
         mde_method="location shift of the angle's permutation null",
         cosine=float(rho[0]),
+        # the kinds' truth directions estimated as identical beyond noise (rho >= 1, e.g. twins sharing
+        # their wording across kinds): the noise-corrected angle is clipped at 0 and is not a finding
+        degenerate=bool(not np.isfinite(rho[0]) or rho[0] >= 1.0),
         plain_angle_degrees=float(plain_angle_degrees(g_mid, perms[:1])[0]),
         test_statistic="studentised sqrt(B*D) - A (beliefs.stats.directions)",
         n_facts=int(facts.size),

@@ -62,11 +62,19 @@ def _sentence(question: str, anchor: str, row: VerdictRow, rows: list[VerdictRow
 
 
 def _kind_rows(model_rows: list[VerdictRow]) -> list[VerdictRow]:
+    """The primary headline (pooled) and the same test per domain (secondary headlines, possibly withheld
+    by the primary's gate), pooled first."""
     primary = [r for r in model_rows if r.family == "primary" and r.counts]
+    keys = {(r.analysis, r.statistic, r.condition) for r in primary}
     if primary:
-        return sorted(primary, key=lambda r: (r.domain != "", r.domain))
-    probe = [r for r in model_rows if r.analysis == "kind-probe" and r.condition == "empty" and r.counts]
-    return sorted(probe, key=lambda r: (r.domain != "", r.domain))
+        rows = primary + [
+            r
+            for r in model_rows
+            if r.domain and (r.analysis, r.statistic, r.condition) in keys and r.status in ("tested", "gated")
+        ]
+    else:
+        rows = [r for r in model_rows if r.analysis == "kind-probe" and r.condition == "empty" and r.counts]
+    return sorted(rows, key=lambda r: (r.domain != "", r.domain))
 
 
 def answer_cards(rows: list[VerdictRow], models: list[str]) -> list[Card]:

@@ -14,7 +14,7 @@ from typing import Any
 
 from beliefs.report import names
 from beliefs.report.numbers import finite, interval, num, pval
-from beliefs.results.verdict import ALPHA, significant, verdict_label, verdict_word
+from beliefs.results.verdict import ALPHA, is_degenerate, significant, verdict_label, verdict_word
 
 QUESTIONS: tuple[tuple[str, str, tuple[str, ...]], ...] = (
     (
@@ -53,9 +53,7 @@ def _status(h: Mapping[str, Any]) -> str:
         return "gated"
     if h.get("analysis") == "surface":
         return "baseline"
-    est = finite(h.get("estimate"))
-    no_interval = finite(h.get("ci_low")) is None and finite(h.get("ci_high")) is None
-    if est == 0.0 and no_interval:
+    if is_degenerate(h):
         return "degenerate"
     if all(finite(h.get(k)) is None for k in P_KEYS):
         return "untested"

@@ -127,7 +127,9 @@ FAMILY_DEFINITION = (
     "primary (fixed sequence: a secondary p_beyond_surface_family is max(primary p, BH p), so no secondary "
     "headline differs unless the primary does: where no kind difference exists, the chance of any 'differs' "
     "in a model is at most alpha); plain p-values (surface-explained) across all headlines; TOST p-values "
-    "(equivalent, negligible) across all headlines. Verdicts read the adjusted p-values."
+    "(equivalent, negligible) across all headlines. Verdicts read the adjusted p-values. A degenerate "
+    "headline (its estimate collapsed, e.g. an angle clipped at 0 degrees with no interval) is in no family "
+    "and is inconclusive."
 )
 
 
@@ -254,6 +256,17 @@ def beyond_statistic(h: Mapping[str, Any], width: int | None = None) -> dict[str
     }
 
 
+def is_degenerate(h: Mapping[str, Any]) -> bool:
+    """Whether ``h``'s estimate collapsed (an analysis says so with ``degenerate: true``, or an estimate of
+    exactly 0 without any interval, e.g. a noise-corrected angle clipped at 0°): not a finding, kept out of
+    every family and judged inconclusive."""
+    if h.get("degenerate"):
+        return True
+    est = h.get(C.ESTIMATE)
+    no_interval = all(h.get(k) is None or not math.isfinite(float(h[k])) for k in (C.CI_LOW, C.CI_HIGH))
+    return est is not None and math.isfinite(float(est)) and float(est) == 0.0 and no_interval
+
+
 def is_primary(h: Mapping[str, Any]) -> bool:
     """Whether ``h`` is its model's pre-registered primary headline (:data:`PRIMARY`)."""
     return (h[C.ANALYSIS], h[C.STATISTIC], h[C.CONDITION]) == PRIMARY and not h.get("domain")
@@ -308,7 +321,12 @@ def attach_verdicts(headlines: list[dict[str, Any]], widths: Mapping[str, int] |
 
 
 def _family_verdicts(family: list[dict[str, Any]], alpha: float = ALPHA) -> None:
-    """Family-adjusted p-values and verdicts of one model's headlines (:data:`FAMILY_DEFINITION`)."""
+    """Family-adjusted p-values and verdicts of one model's headlines (:data:`FAMILY_DEFINITION`);
+    degenerate headlines (:func:`is_degenerate`) are left out of the family."""
+    for h in family:
+        if is_degenerate(h):
+            _degenerate(h)
+    family = [h for h in family if not is_degenerate(h)]
     primary = next((h for h in family if is_primary(h) and h.get("p_beyond_surface") is not None), None)
     secondary = [h for h in family if h is not primary]
     p_primary = primary.get("p_beyond_surface") if primary is not None else None
@@ -435,6 +453,24 @@ def _explain(
             f"inconclusive: plain p {fmt(h.get(C.P_VALUE))} (adjusted {fmt(h.get('p_value_family'))}); "
             f"{bs_note}; TOST p {fmt(h.get('p_equivalence'))} (adjusted {fmt(h.get('p_equivalence_family'))})"
         )
+
+
+def _degenerate(h: dict[str, Any]) -> None:
+    """The verdict fields of a degenerate headline: inconclusive, in no family."""
+    h["degenerate"] = True
+    h["family"] = "none"
+    h["gated"] = False
+    for k in ("p_beyond_surface_family", "p_value_family", "p_equivalence_family", "p_family", "decided_by"):
+        h[k] = None
+    h["verdict"] = "inconclusive"
+    h["negligible"] = None
+    h["beyond_surface_only"] = False
+    h["verdict_estimate"], h["verdict_ci_low"], h["verdict_ci_high"] = h.get(C.ESTIMATE), None, None
+    h["verdict_sesoi"] = h.get("sesoi")
+    h["how"] = (
+        f"inconclusive: the estimate collapsed to {_fmt(h.get(C.ESTIMATE))} with no interval (degenerate: "
+        "not a finding); left out of the model's family"
+    )
 
 
 _METHOD_NAME = {"bh": "Benjamini-Hochberg", "holm": "Holm"}

@@ -108,3 +108,15 @@ def test_page_from_the_fixture(tmp_path: Path) -> None:
     assert "degenerate: not a finding" in md and "withheld (primary did not reject)" in md
     assert "e-184" not in md and "/work/" not in html and "/tmp/" not in html
     assert md.count("(#q-kind)") >= 1 and '<a id="q-kind"></a>' in md
+
+
+def test_the_answer_card_gives_the_primary_per_domain_even_when_secondary() -> None:
+    from beliefs.report.answer import answer_cards
+
+    pooled = dict(find("massmean_bacc", domain="", model="toy"))
+    physical = {**pooled, "domain": "physical", "family": "secondary", "verdict": "differs"}
+    other = {**pooled, "condition": "encyclopedia", "family": "secondary"}
+    rows = verdict_rows([pooled, physical, other], 999)
+    (card,) = answer_cards(rows, ["toy"])
+    kind = [s.question for s in card.sentences if s.anchor == "q-kind"]
+    assert kind == ["Kind beyond the wording (pooled)", "Kind beyond the wording (physical)"]

@@ -305,3 +305,26 @@ def test_the_increment_is_judged_against_its_null_mean():
     # 0.008 above its null's mean: not within +-0.006 of no effect, although within +-0.006 of zero
     assert primary["verdict"] == "differs" and primary["negligible"] is False
     assert "null's mean -0.004" in primary["how"]
+
+
+def test_a_degenerate_headline_is_in_no_family():
+    """An angle clipped at 0 degrees with no interval (or flagged by its analysis) is not a finding: it
+    takes no part in the adjustments and is inconclusive whatever its p."""
+    primary, others = _family(0.001, [0.01])
+    angle = head("truth-geometry", "truth_direction_angle", estimate=0.0, p_value=0.0005)
+    flagged = head(
+        "truth-geometry",
+        "truth_direction_angle",
+        condition="x",
+        estimate=3.0,
+        ci_low=1.0,
+        ci_high=5.0,
+        p_value=0.0005,
+        degenerate=True,
+    )
+    attach_verdicts([primary, *others, angle, flagged])
+    for h in (angle, flagged):
+        assert h["verdict"] == "inconclusive" and h["family"] == "none" and h["degenerate"] is True
+        assert h["p_value_family"] is None and "degenerate" in h["how"]
+    # BH over the two secondary beyond-surface tests' family, not three
+    assert "Benjamini-Hochberg over 1 secondary" in others[0]["how"]
