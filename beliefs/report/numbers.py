@@ -39,6 +39,13 @@ def interval(low: Any, high: Any) -> str:
     """``[low, high]``, or ``–`` where the interval is missing."""
     if finite(low) is None and finite(high) is None:
         return MISSING
+    lo, hi = finite(low), finite(high)
+    if lo is not None and hi is not None:
+        big = max(abs(lo), abs(hi))
+        if 1e-4 <= big < 1000 and min(abs(lo), abs(hi)) < 1e-4:
+            # an endpoint near zero is printed at the other's precision, not in e-notation
+            decimals = len(num(big).split(".")[1]) if "." in num(big) else 0
+            return f"[{lo:.{decimals}f}, {hi:.{decimals}f}]"
     return f"[{num(low)}, {num(high)}]"
 
 

@@ -228,7 +228,11 @@ def freedman_lane(
 
     The reduced model's residuals are permuted (within ``strata``) and added back to its fitted values; the
     full model's t statistic of ``term`` is recomputed for each permutation (two-sided, observed counted).
-    The estimate and its 95% interval come from the OLS fit with HC3 standard errors.
+    The t statistic is studentised with the HC3 (heteroscedasticity-consistent) standard error, the one the
+    95% interval of the estimate uses, so test and interval agree in the usual case, and the test keeps its
+    size when the residual variance differs between the term's groups (a classical-t Freedman–Lane test
+    does not: DiCiccio & Romano 2017, "Robust permutation tests for correlation and regression
+    coefficients"; Winkler et al. 2014).
     """
     import statsmodels.api as sm
 
@@ -252,10 +256,14 @@ def freedman_lane(
     rp = resid[idx]
     rp_res = rp - (rp @ zpinv.T) @ z.T
     gamma = rp @ h_res / hh
-    rss = np.einsum("pi,pi->p", rp_res, rp_res) - gamma**2 * hh
-    dof = n - q - 1
+    # HC3: Var(gamma) = sum_i h_res_i^2 e_i^2 / (1 - lev_i)^2 / hh^2, with e the full model's residuals and
+    # lev the full design's leverages (fixed across permutations)
+    x_full = np.column_stack([z, h])
+    lev = np.einsum("ij,ji->i", x_full, np.linalg.pinv(x_full))
+    scale = (h_res / np.clip(1.0 - lev, 1e-12, None)) ** 2
+    e = rp_res - gamma[:, None] * h_res[None, :]
     with np.errstate(invalid="ignore", divide="ignore"):
-        t = gamma / np.sqrt(rss / dof / hh)
+        t = gamma / np.sqrt((e**2 @ scale) / hh**2)
     p = float(np.mean(np.abs(t) >= np.abs(t[0]) - 1e-10))
     fit = sm.OLS(yv, np.column_stack([z, h])).fit(cov_type="HC3")
     low, high = fit.conf_int()[-1]

@@ -120,3 +120,11 @@ def test_the_answer_card_gives_the_primary_per_domain_even_when_secondary() -> N
     (card,) = answer_cards(rows, ["toy"])
     kind = [s.question for s in card.sentences if s.anchor == "q-kind"]
     assert kind == ["Kind beyond the wording (pooled)", "Kind beyond the wording (physical)"]
+
+
+def test_an_interval_endpoint_near_zero_is_not_in_e_notation() -> None:
+    from beliefs.report.numbers import interval
+
+    assert interval(-8.52e-06, 0.0116) == "[-0.0000, 0.0116]"
+    assert interval(0.00321, 0.011) == "[0.00321, 0.0110]"
+    assert interval(-1e-5, 2e-5) == "[-1.00e-05, 2.00e-05]"
