@@ -111,14 +111,9 @@ def _tokenizer_file(name: str) -> str | None:
     model = EMBEDDED.get(name)
     candidates: list[Path] = []
     if model is not None:
-        if model.backend == "hf" and model.sha256 is not None:
-            from beliefs.models.gguf import prepared_dir
-
-            candidates.append(prepared_dir(model.sha256) / "tokenizer.json")
-        else:
-            located = model.locate()
-            if located is not None:
-                candidates.append(located / "tokenizer.json")
+        folder = model.folder()
+        if folder is not None:
+            candidates.append(folder / "tokenizer.json")
     elif Path(name).is_dir():
         candidates.append(Path(name) / "tokenizer.json")
     for c in candidates:

@@ -40,12 +40,12 @@ def list_models() -> list[ModelListing]:
     """The embedded models and whether each is available here."""
     rows = []
     for m in EMBEDDED.values():
-        if m.locate() is None:
-            status = f"not installed: {m.install_hint}"
-        elif m.is_prepared():
+        if m.is_prepared():
             status = "ready"
-        else:
+        elif m.is_installed():
             status = "installed; prepared on first use (beliefs models pull)"
+        else:
+            status = f"not installed: {m.install_hint}"
         rows.append(ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description))
     return rows
 
