@@ -130,6 +130,8 @@ def token_ids(model: str, texts: list[str]) -> list[list[int]] | None:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(path)
+    tok.no_padding()  # sentence-transformers folders pad to a fixed length, which is no token count
+    tok.no_truncation()
     return [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
 
 
