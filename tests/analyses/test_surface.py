@@ -96,3 +96,21 @@ def test_missing_slot_words_are_imputed_without_labels():
     facts = _matched_facts().assign(pair="")  # no twins: the twin-slot columns are all missing
     feats = build_surface_features(facts, None, None)
     assert np.isfinite(feats.matrix()).all()
+
+
+def test_token_ids_of_a_padding_tokenizer_are_the_statements_own(tmp_path):
+    """A sentence-transformers folder's tokenizer.json pads every text to a fixed length; the token
+    features (ids and token counts) must be each statement's own tokens, not the padded row."""
+    from tokenizers import Tokenizer
+    from tokenizers.models import WordLevel
+    from tokenizers.pre_tokenizers import Whitespace
+
+    from beliefs.analyses.surface import token_ids
+
+    vocab = {"[PAD]": 0, "[UNK]": 1, "paris": 2, "is": 3, "in": 4, "france": 5}
+    tok = Tokenizer(WordLevel(vocab, unk_token="[UNK]"))
+    tok.pre_tokenizer = Whitespace()
+    tok.enable_padding(length=16, pad_id=0, pad_token="[PAD]")
+    tok.enable_truncation(max_length=3)
+    tok.save(str(tmp_path / "tokenizer.json"))
+    assert token_ids(str(tmp_path), ["paris is in france", "paris"]) == [[2, 3, 4, 5], [2]]
