@@ -16,8 +16,8 @@ import multiprocessing
 import os
 import signal
 from collections.abc import Iterator
-from typing import Any
 from concurrent.futures import ProcessPoolExecutor
+from typing import Any
 
 from beliefs.analyses.context import AnalysisContext, Output, _load_blas_users
 from beliefs.analyses.registry import ANALYSES
