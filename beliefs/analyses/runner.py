@@ -11,7 +11,8 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Output
-from beliefs.analyses.engine import run_tasks
+from beliefs.analyses.engine import _processes, run_tasks
+from beliefs.analyses.memory import check_memory
 from beliefs.analyses.registry import ANALYSES, with_control
 from beliefs.errors import UsageError
 from beliefs.fileio import atomic_write_text
@@ -57,7 +58,6 @@ def analyze(
     if left_out:
         run = _WithoutConditions(run, set(left_out))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     from threadpoolctl import threadpool_limits
 
     ctx = AnalysisContext(run, permutations=permutations, seed=seed)
@@ -68,6 +68,11 @@ def analyze(
     # every analysis loops over models outermost and its correction families are per model, so the merged
     # tables equal a sequential run's, row for row.
     tasks = [(m.name, name) for m in ctx.models for name in names]
+    from beliefs.settings import settings
+
+    if settings().analyze_backend == "local":  # an engine's workers are other machines' memory
+        check_memory(ctx, names, _processes(len(tasks)))
+    out.mkdir(parents=True, exist_ok=True)
     with threadpool_limits(limits=1, user_api="blas"):
         done = run_tasks(ctx, tasks)
     order = {m.name: i for i, m in enumerate(ctx.models)}

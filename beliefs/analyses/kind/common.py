@@ -208,7 +208,8 @@ def fact_distances(z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: in
     # per row: its column in the fact-collapsed matrix (first and second rows of a fact add up)
     step = max(64, (block_bytes // max(1, 3 * 8 * n_rows)) // 64 * 64)
     blocks = [slice(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
-    sq = np.concatenate([np.diag(z[b] @ z[b].T) for b in blocks])
+    whole = z @ z.T if len(blocks) == 1 else None  # one block: the Gram matrix once, its diagonal from it
+    sq = np.diag(whole) if whole is not None else np.concatenate([np.diag(z[b] @ z[b].T) for b in blocks])
     two = second >= 0
     is_first = np.zeros(n_rows, dtype=bool)
     is_first[first] = True
@@ -218,7 +219,7 @@ def fact_distances(z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: in
     out = np.zeros((n_facts, n_facts))
     for b in blocks:
         d2 = sq[b, None] + sq[None, :]
-        d2 -= 2.0 * (z[b] @ z.T)
+        d2 -= 2.0 * (whole if whole is not None else z[b] @ z.T)
         d2[np.arange(d2.shape[0]), np.arange(b.start, b.stop)] = 0.0
         np.maximum(d2, 0.0, out=d2)
         np.sqrt(d2, out=d2)
