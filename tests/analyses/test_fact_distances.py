@@ -36,6 +36,16 @@ def test_equal_to_the_whole_route(n: int, width: int, absent: float, block_bytes
         assert not np.array_equal(got, np.zeros_like(got))
 
 
+def test_a_gram_matrix_at_hand_is_used_as_it_is() -> None:
+    z, row_fact = _rows(90, 12, 0.1, seed=3)
+    with threadpool_limits(limits=1, user_api="blas"):
+        k = z @ z.T
+        whole = collapse_rows(gram_distances(k), row_fact, 90)
+        assert np.array_equal(fact_distances(z, row_fact, 90, 0, gram=k), whole)
+    # the distances come from the matrix given, not from z
+    assert not np.allclose(fact_distances(z, row_fact, 90, 0, gram=4 * k), whole)
+
+
 def test_more_than_two_rows_per_fact_take_the_general_route() -> None:
     rng = np.random.default_rng(0)
     row_fact = np.array([0, 1, 2, 0, 1, 0])

@@ -183,7 +183,9 @@ def _beyond_keys(
     return keys
 
 
-def fact_distances(z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: int) -> Array:
+def fact_distances(
+    z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: int, gram: Array | None = None
+) -> Array:
     """``collapse_rows(gram_distances(z zᵀ), row_fact, n_facts)`` without the ``rows × rows`` matrices.
 
     The rows' Euclidean distances are formed a block of rows at a time (blocks of a multiple of 64 rows,
@@ -193,7 +195,7 @@ def fact_distances(z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: in
     last bit; with several blocks, the BLAS may round a block's product differently from the whole one's
     in the last place (OpenBLAS picks its kernel by shape: differences of about 1e-14 seen). Peak memory:
     the ``n_facts²`` result plus one block, instead of three ``rows²`` matrices (2.4 GB at 5,000 facts
-    with both forms)."""
+    with both forms). ``gram``: ``z zᵀ`` where already at hand (then one block, from it)."""
     from beliefs.stats.geometry import collapse_rows, gram_distances
 
     rf = np.asarray(row_fact, dtype=np.intp)
@@ -207,8 +209,11 @@ def fact_distances(z: Array, row_fact: np.ndarray, n_facts: int, block_bytes: in
     second[counts == 2] = order[starts[counts == 2] + 1]
     # per row: its column in the fact-collapsed matrix (first and second rows of a fact add up)
     step = max(64, (block_bytes // max(1, 3 * 8 * n_rows)) // 64 * 64)
+    if gram is not None:
+        step = max(1, n_rows)
     blocks = [slice(s, min(s + step, n_rows)) for s in range(0, n_rows, step)]
-    whole = z @ z.T if len(blocks) == 1 else None  # one block: the Gram matrix once, its diagonal from it
+    # one block: the Gram matrix once (or the one given), its diagonal from it
+    whole = gram if gram is not None else (z @ z.T if len(blocks) == 1 else None)
     sq = np.diag(whole) if whole is not None else np.concatenate([np.diag(z[b] @ z[b].T) for b in blocks])
     two = second >= 0
     is_first = np.zeros(n_rows, dtype=bool)

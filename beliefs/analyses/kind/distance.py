@@ -152,7 +152,7 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         if thin
                         else collapse_rows(data.gram(layer), *rows)
                     )
-                    d_ff = fact_distances(z, data.row_fact, ctx.n_facts, gram_bytes())
+                    d_ff = fact_distances(z, data.row_fact, ctx.n_facts, gram_bytes(), data.kept_gram(layer))
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)
