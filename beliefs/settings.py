@@ -11,7 +11,7 @@ import math
 import os
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -23,6 +23,9 @@ MAX_THREADS = 256
 a stack segment per thread) long before any speed-up."""
 MAX_PROCESSES = 64
 """Ceiling on ``BELIEFS_ANALYZE_PROCESSES``: each process holds its own copy of the states it reads."""
+Backend = Literal["local", "loky", "dask", "ray"]
+BACKENDS: tuple[str, ...] = get_args(Backend)
+"""Engines ``beliefs analyze`` can run its tasks on (``BELIEFS_ANALYZE_BACKEND``)."""
 MAX_CACHE_GB = 1024.0
 """Ceiling on ``BELIEFS_ANALYZE_CACHE_GB`` (a terabyte; a larger figure is a typo)."""
 
@@ -62,12 +65,27 @@ class Settings(BaseModel):
         "in memory; 0 keeps only the one in use.",
     )
 
+    analyze_backend: Backend = Field(
+        default="local",
+        description="Where `beliefs analyze` runs its (model, analysis) tasks: `local` forks "
+        "`BELIEFS_ANALYZE_PROCESSES` processes; `loky`, `dask` and `ray` hand them to joblib's backend of "
+        "that name (`dask`: the active `distributed` client, else one on `DASK_SCHEDULER_ADDRESS`, else a "
+        "local cluster; `ray`: `ray.init()`, which reads `RAY_ADDRESS`). `dask` and `ray` need "
+        "`pip install 'beliefs[cluster]'` (ray: `pip install ray`); workers must see the run's folder. "
+        "Tables are identical on every backend.",
+    )
+
     @field_validator("home", mode="before")
     @classmethod
     def _home(cls, value: Any) -> Any:
         if isinstance(value, str) and not value.strip():
             return None
         return value
+
+    @field_validator("analyze_backend", mode="before")
+    @classmethod
+    def _backend(cls, value: Any) -> Any:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("analyze_cache_gb")
     @classmethod
@@ -102,6 +120,9 @@ def _expected(field: str) -> str:
         high = getattr(meta, "le", high)
     if low is not None and high is not None:
         return f"{kind} from {_num(low)} to {_num(high)}"
+    choices = get_args(info.annotation)
+    if choices and all(isinstance(c, str) for c in choices):
+        return "one of " + ", ".join(choices)
     return kind
 
 
@@ -116,6 +137,7 @@ def _type_name(field: str) -> str:
         "threads": "a whole number",
         "analyze_processes": "a whole number",
         "analyze_cache_gb": "a number",
+        "analyze_backend": "a backend name",
     }[field]
 
 

@@ -13,7 +13,9 @@ code path: one model, one condition (``empty``), every registered analysis, 2,00
         [--permutations 2000] [--analyses kind-probe,kind-distance] [--processes N] [--profile DIR]
 
 Prints, per size, the wall and CPU seconds (CPU of this process and of the analysis worker processes),
-the median and min–max where repeated, the machine load before and after, and the growth exponent
+the median and min–max where repeated, the peak resident memory (``getrusage`` ``maxrss`` of the process
+that ran the size plus that of its largest analysis worker: each size runs in a fresh forked process, so
+the figure is that size's; an upper bound, as forked workers share the parent's pages), the machine load before and after, and the growth exponent
 between successive sizes (``log(t2/t1) / log(n2/n1)``, of wall and of CPU time: on a shared machine
 the CPU figure is the steadier one).
 """
@@ -30,6 +32,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -144,7 +147,6 @@ def main() -> None:
     args = parser.parse_args()
     if args.processes is not None:
         os.environ["BELIEFS_ANALYZE_PROCESSES"] = str(args.processes)
-    from beliefs.analyses import analyze
 
     pairs = got_pairs(args.external)
     if not pairs:
@@ -159,31 +161,74 @@ def main() -> None:
         f"(empty), {args.permutations} permutations, analyses: {', '.join(analyses or ['all'])}, "
         f"{os.environ.get('BELIEFS_ANALYZE_PROCESSES', 'default')} worker processes, {os.cpu_count()} CPUs"
     )
-    print(f"{'facts':>6} {'wall s':>22} {'cpu s':>22}  exponent wall/cpu  load before → after")
+    print(
+        f"{'facts':>6} {'wall s':>22} {'cpu s':>22}  {'peak RSS GB (self+worker)':>26}  exponent wall/cpu  "
+        "load before → after"
+    )
     previous: tuple[int, float, float] | None = None
     for n in sizes:
-        run = build_run(pairs, n)
-        walls, cpus = [], []
         before = load()
-        for _ in range(args.repeats):
-            with tempfile.TemporaryDirectory() as out:
-                c, t = cpu_seconds(), time.perf_counter()
-                if args.profile is None:
-                    analyze(run, out, analyses=analyses, permutations=args.permutations)
-                else:
-                    profile(args.profile / f"analyze-{n}.prof", run, out, analyses, args.permutations)
-                walls.append(time.perf_counter() - t)
-                cpus.append(cpu_seconds() - c)
+        walls, cpus, rss = _in_child(_measure, pairs, n, args, analyses)
         wall, cpu = statistics.median(walls), statistics.median(cpus)
         exponent = "     –"
         if previous is not None:
             step = math.log(n / previous[0])
             exponent = f"{math.log(wall / previous[1]) / step:.2f}/{math.log(cpu / previous[2]) / step:.2f}"
+        peak = f"{(rss[0] + rss[1]) / 2**30:.2f} ({rss[0] / 2**30:.2f}+{rss[1] / 2**30:.2f})"
         print(
-            f"{n:6d} {spread(walls):>22} {spread(cpus):>22}  {exponent:>17}  {before} → {load()}", flush=True
+            f"{n:6d} {spread(walls):>22} {spread(cpus):>22}  {peak:>26}  {exponent:>17}  {before} → {load()}",
+            flush=True,
         )
         previous = (n, wall, cpu)
-        del run
+
+
+def _measure(
+    pairs: list[tuple[str, str, str]], n: int, args: argparse.Namespace, analyses: list[str] | None
+) -> tuple[list[float], list[float], tuple[int, int]]:
+    """One size's runs (in a forked child): wall and CPU seconds per repeat, and the peak RSS in bytes of
+    this process and of its largest analysis worker."""
+    from beliefs.analyses import analyze
+
+    run = build_run(pairs, n)
+    walls, cpus = [], []
+    for _ in range(args.repeats):
+        with tempfile.TemporaryDirectory() as out:
+            c, t = cpu_seconds(), time.perf_counter()
+            if args.profile is None:
+                analyze(run, out, analyses=analyses, permutations=args.permutations)
+            else:
+                profile(args.profile / f"analyze-{n}.prof", run, out, analyses, args.permutations)
+            walls.append(time.perf_counter() - t)
+            cpus.append(cpu_seconds() - c)
+    kib = 1024  # Linux reports maxrss in KiB
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * kib
+    kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss * kib
+    return walls, cpus, (own, kids)
+
+
+def _in_child(func: Any, *args: Any) -> Any:
+    """``func(*args)`` in a forked process (not a daemon: it forks analysis workers), so that its peak
+    memory is its own; its result comes back through a pipe."""
+    import multiprocessing
+
+    context = multiprocessing.get_context("fork")
+    receive, send = context.Pipe(duplex=False)
+    child = context.Process(target=_send, args=(send, func, args))
+    child.start()
+    send.close()
+    try:
+        result = receive.recv()
+    except EOFError:
+        result = None
+    child.join()
+    if result is None:
+        sys.exit(f"the measuring process ended with exit code {child.exitcode}")
+    return result
+
+
+def _send(connection: Any, func: Any, args: tuple[Any, ...]) -> None:
+    connection.send(func(*args))
+    connection.close()
 
 
 if __name__ == "__main__":

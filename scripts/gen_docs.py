@@ -132,7 +132,7 @@ def configuration_page() -> str:
             markdown_table().rstrip(),
             "",
             "Rerunning on one machine with the same `BELIEFS_THREADS` gives identical tables; tables are "
-            "identical for any `BELIEFS_ANALYZE_PROCESSES`.",
+            "identical for any `BELIEFS_ANALYZE_PROCESSES` and `BELIEFS_ANALYZE_BACKEND`.",
             "",
         ]
     )

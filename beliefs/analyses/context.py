@@ -81,6 +81,10 @@ class Layered:
             del self._grams[next(iter(self._grams))]
         return k
 
+    def kept_gram(self, layer: int) -> Array | None:
+        """The layer's Gram matrix if it is kept (another analysis formed it), else None; never computes."""
+        return self._grams.get(layer)
+
     @property
     def nbytes(self) -> int:
         return sum(z.nbytes for z in self.z) + sum(k.nbytes for k in self._grams.values())

@@ -2,13 +2,8 @@
 
 from __future__ import annotations
 
-import copy
 import json
 import math
-import multiprocessing
-import os
-import signal
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +11,8 @@ import numpy as np
 import pandas as pd
 
 from beliefs.analyses.context import AnalysisContext, Output
+from beliefs.analyses.engine import _processes, run_tasks
+from beliefs.analyses.memory import check_memory
 from beliefs.analyses.registry import ANALYSES, with_control
 from beliefs.errors import UsageError
 from beliefs.fileio import atomic_write_text
@@ -61,32 +58,23 @@ def analyze(
     if left_out:
         run = _WithoutConditions(run, set(left_out))
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     from threadpoolctl import threadpool_limits
 
     ctx = AnalysisContext(run, permutations=permutations, seed=seed)
     ctx.elicitation_dir = out.parent / "elicitation"
     headlines: list[dict[str, Any]] = []
     # Many small matrix products: BLAS threads cost far more than they save (7 s vs 35-48 s measured).
-    # Instead the models are split over processes: every analysis loops over models outermost and its
-    # correction families are per model, so the merged tables equal a sequential run's, row for row.
+    # Instead the models are split over processes (or an engine's workers, BELIEFS_ANALYZE_BACKEND):
+    # every analysis loops over models outermost and its correction families are per model, so the merged
+    # tables equal a sequential run's, row for row.
     tasks = [(m.name, name) for m in ctx.models for name in names]
-    groups = _task_groups(ctx, tasks, _processes(len(tasks)))
+    from beliefs.settings import settings
+
+    if settings().analyze_backend == "local":  # an engine's workers are other machines' memory
+        check_memory(ctx, names, _processes(len(tasks)))
+    out.mkdir(parents=True, exist_ok=True)
     with threadpool_limits(limits=1, user_api="blas"):
-        if len(groups) == 1:
-            parts = [_run_group(ctx, groups[0])]
-        else:
-            global _FORK_CTX
-            _FORK_CTX = ctx
-            try:
-                with ProcessPoolExecutor(
-                    len(groups), mp_context=multiprocessing.get_context("fork"), initializer=_quiet_interrupt
-                ) as pool:
-                    futures = [pool.submit(_run_forked, group) for group in groups]
-                    parts = [f.result() for f in futures]
-            finally:
-                _FORK_CTX = None
-    done = {key: output for part in parts for key, output in part.items()}
+        done = run_tasks(ctx, tasks)
     order = {m.name: i for i, m in enumerate(ctx.models)}
     results = [_merge([done[(m.name, name)] for m in ctx.models], order) for name in names]
     for name, result in zip(names, results, strict=True):
@@ -223,67 +211,6 @@ class _WithoutConditions:
     def margins(self) -> pd.DataFrame:
         m = self._run.margins()
         return m[~m["condition"].isin(self._drop)].reset_index(drop=True)
-
-
-_FORK_CTX: AnalysisContext | None = None
-"""The context a forked worker inherits (set only while a process pool is open)."""
-
-
-def _processes(n_tasks: int) -> int:
-    """Worker processes: ``BELIEFS_ANALYZE_PROCESSES``, else one per CPU up to 2, never more than tasks."""
-    from beliefs.settings import settings
-
-    wanted = settings().processes()
-    if "fork" not in multiprocessing.get_all_start_methods():
-        wanted = 1
-    return max(1, min(wanted, n_tasks))
-
-
-def _task_groups(ctx: AnalysisContext, tasks: list[tuple[str, str]], n: int) -> list[list[tuple[str, str]]]:
-    """``(model, analysis)`` tasks split into ``n`` groups of similar estimated cost.
-
-    A model's tasks stay in one group while that group is within its fair share, since each process
-    reads and z-scores the states of every model it touches; the rest go to the least loaded group.
-    Each group runs in run order (model by model), so its state cache serves all analyses of a model.
-    """
-    size = {m.name: m.n_layers * m.width for m in ctx.models}
-
-    def cost(task: tuple[str, str]) -> float:
-        return ANALYSES[task[1]].cost * size[task[0]]
-
-    share = 1.02 * sum(cost(t) for t in tasks) / n
-    bins: list[list[tuple[str, str]]] = [[] for _ in range(n)]
-    load = [0.0] * n
-    for task in sorted(tasks, key=lambda t: (-size[t[0]], t[0], -cost(t))):
-        same = [
-            i for i in range(n) if any(t[0] == task[0] for t in bins[i]) and load[i] + cost(task) <= share
-        ]
-        i = same[0] if same else load.index(min(load))
-        bins[i].append(task)
-        load[i] += cost(task)
-    position = {t: i for i, t in enumerate(tasks)}
-    return [sorted(b, key=position.__getitem__) for b in bins if b]
-
-
-def _run_group(ctx: AnalysisContext, tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:
-    """Run each ``(model, analysis)`` task on a context whose state cache the group's tasks share."""
-    shared = ctx.fork()
-    out: dict[tuple[str, str], Output] = {}
-    for model, name in tasks:
-        sub = copy.copy(shared)
-        sub.models = [m for m in ctx.models if m.name == model]
-        out[(model, name)] = ANALYSES[name].func(sub)
-    return out
-
-
-def _quiet_interrupt() -> None:
-    """In a worker: Ctrl-C ends it silently (the parent says how to resume), not with a traceback."""
-    signal.signal(signal.SIGINT, lambda *_: os._exit(130))
-
-
-def _run_forked(tasks: list[tuple[str, str]]) -> dict[tuple[str, str], Output]:
-    assert _FORK_CTX is not None
-    return _run_group(_FORK_CTX, tasks)
 
 
 def _merge(outputs: list[Output], order: dict[str, int]) -> Output:

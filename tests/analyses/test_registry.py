@@ -11,8 +11,8 @@ import pytest
 
 from beliefs.analyses import ANALYSES, AnalysisContext, Output, analyze, register, synthetic_run
 from beliefs.analyses.context import headline, row
+from beliefs.analyses.engine import _task_groups
 from beliefs.analyses.registry import DEFAULT_COST, Curve, SectionContext, with_control
-from beliefs.analyses.runner import _task_groups
 from beliefs.cli.study import hypotheses
 from beliefs.report import write_report
 from beliefs.results.document import Block, Figure, Heading, Table

@@ -15,17 +15,24 @@ from beliefs.analyses.context import (
     Output,
     aggregate,
     attach_layer0,
+    gram_bytes,
     headline,
     row,
 )
-from beliefs.analyses.kind.common import _families, _mean_p, _null_mean, _percentile, weighted_ci
+from beliefs.analyses.kind.common import (
+    _families,
+    _mean_p,
+    _null_mean,
+    _percentile,
+    fact_distances,
+    weighted_ci,
+)
 from beliefs.analyses.registry import Curve, register
 from beliefs.results import columns as C
 from beliefs.rundata import POOLINGS
 from beliefs.stats import (
     centroid_distance_perm,
     energy_distance_perm,
-    gram_distances,
     middle_third,
     permutation_pvalues,
 )
@@ -71,6 +78,15 @@ def _centroid(
     return centroid_distance_perm(mat, labels, rows_per_fact, width, weights, classes=classes)
 
 
+def _add(total: list[Array], matrix: Array) -> None:
+    """Add ``matrix`` to the running sum held as ``total[0]`` (layer by layer, as ``np.mean`` over a stack
+    adds them)."""
+    if total:
+        total[0] += matrix
+    else:
+        total.append(matrix.copy())
+
+
 def _fact_sums(z: Array, row_fact: np.ndarray, n: int) -> Array:
     """``Mᵀ z``: each fact's rows summed (its Gram matrix is the fact-collapsed ``collapse(z zᵀ, M)``)."""
     return fact_row_sums(z, row_fact, n)
@@ -100,6 +116,8 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 per_stat: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 boot_labels = np.broadcast_to(ctx.labels, ctx.boot.shape)
                 mid = set(middle_third(n_layers).tolist())
+                # the headline layers' matrices: the energy distance needs only their mean (a running sum
+                # here, not one fact × fact matrix per layer); the centroid's are no larger than the states
                 mats: dict[str, list[Array]] = {"energy": [], "centroid": []}
                 beyond = Beyond.shared(ctx, model, condition, data) if pooling == "last" else None
                 extra: dict[tuple[str, str], list[Array]] = {}
@@ -129,9 +147,12 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                 }
                 dom_extra: dict[tuple[str, str, str], list[Array]] = {}
                 for layer, z in enumerate(data.z):
-                    k = data.gram(layer)
-                    k_ff = _fact_sums(z, data.row_fact, ctx.n_facts) if thin else collapse_rows(k, *rows)
-                    d_ff = collapse_rows(gram_distances(k), *rows)
+                    k_ff = (
+                        _fact_sums(z, data.row_fact, ctx.n_facts)
+                        if thin
+                        else collapse_rows(data.gram(layer), *rows)
+                    )
+                    d_ff = fact_distances(z, data.row_fact, ctx.n_facts, gram_bytes(), data.kept_gram(layer))
                     width = z.shape[1]
                     want_boot = pooling == "last"  # intervals for the headline pooling only (time budget)
                     nan = np.full(ctx.boot.shape[0], np.nan)
@@ -165,7 +186,7 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         nulls.append(null)
                         per_stat[name].append(null)
                     if want_boot and layer in mid:
-                        mats["energy"].append(d_ff)
+                        _add(mats["energy"], d_ff)
                         mats["centroid"].append(k_ff)
                     if beyond is None or layer not in mid:
                         continue
@@ -179,11 +200,12 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                     }
                     for which in ("surface", "lexical"):
                         rz = beyond.residual(z, which)
-                        kr = rz @ rz.T
                         kr_ff = (
-                            _fact_sums(rz, data.row_fact, ctx.n_facts) if thin else collapse_rows(kr, *rows)
+                            _fact_sums(rz, data.row_fact, ctx.n_facts)
+                            if thin
+                            else collapse_rows(rz @ rz.T, *rows)
                         )
-                        dr_ff = collapse_rows(gram_distances(kr), *rows)
+                        dr_ff = fact_distances(rz, data.row_fact, ctx.n_facts, gram_bytes())
                         tests[("energy", f"{which}-residual")] = energy_distance_perm(
                             dr_ff, beyond.perms, rows_per_fact, classes=cw_cond
                         )
@@ -191,13 +213,14 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                             kr_ff, beyond.perms, rows_per_fact, width, thin, classes=cw_cond
                         )
                         if which == "surface":
-                            res_mats["energy"].append(dr_ff)
+                            _add(res_mats["energy"], dr_ff)
                             res_mats["centroid"].append(kr_ff)
+                            res_last = (dr_ff, kr_ff)
                     # per domain: the plain and the surface-residual distances among that domain's facts
                     for d, rpf_d in domain_rows.items():
                         ff = {
-                            "energy": (d_ff, res_mats["energy"][-1]),
-                            "centroid": (k_ff, res_mats["centroid"][-1]),
+                            "energy": (d_ff, res_last[0]),
+                            "centroid": (k_ff, res_last[1]),
                         }
                         for name, (plain_m, res_m) in ff.items():
                             cw_d, cwc_d = domain_classes[d]
@@ -228,6 +251,8 @@ def kind_distance(ctx: AnalysisContext) -> Output:
                         layer0[(model.name, condition, name)] = per_stat[name][0]
                 if pooling != "last" or beyond is None:
                     continue
+                for kept in (mats, res_mats):  # the running sums' mean: what np.mean of the list gave
+                    kept["energy"] = [kept["energy"][0] / len(mid)] if kept["energy"] else []
                 for name in ("energy", "centroid"):
                     agg = aggregate(per_stat[name], n_layers)
                     lo, hi = weighted_ci(
