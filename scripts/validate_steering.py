@@ -51,9 +51,9 @@ from beliefs.trace.prompts import pair_prompt
 ROOT = Path(__file__).resolve().parents[1]
 CITIES = ROOT.parent / "shared" / "external" / "geometry_of_truth" / "cities.csv"
 MATCHED = ROOT / "fact_sets" / "matched.yaml"
-GLOBAL_DOSES = (0.0, 1.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
+GLOBAL_DOSES = (0.0, 2.0, 4.0, 8.0, 16.0, 32.0, 64.0)
 """In units of the layer's residual SD."""
-DISPLACEMENT_DOSES = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
+DISPLACEMENT_DOSES = (0.0, 0.5, 1.0, 2.0, 4.0, 8.0, 16.0)
 """In units of the displacement's own norm (α = 1: the push the passage itself causes)."""
 RULE_MIN_EXCESS = 0.25
 BOOTSTRAP = 2000
@@ -177,6 +177,9 @@ def run_set(
     margins = np.array([b.margin for b in bases])
     known = np.flatnonzero(margins > 0)
     print(f"{name}: {len(known)} of {len(pairs)} known (margin > 0 unsteered)")
+    if args.max_known and len(known) > args.max_known:
+        known = np.sort(np.random.default_rng(args.seed).choice(known, args.max_known, replace=False))
+        print(f"{name}: steering a seeded sample of {len(known)} known facts")
     # the global direction, out of fold, from last-token states of both forms
     fold = folds([it["group"] for it in items])
     st_true = last_states(model, start, [it["statement"] for it in items])
@@ -296,6 +299,9 @@ def main() -> None:
     ap.add_argument("--model", default="smollm2-135m")
     ap.add_argument("--cities", type=int, default=200, help="how many city statements (pairs)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many matched facts (0: all)")
+    ap.add_argument(
+        "--max-known", type=int, default=0, help="steer a seeded sample of at most this many known facts (0: all)"
+    )
     ap.add_argument("--draws", type=int, default=5, help="random directions per layer")
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--seed", type=int, default=0)

@@ -212,15 +212,19 @@ def ripple(
     k_random: int = DEFAULT_RANDOM,
     seed: int = 0,
     neutral: Callable[[str], str] | None = None,
+    only: set[str] | None = None,
     advance: Callable[[int], None] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """``(pairs, facts)``: one row per (A, B) (:data:`PAIR_COLUMNS`) and one per fact A
     (:data:`FACT_COLUMNS`). ``neutral`` maps A's passage to its neutral counterpart (default: the
-    matched-length neutral text)."""
+    matched-length neutral text). ``only``: the facts A to read (default: every fact with a
+    contradicting passage); every fact stays a candidate B."""
     tokenizer = scorer.model.tokenizer
     by_ref = {it.ref: it for it in items}
     plan = targets(items, same_cap, k_random, seed)
-    refs = list(by_ref)
+    if only is not None:
+        plan = {a: bs for a, bs in plan.items() if a in only}
+    refs = sorted({b for bs in plan.values() for b, _ in bs})
     empty = dict(zip(refs, scorer.margins(None, [_forms(by_ref[r]) for r in refs]), strict=True))
     pair_rows: list[dict[str, Any]] = []
     fact_rows: list[dict[str, Any]] = []

@@ -16,7 +16,7 @@ from beliefs.trace.prompts import pair_prompt
 
 RAW = [
     ("earth", "physical", "self", "moon", "I am currently on Earth.", "I am currently on the Moon.", True),
-    ("moon", "physical", "self", "earth", "I am currently on the Moon.", "I am currently on Earth.", True),
+    ("moon", "physical", "self", "earth", "I have two hands.", "I have three hands.", True),
     (
         "paris",
         "physical",
@@ -135,3 +135,39 @@ def test_the_neutral_passage_has_the_length_asked_for(lm):
         text = neutral_passage(lm.tokenizer, n)
         got = len(lm.tokenizer(text, add_special_tokens=False)["input_ids"])
         assert abs(got - n) <= 2
+
+
+def test_the_command_writes_both_tables(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from beliefs.cli import app
+
+    facts = []
+    for it in _items():
+        d = it.fact.model_dump(exclude_none=True)
+        d.pop("tags", None)
+        facts.append(d)
+    path = tmp_path / "mini.yaml"
+    path.write_text(
+        yaml.safe_dump(
+            {"schema_version": 1, "name": "mini", "domains": ["logical", "physical"], "facts": facts},
+            sort_keys=False,
+        )
+    )
+    out = tmp_path / "out"
+    res = CliRunner().invoke(app, ["intervene", "ripple", str(path), "-m", "fake:llama", "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    import pandas as pd
+
+    pairs = pd.read_csv(out / "ripple_pairs.csv")
+    facts_out = pd.read_csv(out / "ripple_facts.csv")
+    assert set(pairs["relation"]) <= {"self", "twin", "template", "random"}
+    assert len(facts_out) == sum(r[6] for r in RAW)
+    assert (out / "ripple.json").is_file()
+    # fact-set files need --out; a missing file is a one-line error
+    res = CliRunner().invoke(app, ["intervene", "ripple", str(path), "-m", "fake:llama"])
+    assert res.exit_code == 2 and "--out" in res.output
+    res = CliRunner().invoke(app, ["intervene", "ripple", str(tmp_path / "nope.yaml"), "-m", "fake:llama"])
+    assert res.exit_code != 0 and "no such fact-set file" in res.output
+    assert "Traceback" not in res.output
