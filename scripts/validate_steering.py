@@ -302,7 +302,10 @@ def main() -> None:
     ap.add_argument("--cities", type=int, default=200, help="how many city statements (pairs)")
     ap.add_argument("--limit", type=int, default=0, help="at most this many matched facts (0: all)")
     ap.add_argument(
-        "--max-known", type=int, default=0, help="steer a seeded sample of at most this many known facts (0: all)"
+        "--max-known",
+        type=int,
+        default=0,
+        help="steer a seeded sample of at most this many known facts (0: all)",
     )
     ap.add_argument("--draws", type=int, default=5, help="random directions per layer")
     ap.add_argument("--batch", type=int, default=64)
