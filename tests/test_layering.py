@@ -22,6 +22,7 @@ LAYERS: tuple[tuple[str, ...], ...] = (
     ("store",),
     ("inputs",),
     ("extract", "elicit", "trace"),
+    ("intervene",),
     ("analyses",),
     ("report", "compare"),
     ("study",),

@@ -7,7 +7,7 @@ import sys
 
 import typer
 
-from beliefs.cli import facts, models
+from beliefs.cli import facts, intervene, models
 from beliefs.cli._common import handle_errors, report_error
 from beliefs.cli.analyze import analyze_command
 from beliefs.cli.compare import compare_command
@@ -26,6 +26,7 @@ app = typer.Typer(
 )
 app.add_typer(facts.app, name="facts")
 app.add_typer(models.app, name="models")
+app.add_typer(intervene.app, name="intervene")
 app.command("probe")(probe_command)
 app.command("analyze")(analyze_command)
 app.command("elicit")(elicit_command)

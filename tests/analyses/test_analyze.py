@@ -42,6 +42,7 @@ def test_registry_rejects_duplicates():
         "truth-geometry",
         "causal-trace",
         "hingeness",
+        "ripple",
     }
     with pytest.raises(ValueError, match="already registered"):
         register("surface")(lambda ctx: None)
