@@ -1,6 +1,8 @@
 """Safe YAML reading that keeps line numbers and reports every problem it can.
 
-ruamel.yaml's round-trip mode keeps line numbers and comments. On top of it this module refuses what a
+Files are read by :mod:`beliefs.facts.fastyaml` (libyaml's parser; plain data that keeps the line of
+every key and item) and, where that reader declines the input or a caller will write the data back, by
+ruamel.yaml's round-trip mode, which also keeps comments. On top of them this module refuses what a
 safe loader must: bytes that are not UTF-8, NUL characters, object tags (``!!python/object``…), and
 alias bombs (anchors whose expansion would be huge), and it lists duplicate mapping keys instead of
 stopping at the first.
@@ -17,9 +19,10 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
+from ruamel.yaml.nodes import Node
 
 from beliefs.errors import Problem
+from beliefs.facts import fastyaml
 
 SAFE_TAGS = frozenset(
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
@@ -48,10 +51,10 @@ def _walk(node: Node, seen: set[int]) -> Iterator[Node]:
         return
     seen.add(id(node))
     yield node
-    if isinstance(node, SequenceNode):
+    if node.id == "sequence":
         for child in node.value:
             yield from _walk(child, seen)
-    elif isinstance(node, MappingNode):
+    elif node.id == "mapping":
         for key, value in node.value:
             yield from _walk(key, seen)
             yield from _walk(value, seen)
@@ -64,9 +67,9 @@ def _expanded_size(node: Node, memo: dict[int, int]) -> int:
         return memo[key]
     memo[key] = 1  # a cycle counts once; the constructor refuses recursive structures anyway
     size = 1
-    if isinstance(node, SequenceNode):
+    if node.id == "sequence":
         size += sum(_expanded_size(c, memo) for c in node.value)
-    elif isinstance(node, MappingNode):
+    elif node.id == "mapping":
         size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
     memo[key] = size
     return size
@@ -87,10 +90,10 @@ def _node_problems(path: Path, root: Node) -> list[Problem]:
                     mark.column + 1,
                 )
             )
-        if isinstance(node, MappingNode):
+        if node.id == "mapping":
             seen_keys: dict[Any, int] = {}
             for key_node, _ in node.value:
-                if not isinstance(key_node, ScalarNode):
+                if key_node.id != "scalar":
                     continue
                 if key_node.value in seen_keys:
                     mark = key_node.start_mark
@@ -134,8 +137,11 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
-def parse_yaml(path: Path) -> ParsedYaml:
-    """Read ``path`` safely; never raises for bad content (problems are returned)."""
+def parse_yaml(path: Path, round_trip: bool = False) -> ParsedYaml:
+    """Read ``path`` safely; never raises for bad content (problems are returned).
+
+    ``round_trip``: data for writing back (ruamel.yaml's, with comments), at the round-trip reader's
+    speed; otherwise plain located data (:func:`locate` reads both)."""
     from beliefs.fileio import not_regular
 
     why = not_regular(path)
@@ -145,11 +151,11 @@ def parse_yaml(path: Path) -> ParsedYaml:
         raw = path.read_bytes()
     except OSError as exc:
         return ParsedYaml(path, "", None, [Problem(path, f"cannot read file: {exc.strerror or exc}")])
-    return parse_yaml_bytes(path, raw)
+    return parse_yaml_bytes(path, raw, round_trip)
 
 
-def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
-    """Parse ``raw`` as the content of ``path`` (which need not exist yet)."""
+def parse_yaml_bytes(path: Path, raw: bytes, round_trip: bool = False) -> ParsedYaml:
+    """Parse ``raw`` as the content of ``path`` (which need not exist yet); see :func:`parse_yaml`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,6 +173,30 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
     flow = _bracket_depth(text)
     if flow is not None:  # refused before the parser spends seconds on it
         return ParsedYaml(path, text, None, [_too_deep(path, text, flow)])
+    if not round_trip and fastyaml.AVAILABLE:
+        fast = _parse_fast(path, text)
+        if fast is not None:
+            return fast
+    return _parse_round_trip(path, text)
+
+
+def _parse_fast(path: Path, text: str) -> ParsedYaml | None:
+    """Read ``text`` with :mod:`beliefs.facts.fastyaml`; None where it leaves the file to ruamel.yaml."""
+    try:
+        root, repeated = fastyaml.compose(text, MAX_DEPTH, SAFE_TAGS)
+        if root is None:
+            return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
+        problems = _node_problems(path, root) if repeated else []
+        data = fastyaml.construct(root)
+    except fastyaml.Unusual:
+        return None
+    except fastyaml.BadScalar as exc:
+        return ParsedYaml(path, text, None, [Problem(path, str(exc), exc.line, exc.column)])
+    return ParsedYaml(path, text, data, problems)
+
+
+def _parse_round_trip(path: Path, text: str) -> ParsedYaml:
+    """Read ``text`` with ruamel.yaml's round-trip reader (comments kept, for writing back)."""
     yaml = round_trip_yaml()
     try:
         root = yaml.compose(io.StringIO(text))
@@ -285,6 +315,20 @@ def locate(data: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
     column: int | None = None
     node = data
     for part in loc:
+        if isinstance(node, fastyaml.LocatedMap):
+            if part in node:
+                ln, col = node.keys_at[part]
+                line, column = ln + 1, col + 1
+                node = node[part]
+                continue
+            if line is None:
+                line, column = node.at[0] + 1, node.at[1] + 1
+            break
+        if isinstance(node, fastyaml.LocatedList) and isinstance(part, int) and 0 <= part < len(node):
+            ln, col = node.items_at[part]
+            line, column = ln + 1, col + 1
+            node = node[part]
+            continue
         if isinstance(node, CommentedMap):
             if part in node:
                 ln, col = node.lc.key(part)
