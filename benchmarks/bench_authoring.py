@@ -3,12 +3,14 @@
     python benchmarks/bench_authoring.py [--facts 50000]
 
 Target: each within 30 s at 50,000 facts on a developer machine. Prints one line per command with the
-wall time and exit code.
+wall time, the exit code and the load average (1 minute) when it started: on a shared machine the load
+says how much of the CPUs the command had.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import sys
 import tempfile
@@ -45,8 +47,13 @@ def main() -> None:
         path = Path(tmp) / "bench.yaml"
         generate(path, args.facts)
         for command in (["facts", "validate", str(path)], ["facts", "stats", str(path), "--format", "json"]):
+            load = os.getloadavg()[0]
             seconds, code = timed(command)
-            print(f"{' '.join(command[:2])} on {args.facts:,} facts: {seconds:.1f} s (exit {code})")
+            print(
+                f"{' '.join(command[:2])} on {args.facts:,} facts: {seconds:.1f} s (exit {code}; "
+                f"load {load:.2f} on {os.cpu_count()} CPUs)",
+                flush=True,
+            )
 
 
 if __name__ == "__main__":

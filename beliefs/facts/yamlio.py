@@ -11,6 +11,7 @@ stopping at the first.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -183,11 +184,12 @@ def parse_yaml_bytes(path: Path, raw: bytes, round_trip: bool = False) -> Parsed
 def _parse_fast(path: Path, text: str) -> ParsedYaml | None:
     """Read ``text`` with :mod:`beliefs.facts.fastyaml`; None where it leaves the file to ruamel.yaml."""
     try:
-        root, repeated = fastyaml.compose(text, MAX_DEPTH, SAFE_TAGS)
-        if root is None:
-            return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
-        problems = _node_problems(path, root) if repeated else []
-        data = fastyaml.construct(root)
+        with fastyaml.paused_gc():
+            root, repeated = fastyaml.compose(text, MAX_DEPTH, SAFE_TAGS)
+            if root is None:
+                return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
+            problems = _node_problems(path, root) if repeated else []
+            data = fastyaml.construct(root)
     except fastyaml.Unusual:
         return None
     except fastyaml.BadScalar as exc:
@@ -255,18 +257,21 @@ def _deepest(root: Node) -> Node | None:
     return None
 
 
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _bracket_depth(text: str, limit: int = 1000) -> tuple[int, int] | None:
     """Where flow brackets (``[`` ``{``) first nest ``limit`` deep, counting every bracket (quoted or
     not: no genuine file comes near), or None. Linear; spares the parser pathological input."""
     if text.count("[") + text.count("{") < limit:
         return None
     depth = 0
-    for i, ch in enumerate(text):
-        if ch in "[{":
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
             depth += 1
             if depth >= limit:
-                return _position(text, i)
-        elif ch in "]}":
+                return _position(text, match.start())
+        else:
             depth = max(0, depth - 1)
     return None
 
