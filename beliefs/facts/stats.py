@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -301,8 +301,9 @@ def markers(text: str) -> dict[str, bool]:
     )
     named = False
     for w, start in words:
-        opens = not text[:start].strip() or bool(_SENTENCE_END.search(text[:start].rstrip()))
-        if w[0].isupper() and not opens and w != "I" and not w.startswith(("I'", "I’")):
+        if not w[0].isupper() or w == "I" or w.startswith(("I'", "I’")):
+            continue
+        if text[:start].strip() and not _SENTENCE_END.search(text[:start].rstrip()):
             named = True
             break
     return {
@@ -390,9 +391,8 @@ class SurfaceFeatures:
         from sklearn.feature_extraction.text import CountVectorizer
 
         words = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=WORD_TOKENS)
-        chars = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), dtype=np.float64)
         self.words = words.fit_transform(texts).tocsr()
-        self.chars = chars.fit_transform(texts).tocsr()
+        self.chars = char_wb_counts(texts)
         self.lengths = _lengths(texts)
 
     def fit_predict(self, train: np.ndarray, test: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -418,6 +418,40 @@ class SurfaceFeatures:
         x_test = sparse.hstack([*blocks["test"], scaler.transform(self.lengths[test])]).tocsr()
         model = LogisticRegression(C=1.0, solver="liblinear").fit(x_train, y[train])
         return np.asarray(model.predict(x_test))
+
+
+def char_wb_counts(texts: Sequence[str]) -> Any:
+    """The counts ``CountVectorizer(analyzer="char_wb", ngram_range=(2, 4))`` gives (float, columns in the
+    n-grams' sorted order), computed per distinct word: ``char_wb`` n-grams never cross a word, so a text's
+    counts are its word counts times each word's n-gram counts (a sparse product instead of a Python loop
+    over every n-gram of every text)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vocabulary: dict[str, int] = {}
+    columns: list[int] = []
+    indptr = [0]
+    for text in texts:
+        columns += [vocabulary.setdefault(w, len(vocabulary)) for w in text.lower().split()]
+        indptr.append(len(columns))
+    per_text = sparse.csr_matrix(
+        (np.ones(len(columns)), columns, indptr), shape=(len(texts), len(vocabulary))
+    )
+    per_text.sum_duplicates()
+    analyzer = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4))
+    grams: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for word, i in vocabulary.items():
+        found = [grams.setdefault(g, len(grams)) for g in analyzer._char_wb_ngrams(word)]
+        cols += found
+        rows += [i] * len(found)
+    per_word = sparse.coo_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(vocabulary), len(grams)))
+    counts = (per_text @ per_word.tocsr()).tocsr()
+    order = np.array([grams[g] for g in sorted(grams)], dtype=np.int64)
+    out = counts[:, order] if len(order) else counts
+    out.sort_indices()
+    return out
 
 
 def _group_bootstrap(
