@@ -6,7 +6,7 @@ resolving plain scalars with ruamel.yaml's YAML 1.2 rules (so ``no`` stays text 
 the round-trip reader has it), and constructs plain data whose mappings and lists remember the line and
 column of every key and item (:class:`LocatedMap`, :class:`LocatedList`).
 
-It reads the common case only. Anything unusual (a syntax error, more than one document, a ``%YAML``
+It reads the common case only. Anything unusual (a tab anywhere, checked by the caller; a syntax error, more than one document, a ``%YAML``
 directive, nesting beyond the limit, a tag not in the allowed set, an alias of a mapping or list, a
 repeated anchor, a mapping or list as a key) raises :class:`Unusual`, and the caller reads the file
 with the round-trip reader, whose messages and positions then hold. A scalar its tag cannot construct

@@ -183,6 +183,8 @@ def parse_yaml_bytes(path: Path, raw: bytes, round_trip: bool = False) -> Parsed
 
 def _parse_fast(path: Path, text: str) -> ParsedYaml | None:
     """Read ``text`` with :mod:`beliefs.facts.fastyaml`; None where it leaves the file to ruamel.yaml."""
+    if "\t" in text:  # libyaml takes tabs where ruamel.yaml refuses them: its verdict holds
+        return None
     try:
         with fastyaml.paused_gc():
             root, repeated = fastyaml.compose(text, MAX_DEPTH, SAFE_TAGS)
