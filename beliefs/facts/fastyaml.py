@@ -26,7 +26,7 @@ from ruamel.yaml.resolver import implicit_resolvers
 
 try:
     from yaml import YAMLError
-    from yaml.cyaml import CParser
+    from yaml.cyaml import CParser  # type: ignore[attr-defined]
     from yaml.events import (
         AliasEvent,
         DocumentEndEvent,

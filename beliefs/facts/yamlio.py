@@ -20,11 +20,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import Node
 
 from beliefs.errors import Problem
 from beliefs.facts import fastyaml
 
+YamlNode = Any
+"""A node of either reader (ruamel.yaml's or PyYAML's): both have ``id``, ``tag``, ``value`` and
+``start_mark``."""
 SAFE_TAGS = frozenset(
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
 )
@@ -42,12 +44,12 @@ class ParsedYaml:
     problems: list[Problem]
 
 
-def _tag(node: Node) -> str:
+def _tag(node: YamlNode) -> str:
     tag = node.tag
     return str(getattr(tag, "value", tag))
 
 
-def _walk(node: Node, seen: set[int]) -> Iterator[Node]:
+def _walk(node: YamlNode, seen: set[int]) -> Iterator[YamlNode]:
     if id(node) in seen:
         return
     seen.add(id(node))
@@ -61,7 +63,7 @@ def _walk(node: Node, seen: set[int]) -> Iterator[Node]:
             yield from _walk(value, seen)
 
 
-def _expanded_size(node: Node, memo: dict[int, int]) -> int:
+def _expanded_size(node: YamlNode, memo: dict[int, int]) -> int:
     """Number of nodes once every alias is expanded (computed without expanding)."""
     key = id(node)
     if key in memo:
@@ -76,7 +78,7 @@ def _expanded_size(node: Node, memo: dict[int, int]) -> int:
     return size
 
 
-def _node_problems(path: Path, root: Node) -> list[Problem]:
+def _node_problems(path: Path, root: YamlNode) -> list[Problem]:
     problems: list[Problem] = []
     nodes = list(_walk(root, set()))
     for node in nodes:
@@ -235,12 +237,12 @@ MAX_DEPTH = 32
 with its position rather than exhausting Python's recursion limit in the readers."""
 
 
-def _deepest(root: Node) -> Node | None:
+def _deepest(root: YamlNode) -> YamlNode | None:
     """The first node nested deeper than :data:`MAX_DEPTH`, or None (iterative: any depth is safe).
 
     A node is visited once: an alias is the node it names, so an alias bomb is walked in the size of its
     file, not of its expansion (the alias check that follows refuses it)."""
-    stack: list[tuple[Node, int]] = [(root, 1)]
+    stack: list[tuple[YamlNode, int]] = [(root, 1)]
     seen: set[int] = set()
     while stack:
         node, depth = stack.pop()

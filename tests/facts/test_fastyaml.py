@@ -134,6 +134,7 @@ def test_scalars_their_tag_cannot_build_are_problems_at_their_place(value: str) 
     assert (problem.line, problem.column) == (2, 4) and "is not a valid" in problem.message
 
 
+@pytest.mark.filterwarnings("ignore::ruamel.yaml.error.ReusedAnchorWarning")
 @pytest.mark.parametrize(
     "text",
     [
