@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from rich.table import Table
 
-from beliefs.cli._common import console, err_console, handle_errors, print_problems
+from beliefs.cli._common import console, err_console, handle_errors, print_problems, progress_bar
 from beliefs.errors import UsageError
 from beliefs.facts import load_fact_set, load_paths
 
@@ -106,7 +106,10 @@ def stats(
     from beliefs.facts.stats import near_duplicates as find_near_duplicates
 
     with handle_errors():
-        found = load_paths(paths)
+        with progress_bar() as bar:
+            task = bar.add_task("reading fact sets", total=1, rate="")
+            found = load_paths(paths)
+            bar.update(task, completed=1)
         if found.errors:
             print_problems(found.errors)
             raise typer.Exit(1)
@@ -121,7 +124,13 @@ def stats(
             def count_tokens(text: str) -> int:
                 return len(tok(text, add_special_tokens=False)["input_ids"])
 
-        result = compute_stats(found.fact_sets, count_tokens, tokenizer)
+        with progress_bar() as bar:
+            task = bar.add_task("stats", total=None, rate="")
+
+            def advance(what: str, done: int, total: int) -> None:
+                bar.update(task, description=what, completed=done, total=total)
+
+            result = compute_stats(found.fact_sets, count_tokens, tokenizer, progress=advance)
         if near_duplicates is not None:
             from beliefs.facts.tokens import embed_texts
 

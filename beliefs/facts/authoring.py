@@ -90,7 +90,7 @@ def add_fact(
         fact["note"] = note
     if source is not None:
         fact["source"] = source
-    data = parsed.data
+    data = parse_yaml_bytes(path, parsed.text.encode("utf-8"), round_trip=True).data  # comments kept
     data["facts"].append(fact)
     yaml = round_trip_yaml()
     buf = io.StringIO()

@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from beliefs.errors import InvalidInputError, Problem
+from beliefs.facts.fastyaml import paused_gc
 from beliefs.facts.yamlio import ParsedYaml, locate, parse_yaml, to_plain
 from beliefs.schema import EMPTY_CONDITION, Condition, ConditionsFile, Contexts, Fact, FactSet
 
@@ -389,7 +390,8 @@ def check_fact_set(parsed: ParsedYaml) -> tuple[LoadedFactSet | None, list[Probl
             )
         )
         return None, problems
-    plain = to_plain(data)
+    with paused_gc():
+        plain = to_plain(data)
     if "schema_version" not in plain:
         problems.append(
             Problem(
@@ -399,7 +401,8 @@ def check_fact_set(parsed: ParsedYaml) -> tuple[LoadedFactSet | None, list[Probl
                 field="schema_version",
             )
         )
-    model, errors = pydantic_problems(path, data, FactSet, plain, "fact_set", "facts")
+    with paused_gc():
+        model, errors = pydantic_problems(path, data, FactSet, plain, "fact_set", "facts")
     problems += [p for p in errors if not (p.field == "schema_version" and p.message.startswith("missing"))]
     problems += _fact_set_checks(path, data, plain)
     problems.sort(key=_order)

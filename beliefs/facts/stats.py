@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from itertools import product
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -207,10 +207,24 @@ def compute_stats(
     sets: Sequence[LoadedFactSet],
     count_tokens: Callable[[str], int] | None = None,
     tokenizer: str | None = None,
+    progress: Callable[[str, int, int], None] | None = None,
 ) -> Stats:
-    """Per-cell figures and hinge-vs-contingent length checks for the facts of ``sets``."""
+    """Per-cell figures and hinge-vs-contingent length checks for the facts of ``sets``.
+
+    ``progress`` is called with (what was done, steps done, steps in all) as the work goes on."""
     facts: list[Fact] = [f for s in sets for f in s.facts]
     domains = list(dict.fromkeys([d for s in sets for d in s.model.domains] + [f.domain for f in facts]))
+    keyed = [(s.name, f) for s in sets for f in s.facts]
+    by_domain = {d: [(name, f) for name, f in keyed if f.domain == d] for d in domains}
+    total = 1 + sum(_surface_steps(in_domain) + 1 for in_domain in by_domain.values() if in_domain)
+    done = 0
+
+    def step(what: str) -> None:
+        nonlocal done
+        done += 1
+        if progress is not None:
+            progress(what, done, total)
+
     cells: list[Cell] = []
     checks: list[LengthCheck] = []
     for domain, kind in product(domains, KINDS):
@@ -253,20 +267,28 @@ def compute_stats(
                     domain, unit, float(np.mean(a)), float(np.mean(b)), d, bool(abs(d) > LENGTH_WARNING_D)
                 )
             )
-    keyed = [(s.name, f) for s in sets for f in s.facts]
     result = Stats([s.name for s in sets], len(facts), cells, checks, tokenizer)
+    step("cells and lengths")
     for domain in domains:
-        in_domain = [(name, f) for name, f in keyed if f.domain == domain]
+        in_domain = by_domain[domain]
         if not in_domain:
             continue
-        result.surface.append(surface_check(domain, in_domain))
+        result.surface.append(surface_check(domain, in_domain, step=step))
         result.pair_lengths += pair_lengths(domain, in_domain, count_tokens)
         for kind in KINDS:
             said = [f.statement for _, f in in_domain if f.kind == kind]
             if said:
                 flags = np.array([[m[k] for k in MARKERS] for m in map(markers, said)], dtype=np.float64)
                 result.markers.append(MarkerShares(domain, kind, len(said), *map(float, flags.mean(axis=0))))
+        step(f"{domain}: pairs and markers")
     return result
+
+
+def _surface_steps(facts: Sequence[tuple[str, Fact]]) -> int:
+    """Progress steps of :func:`surface_check` on ``facts``: one per fold and one for the interval."""
+    groups, _ = surface_groups(facts)
+    n_folds = min(MAX_FOLDS, len(set(groups)))
+    return n_folds + 1 if n_folds >= 2 and len({f.kind for _, f in facts}) == 2 else 0
 
 
 def markers(text: str) -> dict[str, bool]:
@@ -279,8 +301,9 @@ def markers(text: str) -> dict[str, bool]:
     )
     named = False
     for w, start in words:
-        opens = not text[:start].strip() or bool(_SENTENCE_END.search(text[:start].rstrip()))
-        if w[0].isupper() and not opens and w != "I" and not w.startswith(("I'", "I’")):
+        if not w[0].isupper() or w == "I" or w.startswith(("I'", "I’")):
+            continue
+        if text[:start].strip() and not _SENTENCE_END.search(text[:start].rstrip()):
             named = True
             break
     return {
@@ -324,9 +347,12 @@ def _lengths(texts: Sequence[str]) -> np.ndarray:
     return np.array([[len(t.split()), len(t)] for t in texts], dtype=float)
 
 
-def surface_check(domain: str, facts: Sequence[tuple[str, Fact]], seed: int = 0) -> SurfaceCheck:
-    """The leave-group-out surface classifier's balanced accuracy for one domain's facts."""
-    from sklearn.base import clone
+def surface_check(
+    domain: str, facts: Sequence[tuple[str, Fact]], seed: int = 0, step: Callable[[str], None] | None = None
+) -> SurfaceCheck:
+    """The leave-group-out surface classifier's balanced accuracy for one domain's facts.
+
+    ``step`` is called after each fold and after the interval (for a progress bar)."""
     from sklearn.metrics import balanced_accuracy_score
     from sklearn.model_selection import GroupKFold
 
@@ -336,35 +362,120 @@ def surface_check(domain: str, facts: Sequence[tuple[str, Fact]], seed: int = 0)
     n_folds = min(MAX_FOLDS, n_groups)
     if n_folds < 2 or len(set(y.tolist())) < 2:
         return SurfaceCheck(domain, len(facts), n_groups, grouping, 0, None)
-    texts = np.array(surface_texts([f for _, f in facts]), dtype=object)
+    texts = surface_texts([f for _, f in facts])
+    features = SurfaceFeatures(texts)
     predicted = np.empty_like(y)
-    base = surface_pipeline()
-    for train, test in GroupKFold(n_splits=n_folds).split(texts, y, groups):
+    for i, (train, test) in enumerate(GroupKFold(n_splits=n_folds).split(texts, y, groups)):
         if len(set(y[train].tolist())) < 2:
             predicted[test] = y[train][0]
-            continue
-        model = clone(base).fit(texts[train].tolist(), y[train])
-        predicted[test] = model.predict(texts[test].tolist())
+        else:
+            predicted[test] = features.fit_predict(train, test, y)
+        if step is not None:
+            step(f"{domain}: surface classifier, fold {i + 1} of {n_folds}")
     estimate = float(balanced_accuracy_score(y, predicted))
     lo, hi = _group_bootstrap(y, predicted, groups, seed)
+    if step is not None:
+        step(f"{domain}: surface interval")
     return SurfaceCheck(domain, len(facts), n_groups, grouping, n_folds, estimate, lo, hi)
+
+
+class SurfaceFeatures:
+    """:func:`surface_pipeline`'s fits and predictions, with the texts counted once instead of per fold.
+
+    The word and character n-grams of every text are counted once over all texts; a fold keeps the
+    columns of the n-grams its training texts contain (the vocabulary the pipeline would learn there, in
+    the same sorted order), fits the tf-idf weights and the length scaling on its training rows, and fits
+    the same logistic regression: the matrices, and so the predictions, are the pipeline's."""
+
+    def __init__(self, texts: Sequence[str]) -> None:
+        from sklearn.feature_extraction.text import CountVectorizer
+
+        words = CountVectorizer(ngram_range=(1, 2), binary=True, token_pattern=WORD_TOKENS)
+        self.words = words.fit_transform(texts).tocsr()
+        self.chars = char_wb_counts(texts)
+        self.lengths = _lengths(texts)
+
+    def fit_predict(self, train: np.ndarray, test: np.ndarray, y: np.ndarray) -> np.ndarray:
+        from scipy import sparse
+        from sklearn.feature_extraction.text import TfidfTransformer
+        from sklearn.linear_model import LogisticRegression
+        from sklearn.preprocessing import StandardScaler
+
+        blocks: dict[str, list[sparse.csr_matrix]] = {"train": [], "test": []}
+        for counts in (self.words, self.chars):
+            rows = counts[train]
+            kept = np.flatnonzero(rows.getnnz(axis=0))
+            fitted, other = rows[:, kept], counts[test][:, kept]
+            fitted.sort_indices()
+            other.sort_indices()
+            if counts is self.chars:
+                tfidf = TfidfTransformer(sublinear_tf=True).fit(fitted)
+                fitted, other = tfidf.transform(fitted), tfidf.transform(other)
+            blocks["train"].append(fitted)
+            blocks["test"].append(other)
+        scaler = StandardScaler().fit(self.lengths[train])
+        x_train = sparse.hstack([*blocks["train"], scaler.transform(self.lengths[train])]).tocsr()
+        x_test = sparse.hstack([*blocks["test"], scaler.transform(self.lengths[test])]).tocsr()
+        model = LogisticRegression(C=1.0, solver="liblinear").fit(x_train, y[train])
+        return np.asarray(model.predict(x_test))
+
+
+def char_wb_counts(texts: Sequence[str]) -> Any:
+    """The counts ``CountVectorizer(analyzer="char_wb", ngram_range=(2, 4))`` gives (float, columns in the
+    n-grams' sorted order), computed per distinct word: ``char_wb`` n-grams never cross a word, so a text's
+    counts are its word counts times each word's n-gram counts (a sparse product instead of a Python loop
+    over every n-gram of every text)."""
+    from scipy import sparse
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    vocabulary: dict[str, int] = {}
+    columns: list[int] = []
+    indptr = [0]
+    for text in texts:
+        columns += [vocabulary.setdefault(w, len(vocabulary)) for w in text.lower().split()]
+        indptr.append(len(columns))
+    per_text = sparse.csr_matrix(
+        (np.ones(len(columns)), columns, indptr), shape=(len(texts), len(vocabulary))
+    )
+    per_text.sum_duplicates()
+    analyzer = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4))
+    grams: dict[str, int] = {}
+    rows: list[int] = []
+    cols: list[int] = []
+    for word, i in vocabulary.items():
+        found = [grams.setdefault(g, len(grams)) for g in analyzer._char_wb_ngrams(word)]
+        cols += found
+        rows += [i] * len(found)
+    per_word = sparse.coo_matrix((np.ones(len(cols)), (rows, cols)), shape=(len(vocabulary), len(grams)))
+    counts = (per_text @ per_word.tocsr()).tocsr()
+    order = np.array([grams[g] for g in sorted(grams)], dtype=np.int64)
+    out = counts[:, order] if len(order) else counts
+    out.sort_indices()
+    return out
 
 
 def _group_bootstrap(
     y: np.ndarray, predicted: np.ndarray, groups: Sequence[str], seed: int
 ) -> tuple[float, float]:
-    """95% percentile interval of the balanced accuracy, resampling groups with replacement."""
-    codes, members = np.unique(np.asarray(groups), return_inverse=True)
-    by_group = [np.flatnonzero(members == g) for g in range(len(codes))]
+    """95% percentile interval of the balanced accuracy, resampling groups with replacement.
+
+    A resample's balanced accuracy needs, per kind, how many of its facts there are and how many were
+    predicted right: sums over the drawn groups of per-group counts (linear in the groups per resample)."""
+    _, members = np.unique(np.asarray(groups), return_inverse=True)
+    n_groups = int(members.max()) + 1
+    right = predicted == y
+    per_group = np.stack(
+        [np.bincount(members, weights=(y == k) * w, minlength=n_groups) for k in (0, 1) for w in (1, right)],
+        axis=1,
+    )  # columns: kind-0 facts, kind-0 right, kind-1 facts, kind-1 right
     rng = np.random.default_rng(seed)
     values = []
     for _ in range(BOOTSTRAP_RESAMPLES):
-        rows = np.concatenate([by_group[g] for g in rng.integers(0, len(by_group), len(by_group))])
-        yt, yp = y[rows], predicted[rows]
-        if yt.min() == yt.max():
+        drawn = np.bincount(rng.integers(0, n_groups, n_groups), minlength=n_groups)
+        n0, r0, n1, r1 = drawn @ per_group
+        if n0 == 0 or n1 == 0:
             continue
-        recall = [float(np.mean(yp[yt == k] == k)) for k in (0, 1)]
-        values.append(sum(recall) / 2)
+        values.append((float(r0 / n0) + float(r1 / n1)) / 2)
     if not values:
         return math.nan, math.nan
     lo, hi = np.percentile(values, [2.5, 97.5])

@@ -1,6 +1,8 @@
 """Safe YAML reading that keeps line numbers and reports every problem it can.
 
-ruamel.yaml's round-trip mode keeps line numbers and comments. On top of it this module refuses what a
+Files are read by :mod:`beliefs.facts.fastyaml` (libyaml's parser; plain data that keeps the line of
+every key and item) and, where that reader declines the input or a caller will write the data back, by
+ruamel.yaml's round-trip mode, which also keeps comments. On top of them this module refuses what a
 safe loader must: bytes that are not UTF-8, NUL characters, object tags (``!!python/object``…), and
 alias bombs (anchors whose expansion would be huge), and it lists duplicate mapping keys instead of
 stopping at the first.
@@ -9,6 +11,7 @@ stopping at the first.
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,10 +20,13 @@ from typing import Any
 from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
-from ruamel.yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from beliefs.errors import Problem
+from beliefs.facts import fastyaml
 
+YamlNode = Any
+"""A node of either reader (ruamel.yaml's or PyYAML's): both have ``id``, ``tag``, ``value`` and
+``start_mark``."""
 SAFE_TAGS = frozenset(
     "tag:yaml.org,2002:" + t for t in ("str", "int", "float", "bool", "null", "map", "seq", "merge")
 )
@@ -38,41 +44,41 @@ class ParsedYaml:
     problems: list[Problem]
 
 
-def _tag(node: Node) -> str:
+def _tag(node: YamlNode) -> str:
     tag = node.tag
     return str(getattr(tag, "value", tag))
 
 
-def _walk(node: Node, seen: set[int]) -> Iterator[Node]:
+def _walk(node: YamlNode, seen: set[int]) -> Iterator[YamlNode]:
     if id(node) in seen:
         return
     seen.add(id(node))
     yield node
-    if isinstance(node, SequenceNode):
+    if node.id == "sequence":
         for child in node.value:
             yield from _walk(child, seen)
-    elif isinstance(node, MappingNode):
+    elif node.id == "mapping":
         for key, value in node.value:
             yield from _walk(key, seen)
             yield from _walk(value, seen)
 
 
-def _expanded_size(node: Node, memo: dict[int, int]) -> int:
+def _expanded_size(node: YamlNode, memo: dict[int, int]) -> int:
     """Number of nodes once every alias is expanded (computed without expanding)."""
     key = id(node)
     if key in memo:
         return memo[key]
     memo[key] = 1  # a cycle counts once; the constructor refuses recursive structures anyway
     size = 1
-    if isinstance(node, SequenceNode):
+    if node.id == "sequence":
         size += sum(_expanded_size(c, memo) for c in node.value)
-    elif isinstance(node, MappingNode):
+    elif node.id == "mapping":
         size += sum(_expanded_size(k, memo) + _expanded_size(v, memo) for k, v in node.value)
     memo[key] = size
     return size
 
 
-def _node_problems(path: Path, root: Node) -> list[Problem]:
+def _node_problems(path: Path, root: YamlNode) -> list[Problem]:
     problems: list[Problem] = []
     nodes = list(_walk(root, set()))
     for node in nodes:
@@ -87,10 +93,10 @@ def _node_problems(path: Path, root: Node) -> list[Problem]:
                     mark.column + 1,
                 )
             )
-        if isinstance(node, MappingNode):
+        if node.id == "mapping":
             seen_keys: dict[Any, int] = {}
             for key_node, _ in node.value:
-                if not isinstance(key_node, ScalarNode):
+                if key_node.id != "scalar":
                     continue
                 if key_node.value in seen_keys:
                     mark = key_node.start_mark
@@ -134,8 +140,11 @@ def round_trip_yaml() -> YAML:
     return yaml
 
 
-def parse_yaml(path: Path) -> ParsedYaml:
-    """Read ``path`` safely; never raises for bad content (problems are returned)."""
+def parse_yaml(path: Path, round_trip: bool = False) -> ParsedYaml:
+    """Read ``path`` safely; never raises for bad content (problems are returned).
+
+    ``round_trip``: data for writing back (ruamel.yaml's, with comments), at the round-trip reader's
+    speed; otherwise plain located data (:func:`locate` reads both)."""
     from beliefs.fileio import not_regular
 
     why = not_regular(path)
@@ -145,11 +154,11 @@ def parse_yaml(path: Path) -> ParsedYaml:
         raw = path.read_bytes()
     except OSError as exc:
         return ParsedYaml(path, "", None, [Problem(path, f"cannot read file: {exc.strerror or exc}")])
-    return parse_yaml_bytes(path, raw)
+    return parse_yaml_bytes(path, raw, round_trip)
 
 
-def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
-    """Parse ``raw`` as the content of ``path`` (which need not exist yet)."""
+def parse_yaml_bytes(path: Path, raw: bytes, round_trip: bool = False) -> ParsedYaml:
+    """Parse ``raw`` as the content of ``path`` (which need not exist yet); see :func:`parse_yaml`."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -167,6 +176,33 @@ def parse_yaml_bytes(path: Path, raw: bytes) -> ParsedYaml:
     flow = _bracket_depth(text)
     if flow is not None:  # refused before the parser spends seconds on it
         return ParsedYaml(path, text, None, [_too_deep(path, text, flow)])
+    if not round_trip and fastyaml.AVAILABLE:
+        fast = _parse_fast(path, text)
+        if fast is not None:
+            return fast
+    return _parse_round_trip(path, text)
+
+
+def _parse_fast(path: Path, text: str) -> ParsedYaml | None:
+    """Read ``text`` with :mod:`beliefs.facts.fastyaml`; None where it leaves the file to ruamel.yaml."""
+    if "\t" in text:  # libyaml takes tabs where ruamel.yaml refuses them: its verdict holds
+        return None
+    try:
+        with fastyaml.paused_gc():
+            root, repeated = fastyaml.compose(text, MAX_DEPTH, SAFE_TAGS)
+            if root is None:
+                return ParsedYaml(path, text, None, [Problem(path, "file is empty")])
+            problems = _node_problems(path, root) if repeated else []
+            data = fastyaml.construct(root)
+    except fastyaml.Unusual:
+        return None
+    except fastyaml.BadScalar as exc:
+        return ParsedYaml(path, text, None, [Problem(path, str(exc), exc.line, exc.column)])
+    return ParsedYaml(path, text, data, problems)
+
+
+def _parse_round_trip(path: Path, text: str) -> ParsedYaml:
+    """Read ``text`` with ruamel.yaml's round-trip reader (comments kept, for writing back)."""
     yaml = round_trip_yaml()
     try:
         root = yaml.compose(io.StringIO(text))
@@ -201,12 +237,12 @@ MAX_DEPTH = 32
 with its position rather than exhausting Python's recursion limit in the readers."""
 
 
-def _deepest(root: Node) -> Node | None:
+def _deepest(root: YamlNode) -> YamlNode | None:
     """The first node nested deeper than :data:`MAX_DEPTH`, or None (iterative: any depth is safe).
 
     A node is visited once: an alias is the node it names, so an alias bomb is walked in the size of its
     file, not of its expansion (the alias check that follows refuses it)."""
-    stack: list[tuple[Node, int]] = [(root, 1)]
+    stack: list[tuple[YamlNode, int]] = [(root, 1)]
     seen: set[int] = set()
     while stack:
         node, depth = stack.pop()
@@ -225,18 +261,21 @@ def _deepest(root: Node) -> Node | None:
     return None
 
 
+_BRACKETS = re.compile(r"[\[\]{}]")
+
+
 def _bracket_depth(text: str, limit: int = 1000) -> tuple[int, int] | None:
     """Where flow brackets (``[`` ``{``) first nest ``limit`` deep, counting every bracket (quoted or
     not: no genuine file comes near), or None. Linear; spares the parser pathological input."""
     if text.count("[") + text.count("{") < limit:
         return None
     depth = 0
-    for i, ch in enumerate(text):
-        if ch in "[{":
+    for match in _BRACKETS.finditer(text):
+        if match.group() in "[{":
             depth += 1
             if depth >= limit:
-                return _position(text, i)
-        elif ch in "]}":
+                return _position(text, match.start())
+        else:
             depth = max(0, depth - 1)
     return None
 
@@ -285,6 +324,20 @@ def locate(data: Any, loc: tuple[Any, ...]) -> tuple[int | None, int | None]:
     column: int | None = None
     node = data
     for part in loc:
+        if isinstance(node, fastyaml.LocatedMap):
+            if part in node:
+                ln, col = node.keys_at[part]
+                line, column = ln + 1, col + 1
+                node = node[part]
+                continue
+            if line is None:
+                line, column = node.at[0] + 1, node.at[1] + 1
+            break
+        if isinstance(node, fastyaml.LocatedList) and isinstance(part, int) and 0 <= part < len(node):
+            ln, col = node.items_at[part]
+            line, column = ln + 1, col + 1
+            node = node[part]
+            continue
         if isinstance(node, CommentedMap):
             if part in node:
                 ln, col = node.lc.key(part)

@@ -144,11 +144,11 @@ class Run:
         name = hashlib.sha256("\n".join(sorted(keys)).encode()).hexdigest()[:24]
         file = self.path / ENTRIES / f"{name}.safetensors"
         metadata = {
-            "entries": json.dumps(meta),
+            "entries": json.dumps(meta, sort_keys=True),
             "format": ENTRY_FILE_FORMAT,
             "sha256": tensors_sha256(tensors),
         }
-        atomic_write_bytes(file, save(tensors, metadata=metadata))
+        atomic_write_bytes(file, sorted_metadata(save(tensors, metadata=metadata)))
         self._scanned.add(file.name)
         for key in keys:
             self._index.setdefault(key, file)
@@ -422,6 +422,23 @@ def tensors_sha256(tensors: dict[str, np.ndarray]) -> str:
         h.update(name.encode())
         h.update(np.ascontiguousarray(tensors[name], dtype=np.float32).tobytes())
     return h.hexdigest()
+
+
+def sorted_metadata(blob: bytes) -> bytes:
+    """A safetensors file with its metadata keys in sorted order, so that two writers of the same entry
+    write the same bytes (safetensors writes them in a hash map's order, which differs between runs).
+
+    Only the header's key order changes, to the same length (else ``blob`` is returned as it is)."""
+    (n,) = struct.unpack("<Q", blob[:8])
+    header = json.loads(blob[8 : 8 + n])
+    meta = header.get("__metadata__")
+    if not isinstance(meta, dict):
+        return blob
+    header["__metadata__"] = dict(sorted(meta.items()))
+    text = json.dumps(header, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
+    if len(text) != len(blob[8 : 8 + n].rstrip(b" ")):
+        return blob
+    return blob[:8] + text.ljust(n, b" ") + blob[8 + n :]
 
 
 def check_entry_file(path: Path) -> str | None:

@@ -11,12 +11,19 @@ import pytest
 from beliefs.facts import load_fact_set
 from beliefs.facts.loader import LoadedFactSet
 from beliefs.facts.stats import (
+    BOOTSTRAP_RESAMPLES,
     MARKERS,
+    MAX_FOLDS,
+    SurfaceFeatures,
+    _group_bootstrap,
+    char_wb_counts,
     compute_stats,
     markers,
     near_duplicates,
     standardized_difference,
     surface_groups,
+    surface_pipeline,
+    surface_texts,
     word_count,
 )
 from beliefs.schema import Fact
@@ -302,3 +309,61 @@ def test_stats_stay_fast_on_600_facts() -> None:
     result = compute_stats([big])
     assert time.process_time() - start < 4.0
     assert [c.grouping for c in result.surface] == ["template", "template"]
+
+
+def _core_domain() -> list[tuple[str, Fact]]:
+    fs = load_fact_set(CORE / "core.yaml")
+    return [(fs.name, f) for f in fs.facts if f.domain == "logical"]
+
+
+def test_char_counts_per_word_equal_the_vectorizers() -> None:
+    from sklearn.feature_extraction.text import CountVectorizer
+
+    texts = [*surface_texts([f for _, f in _core_domain()]), "", "A  b\tc\u00a0D  É", "x", "Zoë's co-op"]
+    reference = CountVectorizer(analyzer="char_wb", ngram_range=(2, 4), dtype=np.float64)
+    expected = reference.fit_transform(texts)
+    got = char_wb_counts(texts)
+    assert got.shape == expected.shape and (got != expected).nnz == 0
+    assert np.array_equal(got.indptr, expected.indptr)
+
+
+def test_shared_features_predict_as_the_pipeline_fitted_per_fold() -> None:
+    from sklearn.base import clone
+    from sklearn.model_selection import GroupKFold
+
+    facts = _core_domain()
+    texts = surface_texts([f for _, f in facts])
+    y = np.array([f.kind == "hinge" for _, f in facts], dtype=int)
+    groups, _ = surface_groups(facts)
+    features = SurfaceFeatures(texts)
+    for train, test in GroupKFold(n_splits=MAX_FOLDS).split(texts, y, groups):
+        model = clone(surface_pipeline()).fit([texts[i] for i in train], y[train])
+        expected = model.predict([texts[i] for i in test])
+        assert np.array_equal(features.fit_predict(train, test, y), expected)
+
+
+def test_group_bootstrap_equals_resampling_rows() -> None:
+    rng = np.random.default_rng(3)
+    y = rng.integers(0, 2, 300)
+    predicted = np.where(rng.random(300) < 0.7, y, 1 - y)
+    groups = [f"g{i}" for i in rng.integers(0, 40, 300)]
+    codes, members = np.unique(np.asarray(groups), return_inverse=True)
+    by_group = [np.flatnonzero(members == g) for g in range(len(codes))]
+    draws = np.random.default_rng(0)
+    values = []
+    for _ in range(BOOTSTRAP_RESAMPLES):
+        rows = np.concatenate([by_group[g] for g in draws.integers(0, len(by_group), len(by_group))])
+        yt, yp = y[rows], predicted[rows]
+        if yt.min() != yt.max():
+            values.append(sum(float(np.mean(yp[yt == k] == k)) for k in (0, 1)) / 2)
+    expected = tuple(float(v) for v in np.percentile(values, [2.5, 97.5]))
+    assert _group_bootstrap(y, predicted, groups, 0) == expected
+
+
+def test_stats_reports_progress_to_the_last_step() -> None:
+    fs = load_fact_set(CORE / "matched.yaml")
+    seen: list[tuple[str, int, int]] = []
+    compute_stats([fs], progress=lambda what, done, total: seen.append((what, done, total)))
+    assert [done for _, done, _ in seen] == list(range(1, len(seen) + 1))
+    assert {total for _, _, total in seen} == {len(seen)}
+    assert any("fold" in what for what, _, _ in seen)

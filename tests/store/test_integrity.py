@@ -11,7 +11,7 @@ from beliefs.errors import StoreError
 from beliefs.extract import ProgressHook, probe
 from beliefs.schema import Condition, Contexts, Fact
 from beliefs.store import open_run
-from beliefs.store.run import MANIFEST, Run, check_entry_file
+from beliefs.store.run import MANIFEST, Run, check_entry_file, sorted_metadata
 
 CONDITIONS = [Condition(name="empty", prefix=""), Condition(name="support", context="support")]
 
@@ -265,3 +265,29 @@ def test_analyze_warns_when_a_probed_fact_set_file_changed(tmp_path):
     )
     assert result.exit_code == 0, result.output
     assert "changed since it was probed" in result.output
+
+
+def test_two_writers_of_an_entry_write_the_same_bytes(tmp_path):
+    from safetensors import safe_open
+    from safetensors.numpy import save
+
+    class Measured:
+        def __init__(self, seed: int) -> None:
+            rng = np.random.default_rng(seed)
+            self.last, self.mean = rng.normal(size=4), rng.normal(size=4)
+            self.logp, self.n_tokens = -float(seed), seed + 3
+
+    keys, measured = ["k-b", "k-a", "k-c"], [Measured(i) for i in range(3)]
+    written = set()
+    for i in range(6):  # safetensors orders metadata keys by a hash map that differs between maps
+        (tmp_path / f"r{i}" / "entries").mkdir(parents=True)
+        order = list(range(3)) if i % 2 else [2, 0, 1]
+        file = Run(tmp_path / f"r{i}").write_entries([keys[j] for j in order], [measured[j] for j in order])
+        written.add(file.read_bytes())
+        assert check_entry_file(file) is None
+    assert len(written) == 1
+    with safe_open(str(file), framework="np") as f:
+        assert json.loads(f.metadata()["entries"])["k-a"] == {"logp": -1.0, "n_tokens": 4}
+    tensors = {"x": np.zeros(2, dtype=np.float32)}
+    blobs = {sorted_metadata(save(tensors, metadata={c: c * 3 for c in "zyxwvu"})) for _ in range(8)}
+    assert len(blobs) == 1 and next(iter(blobs)).index(b'"u":"uuu"') < next(iter(blobs)).index(b'"z":"zzz"')
