@@ -243,7 +243,7 @@ def freedman_lane(
     keep = np.isfinite(yv) & np.isfinite(h) & np.all(np.isfinite(z), axis=1)
     yv, h, z = yv[keep], h[keep], z[keep]
     st = np.zeros(yv.size) if strata is None else np.asarray(strata)[keep]
-    n, q = z.shape
+    n = z.shape[0]
     zpinv = np.linalg.pinv(z)
     resid = yv - z @ (zpinv @ yv)
     h_res = h - z @ (zpinv @ h)
