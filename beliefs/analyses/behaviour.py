@@ -28,6 +28,7 @@ from beliefs.results.document import Block, Figure, Heading
 from beliefs.rundata import POOLINGS, ModelInfo, RunData
 from beliefs.schema import CLAIM_SIGN
 from beliefs.stats import (
+    FreedmanLane,
     cliffs_delta,
     cliffs_delta_perm,
     delta_ci,
@@ -128,18 +129,57 @@ def _beyond_surface(
     with np.errstate(invalid="ignore"):
         varies = np.nanstd(cov, axis=0) > 0
     cov = cov[:, varies]
-    with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
-        warnings.simplefilter("ignore")
-        # residuals exchanged within the plain null's strata: declared pairs, else the domain
-        fl = freedman_lane(values, ctx.labels, cov, ctx.null_strata, ctx.n_permutations, ctx.seed)
+    paired = _paired_within(ctx, values, cov)
+    if paired is not None:
+        fl, test = paired, (
+            "within-pair test: hinge - contingent twin differences regressed on the twins' differences in "
+            f"{names}, intercept tested by sign flips of the reduced model's residuals (t, OLS SE); its "
+            "interval from the same regression"
+        )
+    else:
+        with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
+            warnings.simplefilter("ignore")
+            # residuals exchanged within the plain null's strata (the domain)
+            fl = freedman_lane(values, ctx.labels, cov, ctx.null_strata, ctx.n_permutations, ctx.seed)
+        test = f"Freedman-Lane permutation test of the hinge term (HC3-studentised), adjusted for {names}"
     keys = {
         "p_beyond_surface": fl.p_value,
-        "beyond_surface_test": f"Freedman-Lane permutation test of the hinge term, adjusted for {names}",
+        "beyond_surface_test": test,
         "adjusted_hinge_coef": fl.estimate,
         "adjusted_hinge_coef_ci_low": fl.ci_low,
         "adjusted_hinge_coef_ci_high": fl.ci_high,
     }
     return keys, fl
+
+
+def _paired_within(ctx: AnalysisContext, values: Array, cov: Array) -> FreedmanLane | None:
+    """On a set whose facts all sit in declared hinge/contingent pairs, the hinge effect at equal surface
+    within pairs (:func:`beliefs.stats.paired.paired_adjusted`): the test and the interval of one
+    regression, both following the paired design (a Freedman-Lane fit over facts would give an unpaired
+    interval beside a within-pair test). None elsewhere, or with fewer than 4 usable pairs."""
+    from scipy.stats import t as student_t
+
+    from beliefs.analyses.surface import declared_pairs
+    from beliefs.stats.paired import pair_differences, paired_adjusted
+
+    pairs = declared_pairs(ctx)
+    if 2 * len(pairs) != ctx.n_facts or len(pairs) > ctx.flips.shape[1]:
+        return None
+    found = paired_adjusted(pair_differences(values, pairs), pair_differences(cov, pairs), ctx.flips)
+    if found.n_pairs < 4 or not np.isfinite(found.t) or found.t == 0:
+        return None
+    se = abs(found.estimate / found.t)
+    half = float(student_t.ppf(0.975, found.n_pairs - found.n_covariates - 1)) * se
+    p = float(permutation_pvalues(np.abs(found.null))[0])
+    return FreedmanLane(
+        found.estimate,
+        found.estimate - half,
+        found.estimate + half,
+        found.t,
+        p,
+        2 * found.n_pairs,
+        ctx.n_permutations,
+    )
 
 
 def _mde(ctx: AnalysisContext, values: Array, delta: bool) -> float:

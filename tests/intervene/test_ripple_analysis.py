@@ -7,13 +7,13 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from ripple_items import _items
 
 from beliefs.analyses import AnalysisContext
 from beliefs.analyses.ripple import ripple_kind
 from beliefs.intervene.run import FACTS_FILE, OUT_DIR, ripple_run
 from beliefs.schema import Condition
 from beliefs.store import open_run
-from tests.intervene.test_ripple import _items
 
 
 @pytest.fixture(scope="module")
