@@ -131,10 +131,13 @@ def _beyond_surface(
     cov = cov[:, varies]
     paired = _paired_within(ctx, values, cov)
     if paired is not None:
-        fl, test = paired, (
-            "within-pair test: hinge - contingent twin differences regressed on the twins' differences in "
-            f"{names}, intercept tested by sign flips of the reduced model's residuals (t, OLS SE); its "
-            "interval from the same regression"
+        fl, test = (
+            paired,
+            (
+                "within-pair test: hinge - contingent twin differences regressed on the twins' differences in "
+                f"{names}, intercept tested by sign flips of the reduced model's residuals (t, OLS SE); its "
+                "interval from the same regression"
+            ),
         )
     else:
         with warnings.catch_warnings():  # collinear covariates (equal token counts): pinv copes
