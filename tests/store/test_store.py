@@ -135,12 +135,22 @@ SCRIPT = textwrap.dedent(
 )
 
 
+def _same_threads() -> dict[str, str]:
+    """The child's environment with this process's torch thread count: float sums depend on it, and an
+    earlier test in the session may have changed it, while these tests are about resuming, not threads."""
+    import torch
+
+    return {**os.environ, "BELIEFS_THREADS": str(torch.get_num_threads())}
+
+
 @pytest.mark.slow
 def test_resume_after_kill_9(tmp_path):
     script = tmp_path / "job.py"
     script.write_text(SCRIPT.format(facts=FACTS_SRC))
     out = tmp_path / "killed"
-    done = subprocess.run([sys.executable, str(script), str(out), "3"], capture_output=True, text=True)
+    done = subprocess.run(
+        [sys.executable, str(script), str(out), "3"], capture_output=True, text=True, env=_same_threads()
+    )
     assert done.returncode == -9, done.stderr
     partial = open_run(out)
     assert partial.missing() > 0
@@ -161,7 +171,9 @@ def test_two_concurrent_writers(tmp_path):
     script.write_text(SCRIPT.format(facts=FACTS_SRC))
     out = tmp_path / "shared"
     procs = [
-        subprocess.Popen([sys.executable, str(script), str(out), "0"], stderr=subprocess.PIPE)
+        subprocess.Popen(
+            [sys.executable, str(script), str(out), "0"], stderr=subprocess.PIPE, env=_same_threads()
+        )
         for _ in range(2)
     ]
     for p in procs:
