@@ -5,12 +5,10 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import pytest
-
-from beliefs.cli import main
+from cli_run import run_main
 
 FACTS = "schema_version: 1\nname: core\nfacts:\n" + "".join(
     f"  - {{id: f{i}, domain: {'logical' if i % 2 else 'physical'}, "
@@ -19,16 +17,6 @@ FACTS = "schema_version: 1\nname: core\nfacts:\n" + "".join(
     for i in range(8)
 )
 CONDITIONS = '- name: empty\n  prefix: ""\n'
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["beliefs", *args])
-    monkeypatch.setenv("COLUMNS", "400")
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else (0 if code is None else 1)), captured.out + captured.err
 
 
 @pytest.fixture

@@ -3,23 +3,10 @@ missing or whose assembled file has the wrong hash is a one-line input error wit
 
 from __future__ import annotations
 
-import sys
+from cli_run import run_main
 
-import pytest
-
-from beliefs.cli import main
 from beliefs.models.chunks import Chunk, ChunkedFile
 from beliefs.models.embedded import EMBEDDED, EmbeddedModel
-
-
-def run_main(args: list[str], capsys: pytest.CaptureFixture[str], monkeypatch) -> tuple[int, str]:
-    monkeypatch.setattr(sys, "argv", ["beliefs", *args])
-    monkeypatch.setenv("COLUMNS", "400")
-    with pytest.raises(SystemExit) as exit_info:
-        main()
-    captured = capsys.readouterr()
-    code = exit_info.value.code
-    return (code if isinstance(code, int) else (0 if code is None else 1)), captured.out + captured.err
 
 
 def test_list_prints_the_exact_pip_line_of_each_model(capsys, monkeypatch):

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import yaml
+
 from beliefs.intervene.ripple import Item
 from beliefs.schema import Fact
 
@@ -49,3 +53,15 @@ def _items() -> list[Item]:
         )
         out.append(Item(f"mini/{fid}", fact))
     return out
+
+
+def write_items(path: Path) -> Path:
+    """The items as a fact-set file at ``path``."""
+    facts = []
+    for it in _items():
+        d = it.fact.model_dump(exclude_none=True)
+        d.pop("tags", None)
+        facts.append(d)
+    payload = {"schema_version": 1, "name": "mini", "domains": ["logical", "physical"], "facts": facts}
+    path.write_text(yaml.safe_dump(payload, sort_keys=False))
+    return path

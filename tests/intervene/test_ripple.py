@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from ripple_items import RAW, _items
+from ripple_items import RAW, _items, write_items
 
 from beliefs.errors import UsageError
 from beliefs.inputs.prompts import resolve_start_token
@@ -93,23 +93,11 @@ def test_the_neutral_passage_has_the_length_asked_for(lm):
 
 
 def test_the_command_writes_both_tables(tmp_path):
-    import yaml
     from typer.testing import CliRunner
 
     from beliefs.cli import app
 
-    facts = []
-    for it in _items():
-        d = it.fact.model_dump(exclude_none=True)
-        d.pop("tags", None)
-        facts.append(d)
-    path = tmp_path / "mini.yaml"
-    path.write_text(
-        yaml.safe_dump(
-            {"schema_version": 1, "name": "mini", "domains": ["logical", "physical"], "facts": facts},
-            sort_keys=False,
-        )
-    )
+    path = write_items(tmp_path / "mini.yaml")
     out = tmp_path / "out"
     res = CliRunner().invoke(app, ["intervene", "ripple", str(path), "-m", "fake:llama", "-o", str(out)])
     assert res.exit_code == 0, res.output

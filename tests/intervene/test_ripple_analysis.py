@@ -6,8 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-import yaml
-from ripple_items import _items
+from ripple_items import write_items
 
 from beliefs.analyses import AnalysisContext
 from beliefs.analyses.ripple import ripple_kind
@@ -21,14 +20,7 @@ def run(tmp_path_factory):
     from beliefs.extract import probe
 
     tmp = tmp_path_factory.mktemp("ripple")
-    facts = []
-    for it in _items():
-        d = it.fact.model_dump(exclude_none=True)
-        d.pop("tags", None)
-        facts.append(d)
-    path = tmp / "mini.yaml"
-    payload = {"schema_version": 1, "name": "mini", "domains": ["logical", "physical"], "facts": facts}
-    path.write_text(yaml.safe_dump(payload, sort_keys=False))
+    path = write_items(tmp / "mini.yaml")
     out = tmp / "run"
     probe("fake:llama", [str(path)], [Condition(name="empty", prefix="")], out)
     return out
