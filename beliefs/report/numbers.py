@@ -44,7 +44,8 @@ def interval(low: Any, high: Any) -> str:
         big = max(abs(lo), abs(hi))
         if 1e-4 <= big < 1000 and min(abs(lo), abs(hi)) < 1e-4:
             # an endpoint near zero is printed at the other's precision, not in e-notation
-            decimals = len(num(big).split(".")[1]) if "." in num(big) else 0
+            shown = num(big)
+            decimals = len(shown.split(".")[1]) if "." in shown else 0
             return f"[{lo:.{decimals}f}, {hi:.{decimals}f}]"
     return f"[{num(low)}, {num(high)}]"
 
