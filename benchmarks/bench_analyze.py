@@ -1,4 +1,4 @@
-"""The cost curve of ``analyze``: wall and CPU seconds over the number of facts (issue 15, item 3).
+"""The cost curve of ``analyze``: wall and CPU seconds over the number of facts.
 
 Facts are Geometry of Truth statements (``../shared/external/geometry_of_truth``: cities, neg_cities,
 larger_than, smaller_than, cities_cities_conj, cities_cities_disj, sp_en_trans; the i-th true and the i-th

@@ -19,7 +19,7 @@ figure is the median over the repeats with its range (min–max). Printed:
 (d) the 60-token prefix's cost relative to ``empty`` on the probe path;
 (e) bfloat16 against float32 on this CPU: steady-state speed and the largest margin difference.
 
-Goals (issue 15): (c) within 2.5x of the bound; (b) at least 6x (a); (d) at most 1.3x.
+Goals: (c) within 2.5x of the bound; (b) at least 6x (a); (d) at most 1.3x.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Done-when checks of the beyond-surface tests on real smollm2-135m states (issue 10), `empty` only.
+"""Done-when checks of the beyond-surface tests on real smollm2-135m states, `empty` only.
 
 1. **Kinds tied to length only.** ``--n`` city statements from Geometry of Truth ``cities.csv``; in each of
    ``--seeds`` seeds the kind is drawn with P(hinge) = sigmoid(slope × z(characters)), so the states know

@@ -1,4 +1,4 @@
-"""Planted-difference check of the analyses on real data (issue 4's done-when).
+"""Planted-difference check of the analyses on real data.
 
 A set whose "hinge" facts are Geometry of Truth `larger_than` pairs and whose "contingent" facts are
 `cities` pairs must give headline kind-probe and kind-distance p ≤ 0.01 and a high surface score (the

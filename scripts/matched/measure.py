@@ -1,4 +1,4 @@
-"""Surface measures of one domain of the matched set (issue 11), with no model output except tokens.
+"""Surface measures of one domain of the matched set, with no model output except tokens.
 
 Prints, per domain: pairs and templates per kind; the within-pair difference of the true statements in
 smollm2-135m tokens (absolute length difference, and Levenshtein distance over the token sequences)

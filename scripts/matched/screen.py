@@ -1,4 +1,4 @@
-"""Known-vs-unknown screen for one domain of the matched set (issue 11): smollm2-135m under `empty` only.
+"""Known-vs-unknown screen for one domain of the matched set: smollm2-135m under `empty` only.
 
 Strips `template` and `pair` (until the loader accepts them), writes a conditions file with the empty
 condition alone, runs `beliefs probe` on it, and prints per kind the share of facts whose true form has
