@@ -1,4 +1,4 @@
-"""Done-when of issue 6 on the real embedded models (``-m real_model``; about a minute on 2 CPU cores).
+"""Elicitation checked on the real embedded models (``-m real_model``; about a minute on 2 CPU cores).
 
 A detailed prompt that plainly lists several facts of ``fact_sets/core.yaml`` must raise the salience of
 those facts clearly, and not that of the others.

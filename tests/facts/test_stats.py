@@ -80,7 +80,7 @@ def test_core_set_is_balanced() -> None:
 
 
 def test_core_set_review_invariants() -> None:
-    """Issue 11's review of the core set: tags and notes agree, contexts carry no genre label and no
+    """The review of the core set: tags and notes agree, contexts carry no genre label and no
     mistake, the repaired false forms stay false as worded."""
     core = load_fact_set(CORE / "core.yaml")
     ids = {f.id: f for f in core.facts}
